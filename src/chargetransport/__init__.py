@@ -1,0 +1,30 @@
+"""chargetransport: numerical companion to T. Chen's lectures on charge transport
+in random media and Boltzmann limits (RIMS Kokyuroku Bessatsu B21, 2010).
+
+Conventions: lattice Z^d (d = 1, 2, 3) in a periodic box of side L;
+``(Delta psi)(x) = sum_{|y-x|=1} psi(y)``; ``e(k) = sum_i 2 cos(2 pi k_i)`` on the
+torus [0, 1)^d; ``H = Delta + eta V`` with i.i.d. ``omega_x``, ``E[omega] = 0``,
+``E[omega^2] = 1``; kinetic scaling ``(T, X) = eta^2 (t, x)``; collision kernel
+``sigma(U, V) = 2 pi delta(e(U) - e(V))``.
+"""
+from .disorder import DISTRIBUTIONS, random_potential
+from .dos import density_of_states
+from .hamiltonian import AndersonHamiltonian
+from .kpm import jackson_kernel, kpm_density_of_states
+from .lattice import Lattice, dispersion, dispersion_gradient
+from .propagation import chebyshev_num_terms, evolve, free_evolution
+from .rng import as_generator, realization_seeds
+from .states import boundary_weight, gaussian_wave_packet, momentum_distribution, wkb_state
+from .wigner import (SeparableTestFunction, gaussian_test_function, wigner_pairing,
+                     wigner_transform)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AndersonHamiltonian", "DISTRIBUTIONS", "Lattice", "SeparableTestFunction",
+    "as_generator", "boundary_weight", "chebyshev_num_terms", "density_of_states",
+    "dispersion", "dispersion_gradient", "evolve", "free_evolution",
+    "gaussian_test_function", "gaussian_wave_packet", "jackson_kernel",
+    "kpm_density_of_states", "momentum_distribution", "random_potential",
+    "realization_seeds", "wigner_pairing", "wigner_transform", "wkb_state",
+]

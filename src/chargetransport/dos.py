@@ -1,0 +1,114 @@
+"""Exact density of states of the lattice Laplacian on Z^d, d = 1, 2, 3.
+
+``rho_d(E) = int_{T^d} delta(E - e(k)) dk`` with ``e(k) = sum_i 2 cos(2 pi k_i)``;
+it is normalised to one on [-2d, 2d] and enters the collision rate
+``2 pi rho(e(p)) eta^2`` of the Boltzmann limit.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import integrate, special
+
+from ._validation import check_int, check_real_array
+
+__all__ = ["density_of_states"]
+
+
+def _dos_1d(E):
+    E = np.abs(E)
+    out = np.zeros_like(E)
+    inside = E < 2.0
+    out[inside] = 1.0 / (np.pi * np.sqrt(4.0 - E[inside] ** 2))
+    out[E == 2.0] = np.inf  # van Hove points: inverse square-root divergence
+    return out
+
+
+def _dos_2d(E):
+    # rho_2(E) = K(m) / (2 pi^2) with parameter m = 1 - E^2 / 16. ellipkm1(p)
+    # evaluates K(1 - p) without forming 1 - p, which would cancel all digits
+    # near the band centre, where K diverges like log(16 / |E|).
+    E = np.abs(E)
+    out = np.zeros_like(E)
+    inside = (E > 0.0) & (E <= 4.0)
+    out[inside] = special.ellipkm1((E[inside] / 4.0) ** 2) / (2.0 * np.pi**2)
+    out[E == 0.0] = np.inf  # logarithmic van Hove singularity at the band centre
+    return out
+
+
+def _dos_3d_scalar(E):
+    # rho_3(E) = int rho_2(E - eps) rho_1(eps) d eps; with eps = 2 cos(theta) the
+    # 1D weight becomes d theta / pi. The integrand has a log singularity where
+    # E - 2 cos(theta) = 0 and a jump where |E - 2 cos(theta)| = 4; both are
+    # handed to QUADPACK as break points.
+    E = abs(E)
+    if E >= 6.0:
+        return 0.0
+    breaks = []
+    if E < 2.0:
+        breaks.append(np.arccos(E / 2.0))
+    if E > 2.0:
+        breaks.append(np.arccos((E - 4.0) / 2.0))
+    breaks = [b for b in breaks if 0.0 < b < np.pi]
+
+    def integrand(theta):
+        return _dos_2d(np.array([E - 2.0 * np.cos(theta)]))[0]
+
+    value, _ = integrate.quad(integrand, 0.0, np.pi, points=breaks or None,
+                              epsabs=1e-13, epsrel=1e-12, limit=400)
+    return value / np.pi
+
+
+def density_of_states(E, d):
+    """Exact density of states ``rho_d(E)`` of the lattice Laplacian.
+
+    Parameters
+    ----------
+    E : array_like of float
+        Energies (any shape), in units of the hopping amplitude.
+    d : int
+        Dimension, 1, 2 or 3.
+
+    Returns
+    -------
+    numpy.ndarray of float64, the shape of ``E``
+        ``rho_d(E)``, zero outside [-2d, 2d], normalised so that
+        ``int rho_d(E) dE = 1``. At the van Hove points where it diverges
+        (``E = +-2`` in d = 1, ``E = 0`` in d = 2) the value is ``inf``.
+
+    Notes
+    -----
+    * d = 1: ``rho_1(E) = 1 / (pi sqrt(4 - E^2))``.
+    * d = 2: ``rho_2(E) = K(1 - E^2/16) / (2 pi^2)``, K the complete elliptic
+      integral of the first kind (parameter convention), evaluated with
+      ``scipy.special.ellipkm1`` so that the logarithmic divergence at E = 0
+      keeps full relative accuracy.
+    * d = 3: ``rho_3(E) = (1/pi) int_0^pi rho_2(E - 2 cos theta) d theta``, a
+      one-dimensional adaptive quadrature with the integrand's singular points
+      as break points; about 1e-11 absolute accuracy, also at the van Hove
+      points ``E = +-2`` (square-root cusps) and the band edges ``+-6``.
+
+    The d = 3 quadrature costs about a millisecond per energy.
+
+    References
+    ----------
+    Chen (2010), section 2.1: ``rho`` enters the collision rate of the
+    Boltzmann equation (2.11) through ``int sigma(U, V) dU = 2 pi rho(e(V))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(density_of_states(0.0, d=1)) == 1 / (2 * np.pi)
+    True
+    >>> bool(np.isinf(density_of_states(0.0, d=2)))
+    True
+    """
+    d = check_int("d", d, minimum=1, maximum=3)
+    E = check_real_array("E", E)
+    flat = E.ravel()
+    if d == 1:
+        out = _dos_1d(flat)
+    elif d == 2:
+        out = _dos_2d(flat)
+    else:
+        out = np.array([_dos_3d_scalar(e) for e in flat], dtype=np.float64)
+    return out.reshape(E.shape)
