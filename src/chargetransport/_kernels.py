@@ -2,56 +2,84 @@
 
 Every field is handled as a 3D C-contiguous array; a lattice of dimension d < 3
 is viewed with leading axes of length 1 (``(1, 1, L)`` or ``(1, L, L)``). An
-axis of length 1 is not a lattice axis and contributes no hopping; the public
-``Lattice`` guarantees ``L >= 3`` on the real axes. Loops run in parallel over
-the rows (i, j) and stream along the last axis, so that the inner loop is
-contiguous and vectorises; every output element is written by exactly one
-iteration, so results do not depend on the number of threads.
+axis of length 1 is not a lattice axis: its neighbour rows are a row of zeros.
+The public ``Lattice`` guarantees ``L >= 3`` on the real axes.
+
+Loops run in parallel over rows ``(i, j)``; each row is streamed along the
+contiguous last axis through 1D views of its four neighbour rows, so that the
+inner loop has no index arithmetic and vectorises (this is what brings the
+stencil to the memory-bandwidth limit; see benchmarks/bench_kernels.py). Every
+output element is written by exactly one iteration, so results do not depend on
+the number of threads.
 """
 from __future__ import annotations
 
 import numba as nb
 import numpy as np
 
-# Rows of the deterministic reductions: partial sums over fixed blocks of rows,
-# added in a fixed order, so a norm is bit-for-bit the same for any thread count.
+# Rows per block of the deterministic reductions: partial sums over fixed
+# blocks, added in a fixed order, so a norm is the same for any thread count.
 _REDUCTION_BLOCK = 64
 
 
 @nb.njit(cache=True, inline="always")
-def _neighbours(i, n):
-    return (i - 1) % n, (i + 1) % n
+def _hop(c, xm, xp, ym, yp, v, eta, k, km, kp):
+    """(Delta + eta V) psi at site k of a row c, given its neighbour rows."""
+    return xm[k] + xp[k] + ym[k] + yp[k] + c[km] + c[kp] + eta * v[k] * c[k]
 
 
-@nb.njit(cache=True, parallel=True, fastmath=False)
-def stencil_step(psi, V, eta, c_h, c_id, prev, c_prev, out, acc, c_acc):
-    """out = c_h (Delta + eta V) psi + c_id psi + c_prev prev;  acc += c_acc out.
+@nb.njit(cache=True, inline="always")
+def _neighbour_rows(psi, i, j, zero):
+    n0, n1, _ = psi.shape
+    if n0 > 1:
+        xm, xp = psi[(i - 1) % n0, j], psi[(i + 1) % n0, j]
+    else:
+        xm, xp = zero, zero
+    if n1 > 1:
+        ym, yp = psi[i, (j - 1) % n1], psi[i, (j + 1) % n1]
+    else:
+        ym, yp = zero, zero
+    return xm, xp, ym, yp
 
-    ``out`` may be the same array as ``prev`` (each site reads prev only at
-    itself), which is how the Chebyshev recursion runs in place.
-    ``acc`` is skipped when ``c_acc == 0``.
+
+@nb.njit(cache=True, parallel=True)
+def stencil_apply(psi, V, eta, c_h, c_id, out):
+    """out = c_h (Delta + eta V) psi + c_id psi.  (``out`` must not alias ``psi``.)"""
+    n0, n1, n = psi.shape
+    zero = np.zeros(n, dtype=psi.dtype)
+    for row in nb.prange(n0 * n1):
+        i, j = row // n1, row % n1
+        xm, xp, ym, yp = _neighbour_rows(psi, i, j, zero)
+        c, v, o = psi[i, j], V[i, j], out[i, j]
+        o[0] = c_h * _hop(c, xm, xp, ym, yp, v, eta, 0, n - 1, 1) + c_id * c[0]
+        for k in range(1, n - 1):
+            o[k] = c_h * _hop(c, xm, xp, ym, yp, v, eta, k, k - 1, k + 1) + c_id * c[k]
+        o[n - 1] = c_h * _hop(c, xm, xp, ym, yp, v, eta, n - 1, n - 2, 0) + c_id * c[n - 1]
+
+
+@nb.njit(cache=True, parallel=True)
+def chebyshev_step(psi, V, eta, c_h, c_id, prev, acc, c_acc):
+    """One Chebyshev recursion step, fused with the accumulation of the series:
+
+    prev <- c_h (Delta + eta V) psi + c_id psi - prev   (the next vector, in place)
+    acc  <- acc + c_acc * prev                           (skipped if c_acc == 0)
+
+    In place is safe: each site reads ``prev`` only at itself.
     """
-    n0, n1, n2 = psi.shape
-    w0 = 1.0 if n0 > 1 else 0.0
-    w1 = 1.0 if n1 > 1 else 0.0
-    use_prev = c_prev != 0.0
+    n0, n1, n = psi.shape
+    zero = np.zeros(n, dtype=psi.dtype)
     use_acc = c_acc != 0.0
     for row in nb.prange(n0 * n1):
-        i = row // n1
-        j = row % n1
-        im, ip = _neighbours(i, n0)
-        jm, jp = _neighbours(j, n1)
-        for k in range(n2):
-            km = k - 1 if k > 0 else n2 - 1
-            kp = k + 1 if k < n2 - 1 else 0
-            h = (w0 * (psi[im, j, k] + psi[ip, j, k]) + w1 * (psi[i, jm, k] + psi[i, jp, k])
-                 + psi[i, j, km] + psi[i, j, kp] + eta * V[i, j, k] * psi[i, j, k])
-            val = c_h * h + c_id * psi[i, j, k]
-            if use_prev:
-                val += c_prev * prev[i, j, k]
-            out[i, j, k] = val
-            if use_acc:
-                acc[i, j, k] += c_acc * val
+        i, j = row // n1, row % n1
+        xm, xp, ym, yp = _neighbour_rows(psi, i, j, zero)
+        c, v, p, a = psi[i, j], V[i, j], prev[i, j], acc[i, j]
+        p[0] = c_h * _hop(c, xm, xp, ym, yp, v, eta, 0, n - 1, 1) + c_id * c[0] - p[0]
+        for k in range(1, n - 1):
+            p[k] = c_h * _hop(c, xm, xp, ym, yp, v, eta, k, k - 1, k + 1) + c_id * c[k] - p[k]
+        p[n - 1] = c_h * _hop(c, xm, xp, ym, yp, v, eta, n - 1, n - 2, 0) + c_id * c[n - 1] - p[n - 1]
+        if use_acc:
+            for k in range(n):
+                a[k] += c_acc * p[k]
 
 
 @nb.njit(cache=True, parallel=True)
@@ -63,8 +91,7 @@ def _block_partials_vdot(a, b, block):
     for blk in nb.prange(nblocks):
         s = 0.0 + 0.0j
         for row in range(blk * block, min(rows, (blk + 1) * block)):
-            i = row // n1
-            j = row % n1
+            i, j = row // n1, row % n1
             for k in range(n2):
                 s += np.conj(a[i, j, k]) * b[i, j, k]
         partial[blk] = s

@@ -110,9 +110,7 @@ class AndersonHamiltonian:
             self._check_psi(out, "out")
             if np.shares_memory(out, psi):
                 raise ValueError("'out' must not overlap 'psi'")
-        dummy = as_3d(out)
-        _kernels.stencil_step(as_3d(psi), self._potential_3d, self.eta, 1.0, 0.0,
-                              dummy, 0.0, as_3d(out), dummy, 0.0)
+        _kernels.stencil_apply(as_3d(psi), self._potential_3d, self.eta, 1.0, 0.0, as_3d(out))
         return out
 
     def to_sparse(self):

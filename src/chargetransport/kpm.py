@@ -39,7 +39,7 @@ def _moments(H, num_moments, num_vectors, rng, a, b):
         phases = rng.uniform(0.0, 2.0 * np.pi, size=shape)
         a0 = as_3d(np.exp(1j * phases) / np.sqrt(H.lattice.num_sites))
         a1 = np.empty_like(a0)
-        _kernels.stencil_step(a0, V, eta, 1.0 / a, -b / a, a0, 0.0, a1, a1, 0.0)
+        _kernels.stencil_apply(a0, V, eta, 1.0 / a, -b / a, a1)
         mu0 = _kernels.vdot(a0, a0).real
         mu1 = _kernels.vdot(a0, a1).real
         m = np.zeros(2 * half + 2)
@@ -49,7 +49,7 @@ def _moments(H, num_moments, num_vectors, rng, a, b):
         for n in range(1, half + 1):
             m[2 * n] = 2.0 * _kernels.vdot(curr, curr).real - mu0
             nxt = prev  # overwrite a_{n-1} with a_{n+1}
-            _kernels.stencil_step(curr, V, eta, 2.0 / a, -2.0 * b / a, prev, -1.0, nxt, nxt, 0.0)
+            _kernels.chebyshev_step(curr, V, eta, 2.0 / a, -2.0 * b / a, nxt, nxt, 0.0)
             m[2 * n + 1] = 2.0 * _kernels.vdot(nxt, curr).real - mu1
             prev, curr = curr, nxt
         mu[r] = m[:num_moments]

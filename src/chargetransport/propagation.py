@@ -67,11 +67,11 @@ def _chebyshev_step(H, psi, t, tol):
         return (np.exp(-1j * b * t) * acc).reshape(psi.shape)
     # T_1 psi = Ht psi with Ht = (H - b) / a
     r_curr = np.empty_like(r_prev)
-    _kernels.stencil_step(r_prev, V, eta, 1.0 / a, -b / a, r_prev, 0.0, r_curr, acc, c[1])
+    _kernels.stencil_apply(r_prev, V, eta, 1.0 / a, -b / a, r_curr)
+    acc += c[1] * r_curr
     for n in range(2, len(c)):
-        # T_{n} = 2 Ht T_{n-1} - T_{n-2}, written over T_{n-2} in place
-        _kernels.stencil_step(r_curr, V, eta, 2.0 / a, -2.0 * b / a, r_prev, -1.0,
-                              r_prev, acc, c[n])
+        # T_n = 2 Ht T_{n-1} - T_{n-2}, written over T_{n-2} in place
+        _kernels.chebyshev_step(r_curr, V, eta, 2.0 / a, -2.0 * b / a, r_prev, acc, c[n])
         r_prev, r_curr = r_curr, r_prev
     acc *= np.exp(-1j * b * t)
     return acc.reshape(psi.shape)
