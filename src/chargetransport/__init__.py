@@ -14,17 +14,21 @@ from .kpm import jackson_kernel, kpm_density_of_states
 from .lattice import Lattice, dispersion, dispersion_gradient
 from .propagation import chebyshev_num_terms, evolve, free_evolution
 from .rng import as_generator, realization_seeds
-from .states import boundary_weight, gaussian_wave_packet, momentum_distribution, wkb_state
+from .observables import (boundary_weight, mean_square_displacement, mean_square_velocity,
+                          momentum_distribution)
+from .states import gaussian_wave_packet, wkb_state
+from . import boltzmann, plotting
 from .wigner import (SeparableTestFunction, gaussian_test_function, wigner_pairing,
                      wigner_transform)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AndersonHamiltonian", "DISTRIBUTIONS", "Lattice", "SeparableTestFunction",
+    "AndersonHamiltonian", "DISTRIBUTIONS", "Lattice", "SeparableTestFunction", "boltzmann", "plotting",
     "as_generator", "boundary_weight", "chebyshev_num_terms", "density_of_states",
     "dispersion", "dispersion_gradient", "evolve", "free_evolution",
     "gaussian_test_function", "gaussian_wave_packet", "jackson_kernel",
-    "kpm_density_of_states", "momentum_distribution", "random_potential",
+    "kpm_density_of_states", "mean_square_displacement", "mean_square_velocity",
+    "momentum_distribution", "random_potential",
     "realization_seeds", "wigner_pairing", "wigner_transform", "wkb_state",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import special
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import _kernels
 from ._validation import check_field, check_real, check_real_array

@@ -6,7 +6,7 @@ import numpy as np
 from ._validation import check_real, check_real_array
 from .lattice import Lattice
 
-__all__ = ["gaussian_wave_packet", "wkb_state", "boundary_weight", "momentum_distribution"]
+__all__ = ["gaussian_wave_packet", "wkb_state"]
 
 
 def _check_lattice(lattice):
@@ -97,44 +97,3 @@ def wkb_state(lattice, amplitude, phase, mu):
     if np.iscomplexobj(h) or np.iscomplexobj(S):
         raise TypeError("'amplitude' and 'phase' must return real values")
     return _normalised(h * np.exp(2j * np.pi * S / mu))
-
-
-def boundary_weight(psi, margin):
-    """Probability within ``margin`` sites of the box boundary.
-
-    A wave packet that carries weight there is about to wrap around the
-    periodic box; experiments on Z^d check that this stays negligible.
-
-    Parameters
-    ----------
-    psi : numpy.ndarray, shape ``(L,) * d``
-    margin : int or float
-        Width of the boundary layer in sites (``>= 0``).
-
-    Returns
-    -------
-    float
-        ``sum_{x in layer} |psi(x)|^2 / ||psi||^2``.
-    """
-    psi = np.asarray(psi)
-    margin = check_real("margin", margin, minimum=0.0)
-    L = psi.shape[0]
-    n = np.arange(L)
-    near = (n < margin) | (n >= L - margin)
-    prob = np.abs(psi) ** 2
-    inner = prob
-    for axis in range(psi.ndim):
-        inner = np.compress(~near, inner, axis=axis)
-    total = prob.sum()
-    return float((total - inner.sum()) / total) if total > 0 else 0.0
-
-
-def momentum_distribution(psi):
-    """``|psi_hat(k)|^2`` on the momentum grid of the box.
-
-    Normalised as a density on the torus: ``L^{-d} sum_k |psi_hat(k)|^2 =
-    ||psi||^2`` (paper eqs. (2.3)-(2.5)); arrays are in ``numpy.fft`` order,
-    matching :meth:`Lattice.momenta`.
-    """
-    psi = np.asarray(psi)
-    return np.abs(np.fft.fftn(psi)) ** 2
