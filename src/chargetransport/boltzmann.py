@@ -16,14 +16,20 @@ so at times much longer than ``1 / m`` the motion is diffusive.
 """
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 from scipy import integrate
+from tqdm import tqdm
 
 from ._validation import check_int, check_real, check_real_array
 from .dos import density_of_states
+from .rng import as_generator, realization_seeds
 
 __all__ = ["collision_rate", "group_velocity", "shell_mean_square_velocity",
-           "diffusion_constant", "boltzmann_mean_square_displacement"]
+           "diffusion_constant", "boltzmann_mean_square_displacement",
+           "critical_energies", "sample_energy_shell", "shell_average",
+           "homogeneous_solution", "homogeneous_time_stepping", "entropy",
+           "KineticMonteCarloResult", "kinetic_monte_carlo"]
 
 
 def group_velocity(k):
@@ -140,3 +146,465 @@ def boltzmann_mean_square_displacement(t, v0_squared, E, d, eta):
     rt = r * t
     return (2.0 * A * (1.0 - np.exp(-rt) * (1.0 + rt)) / r**2
             + 2.0 * B * (t / r - (1.0 - np.exp(-rt)) / r**2))
+
+
+# --------------------------------------------------------------------------
+# Energy shells: exact sampling through the coarea formula
+# --------------------------------------------------------------------------
+
+def critical_energies(d):
+    """Energies where grad e vanishes on the shell (van Hove points): the shell
+    measure is singular there (rho_2 diverges at 0; rho_3 has cusps at +-2).
+
+    Returns
+    -------
+    tuple of float
+        d = 1: (-2, 2); d = 2: (-4, 0, 4); d = 3: (-6, -2, 2, 6).
+    """
+    d = check_int("d", d, minimum=1, maximum=3)
+    return {1: (-2.0, 2.0), 2: (-4.0, 0.0, 4.0), 3: (-6.0, -2.0, 2.0, 6.0)}[d]
+
+
+def _min_gradient_on_shell(E, d):
+    """min over the shell e = E of sum_i sin^2(2 pi u_i) = d - max sum_i eps_i^2 / 4,
+    eps_i = 2 cos(2 pi u_i) in [-2, 2] with sum eps_i = E. A convex function's
+    maximum over this polytope sits at a vertex, where at most one eps_i is
+    strictly inside (-2, 2): enumerate the vertices."""
+    best = -np.inf
+    for plus in range(d):
+        for minus in range(d - plus):
+            free = E - 2.0 * plus + 2.0 * minus
+            rest = d - plus - minus
+            if rest >= 1 and abs(free) <= 2.0 and rest - 1 == 0:
+                best = max(best, 4.0 * (plus + minus) + free**2)
+    # vertices with all coordinates at +-2 (only for E on the lattice 2Z)
+    for plus in range(d + 1):
+        if abs(E - (2.0 * plus - 2.0 * (d - plus))) < 1e-15:
+            best = max(best, 4.0 * d)
+    return d - best / 4.0
+
+
+@nb.njit(cache=True)
+def _sample_shell(E, d, bound, rng, theta, out):
+    """Draw one momentum exactly from the shell measure delta(e(U) - E) dU (normalised).
+
+    Write eps_i = 2 cos(2 pi u_i): under uniform U the eps_i are i.i.d. with the
+    arcsine density a(x) = 1 / (pi sqrt(4 - x^2)), each u_i is one of the two
+    preimages +-arccos(eps_i / 2) / (2 pi) with probability 1/2, and the shell
+    measure is the law of (eps_i) conditioned on sum eps_i = E.
+
+    * d = 1: eps_1 = E.
+    * d = 2: eps_1 has density a(x) a(E - x) on [E - 2, 2] (E > 0; E < 0 by the
+      symmetry eps -> -eps). This is the arcsine law of that interval times
+      g(x) = ((2 + x)(2 + E - x))^{-1/2} <= (4E)^{-1/2}: propose from the arcsine
+      law, accept with probability g / sup g (exact rejection, acceptance ~0.9
+      except near the van Hove energy 0).
+    * d = 3: with theta_i = arccos(eps_i / 2) the measure is
+      delta(f(theta) - E) d theta, f = sum 2 cos theta_i. Split it with the
+      partition of unity w_j = sin^2 theta_j / sum_i sin^2 theta_i; piece j, in
+      the coordinates theta_{-j} (theta_j solves f = E), has the bounded density
+      h_j = sin theta_j / (2 sum_i sin^2 theta_i) <= bound. Propose j and
+      theta_{-j} uniformly, accept with probability h_j / bound.
+    """
+    if d == 1:
+        out[0] = 0.5 * E
+    elif d == 2:
+        F = abs(E)
+        a = F - 2.0
+        gmax = 1.0 / np.sqrt(4.0 * F)
+        while True:
+            x = 0.5 * (a + 2.0) + 0.5 * (2.0 - a) * np.cos(np.pi * rng.random())
+            g = 1.0 / np.sqrt((2.0 + x) * (2.0 + F - x))
+            if rng.random() * gmax <= g:
+                break
+        sign = 1.0 if E > 0 else -1.0
+        out[0] = 0.5 * sign * x
+        out[1] = 0.5 * sign * (F - x)
+    else:
+        while True:
+            j = int(rng.random() * d)
+            rest = E
+            sum_sin2 = 0.0
+            for i in range(d):
+                if i != j:
+                    c = np.cos(np.pi * rng.random())
+                    theta[i] = c
+                    rest -= 2.0 * c
+                    sum_sin2 += 1.0 - c * c
+            c = 0.5 * rest
+            if c < -1.0 or c > 1.0:
+                continue
+            theta[j] = c
+            sin2_j = 1.0 - c * c
+            sum_sin2 += sin2_j
+            if rng.random() * bound * 2.0 * sum_sin2 <= np.sqrt(sin2_j):
+                break
+        for i in range(d):
+            out[i] = theta[i]
+    # out holds cos(2 pi u_i); pick one of the two preimages of each at random
+    for i in range(d):
+        u = np.arccos(min(1.0, max(-1.0, out[i]))) / (2.0 * np.pi)
+        out[i] = u if rng.random() < 0.5 else 1.0 - u
+
+
+def _shell_bound(E, d):
+    """Rejection bound of the d = 3 sampler (unused, but validated, for d < 3)."""
+    if any(abs(E - c) < 1e-9 for c in critical_energies(d)) or abs(E) >= 2 * d:
+        raise ValueError(f"energy {E} is a critical energy {critical_energies(d)} or outside the "
+                         f"band (-{2 * d}, {2 * d}) in d = {d}: the energy shell has no regular "
+                         "measure there")
+    return 0.5 / np.sqrt(_min_gradient_on_shell(E, d)) * (1.0 + 1e-12)
+
+
+@nb.njit(cache=True)
+def _sample_shell_many(E, d, bound, rng, n):
+    out = np.empty((n, d))
+    theta = np.empty(d)
+    row = np.empty(d)
+    for k in range(n):
+        _sample_shell(E, d, bound, rng, theta, row)
+        out[k] = row
+    return out
+
+
+def sample_energy_shell(E, d, num_samples, seed=None):
+    """Exact samples of the normalised shell measure ``delta(e(U) - E) dU / rho(E)``.
+
+    Parameters
+    ----------
+    E : float
+        Energy, inside the band and not a critical energy (see :func:`critical_energies`).
+    d : int
+    num_samples : int
+    seed : None, int, SeedSequence or Generator
+
+    Returns
+    -------
+    numpy.ndarray, shape (num_samples, d)
+        Momenta on the torus [0, 1)^d with ``e(U) = E`` to rounding.
+
+    Notes
+    -----
+    This is the jump law of the Boltzmann process: ``sigma(U, V) dU / m(V)``.
+    The coarea formula writes ``delta(e - E) dU`` as ``dS / |grad e|`` on the
+    shell. In d = 2 the sampler draws ``2 cos(2 pi U_1)`` from its exact
+    conditional law by rejection from an arcsine law; in d = 3 it splits the
+    shell into d charts (one per coordinate solved for), weighted by a
+    partition of unity that makes every chart's density bounded, and draws by
+    rejection (acceptance ``2 pi rho(E) s_min(E) / 3``, ``s_min^2`` the minimum
+    of ``sum sin^2(2 pi U_i)`` on the shell). Both are exact; their cost grows
+    near the critical energies, where the shell measure is singular.
+    """
+    d = check_int("d", d, minimum=1, maximum=3)
+    E = check_real("E", E)
+    num_samples = check_int("num_samples", num_samples, minimum=0)
+    return _sample_shell_many(E, d, _shell_bound(E, d), as_generator(seed), num_samples)
+
+
+def shell_average(J, E, d, num_samples=200_000, seed=0):
+    """Average of a function over the energy shell: ``(P J)(E)`` with its standard error.
+
+    Parameters
+    ----------
+    J : callable
+        ``J(U)`` for an array ``U`` of shape (n, d) of momenta; returns shape (n,).
+    E : float
+    d : int
+    num_samples : int, default 200000
+        Exact shell samples (Monte Carlo error ~ std(J) / sqrt(num_samples)).
+    seed : int, default 0
+
+    Returns
+    -------
+    mean, standard_error : float
+    """
+    U = sample_energy_shell(E, d, num_samples, seed)
+    values = np.asarray(J(U), dtype=float)
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
+
+
+# --------------------------------------------------------------------------
+# Spatially homogeneous equation on a momentum grid
+# --------------------------------------------------------------------------
+
+def _grid_energies(shape):
+    d = len(shape)
+    L = shape[0]
+    k = np.arange(L) / L
+    grids = np.meshgrid(*([k] * d), indexing="ij", sparse=True)
+    return sum(2.0 * np.cos(2.0 * np.pi * g) for g in grids) * np.ones(shape)
+
+
+def homogeneous_solution(F0, T, bin_width=0.01):
+    """Exact solution of the homogeneous linear Boltzmann equation on a momentum grid.
+
+    Parameters
+    ----------
+    F0 : numpy.ndarray, shape ``(L,) * d``
+        Initial momentum density on the box's grid ``k = m / L`` (numpy.fft
+        order), e.g. ``ct.momentum_distribution(psi) / L^d``-like data.
+    T : float or array_like
+        Macroscopic time(s) ``T >= 0``.
+    bin_width : float, default 0.01
+        Energy resolution of the shell projection on the grid.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``F_T = P F0 + exp(-m T) (F0 - P F0)`` (stacked over T if an array).
+
+    Notes
+    -----
+    The collision operator of (2.11) without transport is
+    ``C F = int sigma(U, V) (F(U) - F(V)) dU = m(V) (P F - F)(V)`` with
+    ``m = 2 pi rho(e)`` and ``P`` the average over the energy shell of V. Both
+    ``m`` and ``P`` depend on V only through e(V), P is a projection and
+    ``P F_T = P F_0``, hence the closed form. On the grid, ``P`` averages F over
+    the grid momenta in the same energy bin; ``m`` is the exact
+    ``2 pi rho(e(V))``.
+    """
+    F0 = check_real_array("F0", F0)
+    if not 1 <= F0.ndim <= 3 or len(set(F0.shape)) != 1:
+        raise ValueError(f"'F0' must be a field on a momentum grid, shape (L,)*d, got {F0.shape}")
+    bin_width = check_real("bin_width", bin_width, minimum=0.0, strict_minimum=True)
+    Ts = np.atleast_1d(check_real_array("T", T))
+    if np.any(Ts < 0):
+        raise ValueError("'T' must be >= 0")
+    d = F0.ndim
+    e = _grid_energies(F0.shape)
+    bins = np.floor((e + 2 * d) / bin_width).astype(np.int64).ravel()
+    sums = np.bincount(bins, weights=F0.ravel())
+    counts = np.bincount(bins)
+    PF = (sums / np.maximum(counts, 1))[bins].reshape(F0.shape)
+    with np.errstate(divide="ignore"):
+        m = collision_rate(e, d)
+    m = np.where(np.isfinite(m), m, 1e300)   # an infinite rate relaxes at once
+    out = np.stack([PF + np.exp(-m * t) * (F0 - PF) for t in Ts])
+    return out[0] if np.ndim(T) == 0 else out
+
+
+def homogeneous_time_stepping(F0, T, num_steps, smearing=0.02, bin_width=None):
+    """Independent solver of the homogeneous equation: RK4 with a smeared collision kernel.
+
+    Parameters
+    ----------
+    F0 : numpy.ndarray, shape ``(L,) * d``
+    T : float
+        Final macroscopic time.
+    num_steps : int
+        RK4 steps (error O((T / num_steps)^4)).
+    smearing : float, default 0.02
+        Width s of the Gaussian ``delta_s`` that replaces the delta function in
+        ``sigma(U, V) = 2 pi delta(e(U) - e(V))``.
+    bin_width : float, optional
+        Energy histogram resolution for the convolution (default ``smearing / 10``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``F_T`` for ``dF/dT = int 2 pi delta_s(e(U) - e(V)) (F(U) - F(V)) dU``.
+
+    Notes
+    -----
+    Nothing here uses the closed form: the gain term is the grid sum
+    ``L^{-d} sum_U 2 pi delta_s(e(U) - e(V)) F(U)`` (evaluated as a histogram of
+    F over energy convolved with delta_s), the loss rate the same sum with F = 1.
+    As ``s -> 0`` and ``L -> infinity`` it converges to :func:`homogeneous_solution`,
+    which makes it an independent check of rates and shell projections.
+    """
+    F0 = check_real_array("F0", F0)
+    T = check_real("T", T, minimum=0.0)
+    num_steps = check_int("num_steps", num_steps, minimum=1)
+    s = check_real("smearing", smearing, minimum=0.0, strict_minimum=True)
+    bw = s / 10.0 if bin_width is None else check_real("bin_width", bin_width, minimum=0.0,
+                                                          strict_minimum=True)
+    d = F0.ndim
+    e = _grid_energies(F0.shape)
+    edges = np.arange(-2 * d - 6 * s, 2 * d + 6 * s + bw, bw)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    idx = np.clip(np.searchsorted(edges, e.ravel()) - 1, 0, len(centres) - 1)
+    # kernel matrix between energy bins (small: a few thousand bins)
+    diff = centres[:, None] - centres[None, :]
+    kernel = 2.0 * np.pi * np.exp(-0.5 * (diff / s) ** 2) / (s * np.sqrt(2.0 * np.pi))
+    n_sites = F0.size
+
+    def gain(F):
+        hist = np.bincount(idx, weights=F.ravel(), minlength=len(centres)) / n_sites
+        return (kernel @ hist)[idx].reshape(F.shape)
+
+    loss_rate = gain(np.ones_like(F0))
+    dt = T / num_steps
+    F = F0.copy()
+    for _ in range(num_steps):
+        k1 = gain(F) - loss_rate * F
+        k2 = gain(F + 0.5 * dt * k1) - loss_rate * (F + 0.5 * dt * k1)
+        k3 = gain(F + 0.5 * dt * k2) - loss_rate * (F + 0.5 * dt * k2)
+        k4 = gain(F + dt * k3) - loss_rate * (F + dt * k3)
+        F = F + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return F
+
+
+def entropy(F):
+    """Boltzmann entropy ``S[F] = -int F log F dV`` of a momentum density on a grid.
+
+    ``int dV`` is ``L^{-d} sum`` over the grid (eq. (2.5)). The linear Boltzmann
+    flow increases it (its kernel is symmetric), up to the maximum on each
+    energy shell, reached by functions of the energy.
+    """
+    F = check_real_array("F", F)
+    if np.any(F < 0):
+        raise ValueError("'F' must be non-negative")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(F > 0, F * np.log(np.where(F > 0, F, 1.0)), 0.0)
+    return float(-terms.sum() / F.size)
+
+
+# --------------------------------------------------------------------------
+# Spatially inhomogeneous equation (2.11): kinetic Monte Carlo
+# --------------------------------------------------------------------------
+
+@nb.njit(cache=True)
+def _kmc_chunk(X, V, rates, bounds, energies, times, rng, X_out, V_out):
+    """Run each particle through free flights and collisions; record (X, V) at `times`.
+
+    Between collisions X moves with v(V) = grad e(V) / (2 pi) = -2 sin(2 pi V);
+    the clock is exponential with the particle's rate m(e(V)) (constant, since
+    collisions conserve the energy); at a collision V is redrawn from the shell.
+    The exponential clock is memoryless, so it is simply redrawn after each
+    recording time. Returns the number of collisions.
+    """
+    n, d = X.shape
+    theta = np.empty(d)
+    newv = np.empty(d)
+    collisions = 0
+    for p in range(n):
+        t = 0.0
+        for j in range(times.size):
+            while True:
+                tau = -np.log(1.0 - rng.random()) / rates[p]
+                if t + tau >= times[j]:
+                    dt = times[j] - t
+                    for i in range(d):
+                        X[p, i] += -2.0 * np.sin(2.0 * np.pi * V[p, i]) * dt
+                    t = times[j]
+                    break
+                for i in range(d):
+                    X[p, i] += -2.0 * np.sin(2.0 * np.pi * V[p, i]) * tau
+                t += tau
+                _sample_shell(energies[p], d, bounds[p], rng, theta, newv)
+                for i in range(d):
+                    V[p, i] = newv[i]
+                collisions += 1
+            for i in range(d):
+                X_out[j, p, i] = X[p, i]
+                V_out[j, p, i] = V[p, i]
+    return collisions
+
+
+class KineticMonteCarloResult:
+    """Estimates ``<J, F_T>`` of the kinetic Monte Carlo solver.
+
+    Attributes
+    ----------
+    times : numpy.ndarray, shape (n_times,)
+    estimates : numpy.ndarray, shape (n_tests, n_times)
+        Monte Carlo means of ``J_k(X_T, V_T)``.
+    standard_errors : numpy.ndarray, shape (n_tests, n_times)
+    num_particles : int
+    collisions : int
+        Total number of collisions simulated.
+    collisions_per_second : float
+        Measured throughput (wall clock, all chunks).
+    """
+
+    def __init__(self, times, estimates, standard_errors, num_particles, collisions, seconds):
+        self.times = times
+        self.estimates = estimates
+        self.standard_errors = standard_errors
+        self.num_particles = num_particles
+        self.collisions = collisions
+        self.seconds = seconds
+        self.collisions_per_second = collisions / seconds if seconds > 0 else float("nan")
+
+    def __repr__(self):
+        return (f"KineticMonteCarloResult({self.estimates.shape[0]} test functions, "
+                f"{len(self.times)} times, {self.num_particles} particles, "
+                f"{self.collisions_per_second:.3g} collisions/s)")
+
+
+def kinetic_monte_carlo(initial, times, test_functions, num_particles, seed=0,
+                        chunk_size=100_000, progress=False):
+    """Solve the linear Boltzmann equation (2.11) by kinetic Monte Carlo.
+
+    Parameters
+    ----------
+    initial : callable
+        ``initial(n, rng) -> (X, V)``: n samples of the initial density
+        ``F_0(X, V)`` (arrays of shape (n, d); V on the torus), e.g.
+        ``X ~ |h|^2``, ``V = grad S(X)`` for the WKB limit (2.12).
+    times : array_like of float
+        Macroscopic times ``T >= 0``, increasing.
+    test_functions : sequence of callables
+        ``J(X, V) -> (n,)`` evaluated on the particles at every time.
+    num_particles : int
+    seed : int or SeedSequence
+        Chunk c of particles uses child c of the seed, so results do not depend
+        on how the run is split or scheduled.
+    chunk_size : int, default 100000
+        Particles per chunk (bounds the memory).
+    progress : bool, default False
+
+    Returns
+    -------
+    KineticMonteCarloResult
+
+    Notes
+    -----
+    The process: transport ``dX/dT = v(V) = grad e(V) / (2 pi)``, and jumps at
+    rate ``m(V) = int sigma(U, V) dU = 2 pi rho(e(V))`` to a momentum drawn
+    exactly from the shell measure (:func:`sample_energy_shell`). Its law at
+    time T is the solution F_T of (2.11); ``<J, F_T> = E[J(X_T, V_T)]``.
+    """
+    import time as _time
+    times = check_real_array("times", times, ndim=1)
+    if np.any(times < 0) or np.any(np.diff(times) < 0):
+        raise ValueError("'times' must be non-negative and increasing")
+    num_particles = check_int("num_particles", num_particles, minimum=2)
+    chunk_size = check_int("chunk_size", chunk_size, minimum=1)
+    test_functions = list(test_functions)
+    if not test_functions or not all(callable(J) for J in test_functions):
+        raise TypeError("'test_functions' must be a non-empty sequence of callables J(X, V)")
+    if not callable(initial):
+        raise TypeError("'initial' must be a callable initial(n, rng) -> (X, V)")
+    n_chunks = -(-num_particles // chunk_size)
+    seeds = realization_seeds(seed, n_chunks)
+    sums = np.zeros((len(test_functions), len(times)))
+    sums2 = np.zeros_like(sums)
+    collisions = 0
+    start = _time.perf_counter()
+    for c in tqdm(range(n_chunks), disable=not progress, desc="kinetic Monte Carlo"):
+        n = min(chunk_size, num_particles - c * chunk_size)
+        rng = as_generator(seeds[c])
+        X, V = initial(n, rng)
+        X = np.array(X, dtype=float, ndmin=2, order="C")
+        V = np.array(V, dtype=float, ndmin=2, order="C") % 1.0
+        if X.shape != V.shape or X.shape[0] != n:
+            raise ValueError(f"'initial' must return X and V of shape (n, d), got {X.shape}, {V.shape}")
+        d = X.shape[1]
+        E = (2.0 * np.cos(2.0 * np.pi * V)).sum(axis=1)
+        unique_E, inverse = np.unique(np.round(E, 12), return_inverse=True)
+        rates = collision_rate(unique_E, d)[inverse]
+        bounds = np.array([_shell_bound(e, d) for e in unique_E])[inverse]
+        X_out = np.empty((len(times), n, d))
+        V_out = np.empty((len(times), n, d))
+        collisions += _kmc_chunk(X, V, rates, bounds, E, times, rng, X_out, V_out)
+        for j in range(len(times)):
+            for k, J in enumerate(test_functions):
+                vals = np.asarray(J(X_out[j], V_out[j]), dtype=float)
+                sums[k, j] += vals.sum()
+                sums2[k, j] += (vals**2).sum()
+    seconds = _time.perf_counter() - start
+    mean = sums / num_particles
+    var = np.maximum(sums2 / num_particles - mean**2, 0.0) * num_particles / (num_particles - 1)
+    return KineticMonteCarloResult(times, mean, np.sqrt(var / num_particles), num_particles,
+                                   collisions, seconds)
