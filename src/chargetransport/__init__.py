@@ -12,7 +12,7 @@ from .dos import density_of_states
 from .hamiltonian import AndersonHamiltonian
 from .kpm import jackson_kernel, kpm_density_of_states
 from .lattice import Lattice, dispersion, dispersion_gradient
-from .propagation import chebyshev_num_terms, evolve, free_evolution
+from .propagation import chebyshev_num_terms, evolve, free_evolution, trajectory
 from .rng import as_generator, realization_seeds
 from .observables import (boundary_weight, mean_square_displacement, mean_square_velocity,
                           momentum_distribution)
@@ -30,5 +30,5 @@ __all__ = [
     "gaussian_test_function", "gaussian_wave_packet", "jackson_kernel",
     "kpm_density_of_states", "mean_square_displacement", "mean_square_velocity",
     "momentum_distribution", "random_potential",
-    "realization_seeds", "wigner_pairing", "wigner_transform", "wkb_state",
+    "realization_seeds", "trajectory", "wigner_pairing", "wigner_transform", "wkb_state",
 ]

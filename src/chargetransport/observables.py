@@ -47,7 +47,7 @@ def boundary_weight(psi, margin):
     for axis in range(psi.ndim):
         inner = np.compress(~near, inner, axis=axis)
     total = prob.sum()
-    return float((total - inner.sum()) / total) if total > 0 else 0.0
+    return max(0.0, float((total - inner.sum()) / total)) if total > 0 else 0.0
 
 
 def momentum_distribution(psi):

@@ -10,7 +10,7 @@ from ._validation import check_field, check_real, check_real_array
 from .hamiltonian import AndersonHamiltonian, as_3d
 from .lattice import Lattice
 
-__all__ = ["evolve", "free_evolution", "chebyshev_num_terms"]
+__all__ = ["evolve", "trajectory", "free_evolution", "chebyshev_num_terms"]
 
 # Relative margin added to the Gershgorin half-width so that rounding can never
 # push the rescaled spectrum outside [-1, 1], where T_n grows exponentially.
@@ -135,7 +135,38 @@ def evolve(hamiltonian, psi0, t=None, *, times=None, tol=1e-12, progress=False):
         return _chebyshev_step(hamiltonian, psi0, check_real("t", t), tol)
     times = check_real_array("times", times, ndim=1)
     out = np.empty((len(times),) + psi0.shape, dtype=np.complex128)
-    # Walk outwards from t = 0 in both directions so every step is short.
+    for i, psi in trajectory(hamiltonian, psi0, times, tol=tol, progress=progress):
+        out[i] = psi
+    return out
+
+
+def trajectory(hamiltonian, psi0, times, *, tol=1e-12, progress=False):
+    """Iterate over ``(i, exp(-i times[i] H) psi0)``, keeping one state in memory at a time.
+
+    The memory-light form of ``evolve(H, psi0, times=times)``: states come in
+    order of increasing ``|t|`` (first the non-negative times, increasing, then
+    the negative ones, decreasing), each reached from the previous one, with
+    the index ``i`` into ``times``. Same accuracy guarantee as :func:`evolve`:
+    l2 error <= ``tol ||psi0||`` at every time.
+
+    Examples
+    --------
+    >>> import numpy as np, chargetransport as ct
+    >>> lat = ct.Lattice(d=1, L=32)
+    >>> H = ct.AndersonHamiltonian(lat, 0.3, ct.random_potential(lat, seed=1))
+    >>> psi0 = ct.gaussian_wave_packet(lat, center=0, width=3.0, momentum=0.2)
+    >>> [round(float(ct.mean_square_displacement(psi)), 3) for _, psi in
+    ...  ct.trajectory(H, psi0, [0.0, 1.0])][0]
+    9.0
+    """
+    if not isinstance(hamiltonian, AndersonHamiltonian):
+        raise TypeError("'hamiltonian' must be a chargetransport.AndersonHamiltonian, "
+                        f"got {type(hamiltonian).__name__}")
+    hamiltonian._check_psi(psi0, "psi0")
+    tol = check_real("tol", tol, minimum=1e-14, maximum=0.1)
+    times = check_real_array("times", times, ndim=1)
+    # Walk outwards from t = 0 in both directions so every step is short; the
+    # per-step tolerance makes the accumulated error at most tol.
     step_tol = tol / max(len(times), 1)
     order = np.argsort(times, kind="stable")
     negative = [i for i in order[::-1] if times[i] < 0]
@@ -147,10 +178,9 @@ def evolve(hamiltonian, psi0, t=None, *, times=None, tol=1e-12, progress=False):
             if times[i] != t_now:
                 psi = _chebyshev_step(hamiltonian, psi, times[i] - t_now, step_tol)
                 t_now = times[i]
-            out[i] = psi
             bar.update()
+            yield int(i), psi
     bar.close()
-    return out
 
 
 def free_evolution(lattice, psi0, t):

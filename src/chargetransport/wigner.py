@@ -130,21 +130,38 @@ def gaussian_test_function(center, momentum, width, momentum_width):
                          f"got {X0.shape} and {V0.shape}")
     w = check_real("width", width, minimum=0.0, strict_minimum=True)
     s = check_real("momentum_width", momentum_width, minimum=0.0, strict_minimum=True)
+    return SeparableTestFunction([_Gaussian(x, w) for x in X0],
+                                 [_PeriodicGaussian(v, s) for v in V0],
+                                 [_PeriodicGaussianCoefficients(v, s) for v in V0])
 
-    def g(x0):
-        return lambda X: np.exp(-((X - x0) ** 2) / (2.0 * w**2))
 
-    def phi(v0):
-        def f(V):
-            j = np.arange(-3, 4).reshape((-1,) + (1,) * np.ndim(V))
-            return np.exp(-((V - v0 + j) ** 2) / (2.0 * s**2)).sum(axis=0)
-        return f
+# Factors are small classes rather than closures so that test functions can be
+# pickled and sent to worker processes (see chargetransport.ensemble).
+class _Gaussian:
+    def __init__(self, center, width):
+        self.center, self.width = float(center), float(width)
 
-    def phi_hat(v0):
-        return lambda n: s * np.sqrt(2.0 * np.pi) * np.exp(2j * np.pi * v0 * n - 2.0 * np.pi**2 * s**2 * n**2)
+    def __call__(self, X):
+        return np.exp(-((X - self.center) ** 2) / (2.0 * self.width**2))
 
-    return SeparableTestFunction([g(x) for x in X0], [phi(v) for v in V0],
-                                 [phi_hat(v) for v in V0])
+
+class _PeriodicGaussian:
+    def __init__(self, center, width):
+        self.center, self.width = float(center), float(width)
+
+    def __call__(self, V):
+        j = np.arange(-3, 4).reshape((-1,) + (1,) * np.ndim(V))
+        return np.exp(-((V - self.center + j) ** 2) / (2.0 * self.width**2)).sum(axis=0)
+
+
+class _PeriodicGaussianCoefficients:
+    def __init__(self, center, width):
+        self.center, self.width = float(center), float(width)
+
+    def __call__(self, n):
+        s = self.width
+        return s * np.sqrt(2.0 * np.pi) * np.exp(2j * np.pi * self.center * n
+                                                 - 2.0 * np.pi**2 * s**2 * n**2)
 
 
 @nb.njit(cache=True, parallel=True)

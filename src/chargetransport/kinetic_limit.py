@@ -1,0 +1,221 @@
+"""One disorder realization of the kinetic-limit experiments (paper section 2.2).
+
+Each function runs the Schrodinger dynamics ``exp(-itH) psi0`` for one
+realization of the potential, at the microscopic times ``t = T / eta^2`` of
+the kinetic scaling, and returns the observables that the Boltzmann limit
+predicts. They are module-level functions of a ``SeedSequence`` (plus keyword
+parameters), so that :func:`chargetransport.ensemble.ensemble_average` can run
+them in worker processes or on a Dask cluster via ``functools.partial``; the
+matching Boltzmann predictions are in :mod:`chargetransport.boltzmann`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import check_int, check_real, check_real_array
+from .disorder import random_potential
+from .hamiltonian import AndersonHamiltonian
+from .lattice import Lattice
+from .observables import boundary_weight, mean_square_displacement
+from .propagation import trajectory
+from .states import wkb_state
+from .wigner import SeparableTestFunction, wigner_pairing
+
+__all__ = ["plane_wave", "plane_wave_relaxation", "wkb_wigner_pairings",
+           "wkb_mean_square_displacement", "gaussian_wkb_state"]
+
+
+def plane_wave(lattice, momentum):
+    """The normalised plane wave ``L^{-d/2} exp(2 pi i p.x)`` of a grid momentum p.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not on the box's momentum grid ``(Z / L)^d``.
+    """
+    p = check_real_array("momentum", momentum, ndim=1)
+    if p.shape != (lattice.d,):
+        raise ValueError(f"'momentum' must have {lattice.d} components, got {p.shape}")
+    m = p * lattice.L
+    if np.any(np.abs(m - np.round(m)) > 1e-9):
+        raise ValueError(f"'momentum' {p.tolist()} must lie on the grid of the box, multiples of "
+                         f"1/L = 1/{lattice.L}")
+    x = lattice.coordinates()
+    phase = sum(pi * xi for pi, xi in zip(p, x))
+    return (np.exp(2j * np.pi * phase) / np.sqrt(lattice.num_sites)).astype(np.complex128)
+
+
+def _realization(seed, d, L, eta, distribution):
+    lat = Lattice(d, L)
+    return lat, AndersonHamiltonian(lat, eta, random_potential(lat, distribution, seed=seed))
+
+
+def plane_wave_relaxation(seed, *, d, L, eta, momentum, T, distribution="gaussian",
+                          bump_centers=(), bump_width=0.05, tol=1e-8):
+    """Momentum-space relaxation of a plane wave, for one realization.
+
+    Parameters
+    ----------
+    seed : numpy.random.SeedSequence or int
+        Realization of the potential.
+    d, L : int
+        Dimension and box side; ``momentum`` must lie on the grid ``(Z/L)^d``.
+    eta : float
+        Disorder strength (> 0).
+    momentum : sequence of d floats
+        The initial momentum p.
+    T : array_like of float
+        Macroscopic times; the state is evaluated at ``t = T / eta^2``.
+    distribution : str, default "gaussian"
+    bump_centers : sequence of momenta, optional
+        Centres q of periodic Gaussian bumps ``J_q(V) = prod_i g(V_i - q_i)``
+        (width ``bump_width``, peak 1) to pair the momentum distribution with.
+    tol : float, default 1e-8
+        Accuracy of the propagation (l2).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        With ``P_T(k) = |psi_hat_t(k)|^2 / L^d`` the momentum distribution
+        (a probability on the grid):
+        ``"survival"`` (nT,): ``P_T(p)``; ``"current"`` (nT, d): ``sum_k v(k) P_T(k)``
+        with ``v = grad e / (2 pi)``; ``"speed_squared"`` (nT,): ``sum |v|^2 P_T``;
+        ``"kinetic_energy"`` (nT,): ``sum e(k) P_T(k)``; ``"bumps"`` (nT, n_bumps);
+        ``"final_distribution"`` (L,)*d: ``P_T`` at the last time.
+
+    Notes
+    -----
+    The Boltzmann prediction of the homogeneous equation for ``F_0 = delta_p``
+    is ``<J, F_T> = exp(-m T) J(p) + (1 - exp(-m T)) (P J)(e(p))``, ``m = 2 pi rho(e(p))``.
+    The box must be large enough that the decay width ``2 pi rho eta^2`` holds
+    many levels: ``L^d rho(E) 2 pi rho(E) eta^2 >> 1`` (of order 100 or more).
+    """
+    d = check_int("d", d, minimum=1, maximum=3)
+    eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
+    T = check_real_array("T", T, ndim=1)
+    lat, H = _realization(seed, d, L, eta, distribution)
+    psi0 = plane_wave(lat, momentum)
+    k = lat.momenta(sparse=True)
+    p_index = tuple(int(round(pi * L)) % L for pi in np.asarray(momentum, dtype=float))
+    velocity = [np.broadcast_to(-2.0 * np.sin(2.0 * np.pi * ki), lat.shape) for ki in k]
+    speed2 = sum(v**2 for v in velocity)
+    energy = lat.dispersion()
+    bumps = []
+    for q in bump_centers:
+        q = np.asarray(q, dtype=float)
+        bump = np.ones(lat.shape)
+        for ki, qi in zip(k, q):
+            dist = (ki - qi + 0.5) % 1.0 - 0.5          # periodic distance on the torus
+            bump = bump * np.exp(-dist**2 / (2.0 * bump_width**2))
+        bumps.append(bump)
+    out = {"survival": np.empty(len(T)), "current": np.empty((len(T), d)),
+           "speed_squared": np.empty(len(T)), "kinetic_energy": np.empty(len(T)),
+           "bumps": np.empty((len(T), len(bumps)))}
+    for i, psi in trajectory(H, psi0, T / eta**2, tol=tol):
+        P = np.abs(np.fft.fftn(psi)) ** 2 / lat.num_sites
+        out["survival"][i] = P[p_index]
+        out["current"][i] = [float((v * P).sum()) for v in velocity]
+        out["speed_squared"][i] = float((speed2 * P).sum())
+        out["kinetic_energy"][i] = float((energy * P).sum())
+        out["bumps"][i] = [float((b * P).sum()) for b in bumps]
+        if i == len(T) - 1:
+            out["final_distribution"] = P
+    return out
+
+
+class _GaussianAmplitude:
+    # picklable h(X) = exp(-|X|^2 / (4 w^2)), so |h|^2 has standard deviation w per axis
+    def __init__(self, width):
+        self.width = width
+
+    def __call__(self, *X):
+        return np.exp(-sum(x**2 for x in X) / (4.0 * self.width**2))
+
+
+class _LinearPhase:
+    # picklable S(X) = p . X: constant local momentum p
+    def __init__(self, momentum):
+        self.momentum = np.asarray(momentum, dtype=float)
+
+    def __call__(self, *X):
+        return sum(pi * x for pi, x in zip(self.momentum, X))
+
+
+def gaussian_wkb_state(lattice, eta, momentum, width):
+    """The WKB state (2.6) with ``mu = eta^2``, ``h`` Gaussian and ``S(X) = p . X``.
+
+    Its kinetic limit is ``F_0(X, V) = N(0, width^2)^{(x) d}(X) delta(V - p)``.
+    """
+    return wkb_state(lattice, _GaussianAmplitude(float(width)), _LinearPhase(momentum),
+                     mu=float(eta) ** 2)
+
+
+def _check_fits(psi, lattice, eta, margin_macro):
+    """Weight within ``margin_macro`` macroscopic units of the box boundary."""
+    return boundary_weight(psi, margin_macro / eta**2)
+
+
+def wkb_wigner_pairings(seed, *, d, L, eta, momentum, width, T, test_functions,
+                        distribution="gaussian", boundary_margin=0.5, tol=1e-8):
+    """``<J, W_T^(eta^2)>`` of the WKB initial state (Theorem 2.1), for one realization.
+
+    Parameters
+    ----------
+    seed : numpy.random.SeedSequence or int
+    d, L : int
+        The box must hold the macroscopic motion: side ``L eta^2`` in units of X.
+    eta : float
+        Disorder strength; also the WKB scale ``mu = eta^2`` (eq. (2.9)).
+    momentum : sequence of d floats
+        ``p = grad S``.
+    width : float
+        Standard deviation of ``|h|^2`` per axis, in macroscopic units.
+    T : array_like of float
+        Macroscopic times.
+    test_functions : sequence of SeparableTestFunction
+        ``J(X, V)`` (picklable, e.g. from :func:`gaussian_test_function`).
+    boundary_margin : float, default 0.5
+        Width (macroscopic units) of the boundary layer whose weight is reported.
+
+    Returns
+    -------
+    dict
+        ``"pairings"`` (nT, nJ): ``Re <J, W_T^(eta^2)>``;
+        ``"boundary_weight"`` (nT,): weight of the state within the boundary layer,
+        to check that it does not wrap around the periodic box.
+    """
+    eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
+    T = check_real_array("T", T, ndim=1)
+    test_functions = list(test_functions)
+    if not all(isinstance(J, SeparableTestFunction) for J in test_functions):
+        raise TypeError("'test_functions' must be SeparableTestFunction instances")
+    lat, H = _realization(seed, d, L, eta, distribution)
+    psi0 = gaussian_wkb_state(lat, eta, momentum, width)
+    pairings = np.empty((len(T), len(test_functions)))
+    edge = np.empty(len(T))
+    for i, psi in trajectory(H, psi0, T / eta**2, tol=tol):
+        pairings[i] = [wigner_pairing(psi, J, scale=eta**2).real for J in test_functions]
+        edge[i] = _check_fits(psi, lat, eta, boundary_margin)
+    return {"pairings": pairings, "boundary_weight": edge}
+
+
+def wkb_mean_square_displacement(seed, *, d, L, eta, momentum, width, T,
+                                 distribution="gaussian", boundary_margin=0.5, tol=1e-8):
+    """Macroscopic mean-square displacement ``eta^4 <|x|^2>_{T / eta^2}`` of the WKB state.
+
+    Returns
+    -------
+    dict
+        ``"msd"`` (nT,) in macroscopic units (X = eta^2 x; includes the initial
+        spread ``d width^2``) and ``"boundary_weight"`` (nT,).
+    """
+    eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
+    T = check_real_array("T", T, ndim=1)
+    lat, H = _realization(seed, d, L, eta, distribution)
+    psi0 = gaussian_wkb_state(lat, eta, momentum, width)
+    msd = np.empty(len(T))
+    edge = np.empty(len(T))
+    for i, psi in trajectory(H, psi0, T / eta**2, tol=tol):
+        msd[i] = eta**4 * mean_square_displacement(psi)
+        edge[i] = _check_fits(psi, lat, eta, boundary_margin)
+    return {"msd": msd, "boundary_weight": edge}
