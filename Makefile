@@ -1,0 +1,80 @@
+# chargetransport: build the executable book and run the test suite.
+#
+#   make book   -- set up the environment, execute every chapter, build _build/html
+#   make test   -- set up the environment (+ Debian chromium), run pytest over tests/
+#
+# Both work on a fresh clone with nothing installed but python3 (with venv), npm and
+# apt-get. The environment step is stamp based: it reruns only when requirements.txt,
+# pyproject.toml or the MathJax version change.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+ENV_STAMP := $(VENV)/.chargetransport-env.stamp
+
+MATHJAX_VERSION := 3.2.2
+NPM_PREFIX := .cache/npm
+# Copied into _build/html/_static/mathjax through html_extra_path (see _config.yml).
+MATHJAX_DIR := .cache/html_extra/_static/mathjax
+MATHJAX_STAMP := .cache/mathjax-$(MATHJAX_VERSION).stamp
+
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+JB_FLAGS := --path-output . -W -n --keep-going
+
+# Tools of the virtualenv come first; pip stays quiet about its own version.
+export PATH := $(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export DEBIAN_FRONTEND := noninteractive
+
+.PHONY: help env book test chromium clean distclean
+
+help:
+	@echo "make book   build the executable book into _build/html (executes every chapter)"
+	@echo "make test   run the whole test suite (unit tests, chapter execution, headless browser)"
+	@echo "make env    only set up .venv and the local MathJax copy"
+	@echo "make clean  remove _build;  make distclean  also .venv and .cache"
+
+env: $(ENV_STAMP) $(MATHJAX_STAMP)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(ENV_STAMP): requirements.txt pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --progress-bar off -r requirements.txt
+	$(BIN)/python -m pip install --progress-bar off --no-deps -e .
+	touch $@
+
+$(MATHJAX_STAMP):
+	npm install --no-save --no-audit --no-fund --no-package-lock --loglevel=error \
+	    --prefix $(NPM_PREFIX) mathjax@$(MATHJAX_VERSION)
+	test -f $(NPM_PREFIX)/node_modules/mathjax/es5/tex-chtml.js
+	rm -rf $(MATHJAX_DIR)
+	mkdir -p $(dir $(MATHJAX_DIR))
+	cp -r $(NPM_PREFIX)/node_modules/mathjax/es5 $(MATHJAX_DIR)
+	test -f $(MATHJAX_DIR)/tex-chtml.js
+	touch $@
+
+book: env
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	    echo "installing Debian chromium (headless browser for tests/test_browser.py)"; \
+	    $(SUDO) apt-get update -q < /dev/null; \
+	    $(SUDO) apt-get install -y -q chromium < /dev/null; \
+	fi
+
+test: env chromium
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf _build
+
+distclean: clean
+	rm -rf $(VENV) .cache .pytest_cache
