@@ -168,7 +168,8 @@ def describe_figure(fig) -> dict[str, Any]:
                 "colorbar": getattr(ax, "_colorbar", None) is not None
                 or ax.get_label() == "<colorbar>",
                 "visible": bool(ax.get_visible()),
-                "axis_on": bool(ax.axison),
+                # Axes3D draws its own axes (``axison`` is False for it).
+                "axis_on": bool(getattr(ax, "_axis3don", True) if is_3d else ax.axison),
                 "shared_xlabel": shared["x"],
                 "shared_ylabel": shared["y"],
                 "lines": len(ax.lines),
