@@ -11,7 +11,12 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# The first Python new enough for the pinned requirements (some pins need >= 3.11.5;
+# Debian 12's /usr/bin/python3 is 3.11.2). Override with `make PYTHON=/path/to/python3`.
+PYTHON ?= $(firstword $(shell for p in python3 python3.13 python3.12 python3.11 \
+    $$HOME/.pyenv/shims/python3 /usr/local/bin/python3; do \
+    command -v $$p >/dev/null 2>&1 && $$p -c 'import sys, venv; sys.exit(sys.version_info < (3, 11, 5))' \
+    >/dev/null 2>&1 && command -v $$p; done) python3)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 ENV_STAMP := $(VENV)/.chargetransport-env.stamp
