@@ -9,6 +9,8 @@ torus [0, 1)^d; ``H = Delta + eta V`` with i.i.d. ``omega_x``, ``E[omega] = 0``,
 """
 from .disorder import DISTRIBUTIONS, random_potential
 from .dos import density_of_states
+from .ensemble import (EnsembleResult, LockstepEnsemble, StreamingMoments, ensemble_average,
+                       process_pool)
 from .hamiltonian import AndersonHamiltonian
 from .kpm import jackson_kernel, kpm_density_of_states
 from .lattice import Lattice, dispersion, dispersion_gradient
@@ -17,14 +19,15 @@ from .rng import as_generator, realization_seeds
 from .observables import (boundary_weight, mean_square_displacement, mean_square_velocity,
                           momentum_distribution)
 from .states import gaussian_wave_packet, wkb_state
-from . import boltzmann, plotting
+from . import boltzmann, kinetic_limit, plotting
 from .wigner import (SeparableTestFunction, gaussian_test_function, wigner_pairing,
                      wigner_transform)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AndersonHamiltonian", "DISTRIBUTIONS", "Lattice", "SeparableTestFunction", "boltzmann", "plotting",
+    "AndersonHamiltonian", "DISTRIBUTIONS", "EnsembleResult", "LockstepEnsemble",
+    "StreamingMoments", "ensemble_average", "process_pool", "Lattice", "SeparableTestFunction", "boltzmann", "kinetic_limit", "plotting",
     "as_generator", "boundary_weight", "chebyshev_num_terms", "density_of_states",
     "dispersion", "dispersion_gradient", "evolve", "free_evolution",
     "gaussian_test_function", "gaussian_wave_packet", "jackson_kernel",

@@ -42,44 +42,89 @@ def _neighbour_rows(psi, i, j, zero):
     return xm, xp, ym, yp
 
 
-@nb.njit(cache=True, parallel=True)
-def stencil_apply(psi, V, eta, c_h, c_id, out):
-    """out = c_h (Delta + eta V) psi + c_id psi.  (``out`` must not alias ``psi``.)"""
-    n0, n1, n = psi.shape
-    zero = np.zeros(n, dtype=psi.dtype)
-    for row in nb.prange(n0 * n1):
-        i, j = row // n1, row % n1
-        xm, xp, ym, yp = _neighbour_rows(psi, i, j, zero)
-        c, v, o = psi[i, j], V[i, j], out[i, j]
-        o[0] = c_h * _hop(c, xm, xp, ym, yp, v, eta, 0, n - 1, 1) + c_id * c[0]
-        for k in range(1, n - 1):
-            o[k] = c_h * _hop(c, xm, xp, ym, yp, v, eta, k, k - 1, k + 1) + c_id * c[k]
-        o[n - 1] = c_h * _hop(c, xm, xp, ym, yp, v, eta, n - 1, n - 2, 0) + c_id * c[n - 1]
+@nb.njit(cache=True, inline="always")
+def _apply_row(psi, V, eta, c_h, c_id, out, i, j, zero):
+    """Row (i, j) of out = c_h (Delta + eta V) psi + c_id psi."""
+    n = psi.shape[2]
+    xm, xp, ym, yp = _neighbour_rows(psi, i, j, zero)
+    c, v, o = psi[i, j], V[i, j], out[i, j]
+    o[0] = c_h * _hop(c, xm, xp, ym, yp, v, eta, 0, n - 1, 1) + c_id * c[0]
+    for k in range(1, n - 1):
+        o[k] = c_h * _hop(c, xm, xp, ym, yp, v, eta, k, k - 1, k + 1) + c_id * c[k]
+    o[n - 1] = c_h * _hop(c, xm, xp, ym, yp, v, eta, n - 1, n - 2, 0) + c_id * c[n - 1]
 
 
-@nb.njit(cache=True, parallel=True)
-def chebyshev_step(psi, V, eta, c_h, c_id, prev, acc, c_acc):
-    """One Chebyshev recursion step, fused with the accumulation of the series:
-
-    prev <- c_h (Delta + eta V) psi + c_id psi - prev   (the next vector, in place)
-    acc  <- acc + c_acc * prev                           (skipped if c_acc == 0)
+@nb.njit(cache=True, inline="always")
+def _chebyshev_row(psi, V, eta, c_h, c_id, prev, acc, c_acc, i, j, zero):
+    """Row (i, j) of prev <- c_h (Delta + eta V) psi + c_id psi - prev; acc += c_acc prev.
 
     In place is safe: each site reads ``prev`` only at itself.
     """
+    n = psi.shape[2]
+    xm, xp, ym, yp = _neighbour_rows(psi, i, j, zero)
+    c, v, p, a = psi[i, j], V[i, j], prev[i, j], acc[i, j]
+    p[0] = c_h * _hop(c, xm, xp, ym, yp, v, eta, 0, n - 1, 1) + c_id * c[0] - p[0]
+    for k in range(1, n - 1):
+        p[k] = c_h * _hop(c, xm, xp, ym, yp, v, eta, k, k - 1, k + 1) + c_id * c[k] - p[k]
+    p[n - 1] = c_h * _hop(c, xm, xp, ym, yp, v, eta, n - 1, n - 2, 0) + c_id * c[n - 1] - p[n - 1]
+    if c_acc != 0.0:
+        for k in range(n):
+            a[k] += c_acc * p[k]
+
+
+# Each sweep has a threaded and a serial driver: for small fields waking the thread
+# pool costs more than the sweep itself. Below this many sites the serial one runs.
+PARALLEL_MIN_SITES = 1 << 15
+
+
+@nb.njit(cache=True, parallel=True)
+def _stencil_apply_threads(psi, V, eta, c_h, c_id, out):
     n0, n1, n = psi.shape
     zero = np.zeros(n, dtype=psi.dtype)
-    use_acc = c_acc != 0.0
     for row in nb.prange(n0 * n1):
-        i, j = row // n1, row % n1
-        xm, xp, ym, yp = _neighbour_rows(psi, i, j, zero)
-        c, v, p, a = psi[i, j], V[i, j], prev[i, j], acc[i, j]
-        p[0] = c_h * _hop(c, xm, xp, ym, yp, v, eta, 0, n - 1, 1) + c_id * c[0] - p[0]
-        for k in range(1, n - 1):
-            p[k] = c_h * _hop(c, xm, xp, ym, yp, v, eta, k, k - 1, k + 1) + c_id * c[k] - p[k]
-        p[n - 1] = c_h * _hop(c, xm, xp, ym, yp, v, eta, n - 1, n - 2, 0) + c_id * c[n - 1] - p[n - 1]
-        if use_acc:
-            for k in range(n):
-                a[k] += c_acc * p[k]
+        _apply_row(psi, V, eta, c_h, c_id, out, row // n1, row % n1, zero)
+
+
+@nb.njit(cache=True)
+def _stencil_apply_serial(psi, V, eta, c_h, c_id, out):
+    n0, n1, n = psi.shape
+    zero = np.zeros(n, dtype=psi.dtype)
+    for row in range(n0 * n1):
+        _apply_row(psi, V, eta, c_h, c_id, out, row // n1, row % n1, zero)
+
+
+@nb.njit(cache=True, parallel=True)
+def _chebyshev_step_threads(psi, V, eta, c_h, c_id, prev, acc, c_acc):
+    n0, n1, n = psi.shape
+    zero = np.zeros(n, dtype=psi.dtype)
+    for row in nb.prange(n0 * n1):
+        _chebyshev_row(psi, V, eta, c_h, c_id, prev, acc, c_acc, row // n1, row % n1, zero)
+
+
+@nb.njit(cache=True)
+def _chebyshev_step_serial(psi, V, eta, c_h, c_id, prev, acc, c_acc):
+    n0, n1, n = psi.shape
+    zero = np.zeros(n, dtype=psi.dtype)
+    for row in range(n0 * n1):
+        _chebyshev_row(psi, V, eta, c_h, c_id, prev, acc, c_acc, row // n1, row % n1, zero)
+
+
+def stencil_apply(psi, V, eta, c_h, c_id, out):
+    """out = c_h (Delta + eta V) psi + c_id psi.  (``out`` must not alias ``psi``.)"""
+    if psi.size >= PARALLEL_MIN_SITES:
+        _stencil_apply_threads(psi, V, eta, c_h, c_id, out)
+    else:
+        _stencil_apply_serial(psi, V, eta, c_h, c_id, out)
+
+
+def chebyshev_step(psi, V, eta, c_h, c_id, prev, acc, c_acc):
+    """One Chebyshev recursion step fused with the accumulation of the series:
+    prev <- c_h (Delta + eta V) psi + c_id psi - prev;  acc += c_acc prev (if c_acc != 0).
+    """
+    if psi.size >= PARALLEL_MIN_SITES:
+        _chebyshev_step_threads(psi, V, eta, c_h, c_id, prev, acc, c_acc)
+    else:
+        _chebyshev_step_serial(psi, V, eta, c_h, c_id, prev, acc, c_acc)
 
 
 @nb.njit(cache=True, parallel=True)

@@ -21,8 +21,29 @@ from .propagation import trajectory
 from .states import wkb_state
 from .wigner import SeparableTestFunction, wigner_pairing
 
-__all__ = ["plane_wave", "plane_wave_relaxation", "wkb_wigner_pairings",
-           "wkb_mean_square_displacement", "gaussian_wkb_state"]
+__all__ = ["plane_wave", "plane_wave_relaxation", "plane_wave_boltzmann_prediction",
+           "momentum_bump", "wkb_wigner_pairings", "wkb_mean_square_displacement",
+           "gaussian_wkb_state"]
+
+
+def momentum_bump(V, center, width):
+    """Periodic Gaussian bump ``prod_i exp(-dist(V_i, q_i)^2 / (2 s^2))`` on the torus (peak 1).
+
+    Parameters
+    ----------
+    V : array_like, shape (..., d) or a sequence of d broadcastable arrays
+    center : sequence of d floats
+        ``q``.
+    width : float
+        ``s``; ``dist`` is the distance on the circle [0, 1).
+    """
+    center = np.asarray(center, dtype=float)
+    comps = [V[..., i] for i in range(len(center))] if isinstance(V, np.ndarray) else list(V)
+    out = 1.0
+    for vi, qi in zip(comps, center):
+        dist = (vi - qi + 0.5) % 1.0 - 0.5
+        out = out * np.exp(-dist**2 / (2.0 * width**2))
+    return out
 
 
 def plane_wave(lattice, momentum):
@@ -100,14 +121,7 @@ def plane_wave_relaxation(seed, *, d, L, eta, momentum, T, distribution="gaussia
     velocity = [np.broadcast_to(-2.0 * np.sin(2.0 * np.pi * ki), lat.shape) for ki in k]
     speed2 = sum(v**2 for v in velocity)
     energy = lat.dispersion()
-    bumps = []
-    for q in bump_centers:
-        q = np.asarray(q, dtype=float)
-        bump = np.ones(lat.shape)
-        for ki, qi in zip(k, q):
-            dist = (ki - qi + 0.5) % 1.0 - 0.5          # periodic distance on the torus
-            bump = bump * np.exp(-dist**2 / (2.0 * bump_width**2))
-        bumps.append(bump)
+    bumps = [np.broadcast_to(momentum_bump(k, q, bump_width), lat.shape) for q in bump_centers]
     out = {"survival": np.empty(len(T)), "current": np.empty((len(T), d)),
            "speed_squared": np.empty(len(T)), "kinetic_energy": np.empty(len(T)),
            "bumps": np.empty((len(T), len(bumps)))}
@@ -121,6 +135,43 @@ def plane_wave_relaxation(seed, *, d, L, eta, momentum, T, distribution="gaussia
         if i == len(T) - 1:
             out["final_distribution"] = P
     return out
+
+
+def plane_wave_boltzmann_prediction(*, d, momentum, T, bump_centers=(), bump_width=0.05,
+                                    num_shell_samples=1_000_000, seed=0):
+    """The Boltzmann limit of the observables of :func:`plane_wave_relaxation`.
+
+    For ``F_0 = delta_p`` the homogeneous equation gives
+    ``<J, F_T> = exp(-m T) J(p) + (1 - exp(-m T)) (P J)(e(p))`` with
+    ``m = 2 pi rho(e(p))``: the unscattered fraction keeps momentum p, the rest
+    is spread uniformly (in the shell measure) over the energy shell of p.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        The keys of :func:`plane_wave_relaxation` (except the distribution), and
+        ``"bumps_error"``: the Monte Carlo error of the shell averages ``P J``
+        of the bumps (exact shell samples; the other shell averages are exact).
+    """
+    from . import boltzmann as bz
+    p = check_real_array("momentum", momentum, ndim=1)
+    T = check_real_array("T", T, ndim=1)
+    E = float((2.0 * np.cos(2.0 * np.pi * p)).sum())
+    survival = np.exp(-float(bz.collision_rate(E, d)) * T)
+    v = bz.group_velocity(p)
+    shell_v2 = float(bz.shell_mean_square_velocity(E, d))
+    bumps, errors = [], []
+    for q in bump_centers:
+        mean, err = bz.shell_average(lambda U, q=q: momentum_bump(U, q, bump_width), E, d,
+                                     num_samples=num_shell_samples, seed=seed)
+        bumps.append(survival * momentum_bump(p, q, bump_width) + (1.0 - survival) * mean)
+        errors.append((1.0 - survival) * err)
+    return {"survival": survival,
+            "current": survival[:, None] * v[None, :],
+            "speed_squared": survival * float((v**2).sum()) + (1.0 - survival) * shell_v2,
+            "kinetic_energy": np.full(len(T), E),
+            "bumps": np.array(bumps).T.reshape(len(T), len(bumps)),
+            "bumps_error": np.array(errors).T.reshape(len(T), len(bumps))}
 
 
 class _GaussianAmplitude:

@@ -100,21 +100,22 @@ class SeparableTestFunction:
         return coef[n % m] * np.exp(1j * np.pi * n / m)
 
 
-def gaussian_test_function(center, momentum, width, momentum_width):
+def gaussian_test_function(center, momentum=None, width=1.0, momentum_width=0.05):
     """Gaussian test function ``J(X, V) = exp(-|X - X0|^2 / (2 w^2)) phi(V)``.
 
     ``phi`` is the periodised Gaussian ``sum_{j in Z^d} exp(-|V - V0 + j|^2 / (2 s^2))``
-    on the torus; both factors have peak value 1.
+    on the torus; both factors have peak value 1. With ``momentum=None``,
+    ``phi = 1``: a test function of the position only.
 
     Parameters
     ----------
     center : sequence of d floats
         ``X0``, macroscopic position.
-    momentum : sequence of d floats
-        ``V0`` on the torus.
-    width : float
+    momentum : sequence of d floats or None
+        ``V0`` on the torus; None for no momentum dependence.
+    width : float, default 1
         ``w > 0``, macroscopic width.
-    momentum_width : float
+    momentum_width : float, default 0.05
         ``s > 0``, momentum width (``s <~ 0.25`` keeps the periodic images apart).
 
     Returns
@@ -124,12 +125,15 @@ def gaussian_test_function(center, momentum, width, momentum_width):
         ``s sqrt(2 pi) exp(2 pi i V0 n - 2 pi^2 s^2 n^2)``.
     """
     X0 = np.atleast_1d(np.asarray(center, dtype=float))
-    V0 = np.atleast_1d(np.asarray(momentum, dtype=float))
+    position_only = momentum is None
+    V0 = np.zeros_like(X0) if position_only else np.atleast_1d(np.asarray(momentum, dtype=float))
     if X0.shape != V0.shape or X0.ndim != 1 or not 1 <= X0.size <= 3:
         raise ValueError(f"'center' and 'momentum' must have the same length d in 1..3, "
                          f"got {X0.shape} and {V0.shape}")
     w = check_real("width", width, minimum=0.0, strict_minimum=True)
     s = check_real("momentum_width", momentum_width, minimum=0.0, strict_minimum=True)
+    if position_only:
+        return SeparableTestFunction([_Gaussian(x, w) for x in X0], [None] * len(X0))
     return SeparableTestFunction([_Gaussian(x, w) for x in X0],
                                  [_PeriodicGaussian(v, s) for v in V0],
                                  [_PeriodicGaussianCoefficients(v, s) for v in V0])

@@ -1,0 +1,257 @@
+"""Linear Boltzmann solvers (chargetransport.boltzmann) against theory and each other."""
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+import chargetransport as ct
+from chargetransport import boltzmann as bz
+from chargetransport.kinetic_limit import momentum_bump
+
+
+def test_collision_rate_is_two_pi_times_density_of_states():
+    E = np.array([-3.1, -0.7, 0.4, 2.5])
+    assert np.allclose(bz.collision_rate(E, 3), 2 * np.pi * ct.density_of_states(E, 3), rtol=1e-14)
+
+
+def test_group_velocity_is_gradient_of_dispersion_over_two_pi():
+    rng = np.random.default_rng(0)
+    k = rng.random((20, 3))
+    h = 1e-6
+    numerical = np.stack([(ct.dispersion(k + h * np.eye(3)[i]) - ct.dispersion(k - h * np.eye(3)[i]))
+                          / (2 * h) for i in range(3)], axis=-1) / (2 * np.pi)
+    # central difference, error O(h^2 e''') ~ 1e-10
+    assert np.allclose(bz.group_velocity(k), numerical, atol=1e-8)
+
+
+@pytest.mark.parametrize("d, E", [(2, 1.3), (2, -3.2), (3, 0.5), (3, -2.9), (3, 4.0)])
+def test_shell_mean_square_velocity_matches_thin_window_monte_carlo(d, E):
+    rng = np.random.default_rng(1)
+    U = rng.random((4_000_000, d))
+    c = 2 * np.cos(2 * np.pi * U)
+    window = np.abs(c.sum(axis=1) - E) < 0.02
+    v2 = (4 - c[window] ** 2).sum(axis=1)
+    se = v2.std() / np.sqrt(window.sum())
+    # 5 standard errors plus the O(window^2) bias of averaging over a window of +-0.02
+    assert abs(v2.mean() - bz.shell_mean_square_velocity(E, d)) < 5 * se + 2e-3
+
+
+@pytest.mark.parametrize("d, E", [(1, 0.7), (2, 1.7), (2, -0.05), (3, 0.3), (3, -4.5), (3, 1.95)])
+def test_shell_samples_lie_exactly_on_the_energy_shell(d, E):
+    U = bz.sample_energy_shell(E, d, 20_000, seed=3)
+    assert U.shape == (20_000, d)
+    assert np.all((U >= 0) & (U < 1))
+    assert np.abs(ct.dispersion(U) - E).max() < 1e-12   # rounding of cos/arccos only
+
+
+def _conditional_cdf(E, d):
+    """CDF of eps_1 = 2 cos(2 pi U_1) on the shell: density rho_1(x) rho_{d-1}(E - x) / rho_d(E).
+
+    Integrated independently of the sampler: adaptive quadrature over the segments of a
+    fine grid in theta (x = 2 cos theta crowds the grid at the square-root ends), then
+    linear interpolation in theta (error ~1e-6, far below the KS resolution 1/sqrt(n)).
+    """
+    def density(x):
+        return (ct.density_of_states(np.array([x]), 1)[0]
+                * ct.density_of_states(np.array([E - x]), d - 1)[0])
+    lo, hi = max(-2.0, E - 2.0 * (d - 1)), min(2.0, E + 2.0 * (d - 1))
+    th = np.linspace(np.arccos(hi / 2), np.arccos(lo / 2), 801)[::-1]    # x increasing
+    xs = 2 * np.cos(th)
+    xs[0], xs[-1] = lo, hi
+    singular = [b for b in (E, E - 2, E + 2, E - 4, E + 4) if lo < b < hi]
+    pieces = [integrate.quad(density, a, b, points=[c for c in singular if a < c < b] or None,
+                             limit=200)[0] for a, b in zip(xs[:-1], xs[1:])]
+    cum = np.concatenate([[0.0], np.cumsum(pieces)])
+    total = cum[-1]
+
+    def cdf(x):
+        theta = np.arccos(np.clip(np.asarray(x) / 2, -1, 1))
+        return np.interp(-theta, -th, cum / total)
+    return cdf, total
+
+
+@pytest.mark.parametrize("d, E", [(2, 1.7), (2, -0.4), (3, 0.3), (3, -2.7)])
+def test_shell_sampler_has_the_exact_conditional_law(d, E):
+    U = bz.sample_energy_shell(E, d, 4000, seed=11)
+    eps1 = 2 * np.cos(2 * np.pi * U[:, 0])
+    cdf, total = _conditional_cdf(E, d)
+    # the normalisation of the conditional density is rho_d(E) (coarea formula)
+    assert total == pytest.approx(float(ct.density_of_states(E, d)), rel=1e-6)
+    # Kolmogorov-Smirnov at the 0.1% level: fails with probability 1e-3 if the law is right,
+    # and surely for a sampler that got the weights 1/|grad e| wrong (see next test).
+    assert stats.kstest(eps1, cdf).pvalue > 1e-3
+
+
+def test_uniform_thin_shell_law_is_rejected_by_the_same_check():
+    # guards the power of the test above: points weighted by surface area dS instead of
+    # dS / |grad e| (the classic mistake) are told apart with fewer samples. Near the
+    # saddle energy |grad e| varies strongly along the shell, so E = 0.3.
+    E = 0.3
+    rng = np.random.default_rng(5)
+    U = rng.random((2_000_000, 2))
+    U = U[np.abs(ct.dispersion(U) - E) < 0.005]
+    grad = np.linalg.norm(bz.group_velocity(U), axis=1)
+    keep = rng.random(len(U)) < grad / grad.max()       # reweight by |grad e|: wrong law
+    eps1 = 2 * np.cos(2 * np.pi * U[keep][:2500, 0])
+    cdf, _ = _conditional_cdf(E, 2)
+    assert stats.kstest(eps1, cdf).pvalue < 1e-3
+
+
+def test_shell_sampler_is_reproducible_and_symmetric():
+    a = bz.sample_energy_shell(0.9, 3, 50_000, seed=42)
+    b = bz.sample_energy_shell(0.9, 3, 50_000, seed=42)
+    assert np.array_equal(a, b)
+    v = bz.group_velocity(a)
+    # the shell measure is invariant under U -> -U: mean velocity 0 within 5 standard errors
+    assert np.all(np.abs(v.mean(axis=0)) < 5 * v.std(axis=0) / np.sqrt(len(v)))
+
+
+@pytest.mark.parametrize("d, E", [(2, 0.0), (3, 2.0), (3, -6.0), (2, 4.5), (1, 2.0)])
+def test_shell_sampler_refuses_critical_or_outside_energies(d, E):
+    with pytest.raises(ValueError, match="critical energy|outside"):
+        bz.sample_energy_shell(E, d, 10)
+
+
+def _bump_density(L, centre=(0.15, 0.3), width=0.1):
+    k = ct.Lattice(2, L).momenta()
+    F0 = np.broadcast_to(momentum_bump(k, centre, width), (L, L)).copy()
+    return F0 / F0.mean(), k
+
+
+def test_homogeneous_solution_conserves_mass_and_positivity_and_increases_entropy():
+    F0, _ = _bump_density(128)
+    T = np.linspace(0, 5, 26)
+    F = bz.homogeneous_solution(F0, T)
+    assert np.allclose(F.mean(axis=(1, 2)), 1.0, atol=1e-13)   # exact on the grid
+    assert np.all(F >= 0)
+    S = [bz.entropy(f) for f in F]
+    assert np.all(np.diff(S) > -1e-13)
+    assert S[-1] > S[0] + 1.0
+
+
+def test_homogeneous_solution_tends_to_the_shell_average():
+    F0, _ = _bump_density(128)
+    F_inf = bz.homogeneous_solution(F0, 200.0)
+    F_inf2 = bz.homogeneous_solution(F_inf, 3.0)
+    # P is a projection: the long-time limit is stationary
+    assert np.allclose(F_inf, F_inf2, atol=1e-12)
+
+
+def test_functions_of_the_energy_are_stationary():
+    L = 256
+    e = ct.Lattice(2, L).dispersion()
+    beta, mu = 2.0, 0.5
+    fermi_dirac = 1.0 / (1.0 + np.exp(beta * (e - mu)))
+    bin_width = 0.01
+    F = bz.homogeneous_solution(fermi_dirac, 3.0, bin_width=bin_width)
+    # on the grid P averages over energy bins: a function of e moves by at most
+    # bin_width * max|f'| = 0.01 * beta / 4
+    assert np.abs(F - fermi_dirac).max() < bin_width * beta / 4
+    G = bz.homogeneous_time_stepping(fermi_dirac, 3.0, num_steps=15, smearing=0.02)
+    # smeared kernel: gain - loss = O(s^2 f'') + grid noise; beta = 2 gives f'' <= 0.4
+    assert np.abs(G - fermi_dirac).max() < 0.01
+
+
+def test_closed_form_and_time_stepping_agree_better_on_finer_grids():
+    diffs = []
+    for L in (128, 256, 512):
+        F0, k = _bump_density(L)
+        exact = bz.homogeneous_solution(F0, 1.0)
+        stepped = bz.homogeneous_time_stepping(F0, 1.0, num_steps=20, smearing=0.02)
+        J = [np.broadcast_to(momentum_bump(k, q, 0.1), (L, L)) for q in ((0.3, 0.15), (0.7, 0.2))]
+        diffs.append(max(abs(float((j * (exact - stepped)).mean())) for j in J))
+    # the difference is the grid's resolution of the shells: it must shrink with L
+    assert diffs[2] < diffs[1] < diffs[0]
+    assert diffs[2] < 1e-3      # relative to pairings of order 0.1
+
+
+def _kmc_from_momentum(p, n, T, tests, seed=0):
+    p = np.asarray(p, dtype=float)
+    d = len(p)
+
+    def initial(m, rng):
+        return np.zeros((m, d)), np.tile(p, (m, 1))
+    return bz.kinetic_monte_carlo(initial, T, tests, n, seed=seed)
+
+
+@pytest.mark.parametrize("p", [(0.11, 0.23), (0.11, 0.23, 0.37)])
+def test_kinetic_monte_carlo_mean_square_displacement_matches_closed_form(p):
+    p = np.asarray(p)
+    d = len(p)
+    T = np.array([0.3, 1.0, 3.0])
+    r = _kmc_from_momentum(p, 100_000, T, [lambda X, V: (X**2).sum(axis=1)], seed=2)
+    pred = bz.boltzmann_mean_square_displacement(T, float((bz.group_velocity(p) ** 2).sum()),
+                                                 float(ct.dispersion(p)), d, eta=1.0)
+    # Monte Carlo: 5 standard errors
+    assert np.all(np.abs(r.estimates[0] - pred) < 5 * r.standard_errors[0])
+    assert r.collisions > 0 and r.collisions_per_second > 0
+
+
+def test_kinetic_monte_carlo_matches_homogeneous_exact_solution():
+    p = np.array([0.11, 0.23])
+    E = float(ct.dispersion(p))
+    m = float(bz.collision_rate(E, 2))
+    q = np.roll(p, 1)
+    T = np.array([0.5, 2.0])
+    tests = [lambda X, V: np.all(np.abs(V - p) < 1e-15, axis=1).astype(float),   # still at p
+             lambda X, V: momentum_bump(V, q, 0.1),
+             lambda X, V: -2 * np.sin(2 * np.pi * V[:, 1])]                      # velocity
+    r = _kmc_from_momentum(p, 200_000, T, tests, seed=4)
+    shell_bump, shell_err = bz.shell_average(lambda U: momentum_bump(U, q, 0.1), E, 2,
+                                             num_samples=400_000, seed=9)
+    survival = np.exp(-m * T)
+    expected = [survival,
+                survival * momentum_bump(p, q, 0.1) + (1 - survival) * shell_bump,
+                survival * (-2 * np.sin(2 * np.pi * p[1]))]
+    for est, se, exp in zip(r.estimates, r.standard_errors, expected):
+        assert np.all(np.abs(est - exp) < 5 * se + 5 * shell_err)
+
+
+def test_fermi_dirac_momentum_law_is_stationary_under_kinetic_monte_carlo():
+    beta, mu, d = 1.5, 0.3, 2
+
+    def initial(n, rng):
+        out = np.empty((0, d))
+        while len(out) < n:              # rejection from uniform momenta: exact FD law
+            U = rng.random((2 * n, d))
+            f = 1 / (1 + np.exp(beta * (ct.dispersion(U) - mu)))
+            out = np.vstack([out, U[rng.random(2 * n) < f]])
+        return np.zeros((n, d)), out[:n]
+
+    # test functions that are NOT functions of the energy: a wrong jump law would move them
+    tests = [lambda X, V: np.cos(2 * np.pi * V[:, 0]) ** 2,
+             lambda X, V: np.cos(2 * np.pi * V[:, 0]) * np.cos(2 * np.pi * V[:, 1]),
+             lambda X, V: ct.dispersion(V)]
+    r = bz.kinetic_monte_carlo(initial, [0.0, 3.0], tests, 200_000, seed=5)
+    # the same particles at T = 0 and T = 3: the difference of two means, each with the
+    # quoted standard error; 5 combined standard errors
+    for est, se in zip(r.estimates, r.standard_errors):
+        assert abs(est[1] - est[0]) < 5 * np.sqrt(2) * se[0]
+
+
+def test_kinetic_monte_carlo_is_reproducible():
+    tests = [lambda X, V: X[:, 0]]
+    a = _kmc_from_momentum((0.11, 0.23), 5000, [1.0], tests, seed=8)
+    b = _kmc_from_momentum((0.11, 0.23), 5000, [1.0], tests, seed=8)
+    assert a.estimates[0, 0] == b.estimates[0, 0]
+
+
+def test_kinetic_monte_carlo_rejects_bad_input():
+    tests = [lambda X, V: X[:, 0]]
+    with pytest.raises(ValueError, match="'times'"):
+        _kmc_from_momentum((0.11, 0.23), 10, [2.0, 1.0], tests)
+    with pytest.raises(TypeError, match="test_functions"):
+        _kmc_from_momentum((0.11, 0.23), 10, [1.0], [])
+    with pytest.raises(ValueError, match="'num_particles'"):
+        _kmc_from_momentum((0.11, 0.23), 1, [1.0], tests)
+
+
+def test_boltzmann_msd_is_ballistic_then_diffusive():
+    E, d, eta = 1.0, 2, 0.3
+    v0 = 5.0
+    r = eta**2 * float(bz.collision_rate(E, d))
+    t_short, t_long = 1e-3 / r, 1e4 / r
+    assert bz.boltzmann_mean_square_displacement(t_short, v0, E, d, eta) == pytest.approx(
+        v0 * t_short**2, rel=1e-2)
+    D = float(bz.diffusion_constant(E, d, eta))
+    assert bz.boltzmann_mean_square_displacement(t_long, v0, E, d, eta) == pytest.approx(
+        2 * d * D * t_long, rel=1e-3)
