@@ -255,9 +255,6 @@ def test_dos_3d_is_finite_and_continuous_at_van_hove_points_with_sqrt_cusp(Ec):
 
 
 @pytest.mark.filterwarnings("ignore::scipy.integrate.IntegrationWarning")
-@pytest.mark.xfail(strict=True, reason="bug: dos._dos_3d_scalar returns inf just below the 3D "
-                   "van Hove point (E = 2 - 1e-9, 2 - 1e-11, ...): QUADPACK samples the "
-                   "integrand where E - 2 cos(theta) rounds to 0, and _dos_2d(0) = inf")
 def test_dos_3d_is_finite_arbitrarily_close_to_the_van_hove_points():
     eps = np.logspace(-9, -15, 13)
     values = rho(np.concatenate([2.0 - eps, -2.0 + eps, 2.0 + eps, -2.0 - eps]), 3)

@@ -155,11 +155,6 @@ def test_potential_property_is_read_only():
         H.potential[0] = 5.0
 
 
-@pytest.mark.xfail(strict=True, reason="bug: AndersonHamiltonian.__init__ keeps the caller's "
-                   "potential array without copying (np.ascontiguousarray of a contiguous array "
-                   "is the same object) and calls setflags(write=False) on it: the caller's V "
-                   "becomes read-only, and writes through another view of its memory silently "
-                   "change H")
 def test_hamiltonian_neither_freezes_nor_aliases_the_callers_potential():
     lat = ct.Lattice(1, 6)
     V = ct.random_potential(lat, seed=2)

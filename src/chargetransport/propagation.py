@@ -41,9 +41,10 @@ def _chebyshev_coefficients(tau, tol):
 
 
 def chebyshev_num_terms(hamiltonian, t, tol=1e-12):
-    """Number of matrix-vector products :func:`evolve` uses for one time step ``t``.
+    """Number of terms of the Chebyshev series :func:`evolve` uses for one time step ``t``.
 
-    Grows like ``a |t|`` (``a`` the spectral half-width, about ``2d + eta max|V|``)
+    Every term after the zeroth (``psi0`` itself) costs one stencil sweep. The count
+    grows like ``a |t|`` (``a`` the spectral half-width, about ``2d + eta max|V|``)
     plus a correction of order ``(a |t|)^{1/3} log(1/tol)``.
     """
     a, _ = _rescaling(hamiltonian)
