@@ -43,6 +43,44 @@ def test_apply_matches_to_sparse_and_roll_stencil(d, L):
     np.testing.assert_allclose(Hpsi, roll_stencil(psi, 0.7, H.potential), rtol=0, atol=1e-13 * scale)
 
 
+# The kernels switch from a serial to a threaded driver at 2^15 sites
+# (_kernels.PARALLEL_MIN_SITES); these sizes exercise the threaded one.
+@pytest.mark.parametrize("d,L", [(1, 40000), (2, 182), (2, 200), (3, 32), (3, 33)])
+def test_apply_on_threaded_size_lattices_matches_roll_stencil_and_to_sparse(d, L):
+    from chargetransport import _kernels
+    lat = ct.Lattice(d, L)
+    assert lat.num_sites >= _kernels.PARALLEL_MIN_SITES
+    rng = np.random.default_rng(L)
+    H = ct.AndersonHamiltonian(lat, 1.1, ct.random_potential(lat, "uniform", seed=L))
+    psi = random_state(lat.shape, rng)
+    Hpsi = H.apply(psi)
+    scale = np.abs(psi).max() * (1 + 1.1 * np.sqrt(3))
+    # rounding of 2d + 1 terms, as for the small lattices
+    np.testing.assert_allclose(Hpsi, roll_stencil(psi, 1.1, H.potential), rtol=0, atol=1e-13 * scale)
+    np.testing.assert_allclose(Hpsi, (H.to_sparse() @ psi.ravel()).reshape(lat.shape),
+                               rtol=0, atol=1e-13 * scale)
+
+
+def test_serial_and_threaded_stencil_drivers_agree_bit_for_bit():
+    # same arithmetic per site in both drivers: no tolerance
+    from chargetransport import _kernels
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1, 50), (1, 9, 10), (5, 6, 7)]:
+        psi = random_state(shape, rng)
+        V = rng.standard_normal(shape)
+        a, b = np.empty_like(psi), np.empty_like(psi)
+        _kernels._stencil_apply_serial(psi, V, 0.7, 0.3, -0.1, a)
+        _kernels._stencil_apply_threads(psi, V, 0.7, 0.3, -0.1, b)
+        assert a.tobytes() == b.tobytes()
+        prev_a, prev_b = random_state(shape, rng), None
+        prev_b = prev_a.copy()
+        acc_a = random_state(shape, rng)
+        acc_b = acc_a.copy()
+        _kernels._chebyshev_step_serial(psi, V, 0.7, 0.6, -0.2, prev_a, acc_a, 0.25 - 0.5j)
+        _kernels._chebyshev_step_threads(psi, V, 0.7, 0.6, -0.2, prev_b, acc_b, 0.25 - 0.5j)
+        assert prev_a.tobytes() == prev_b.tobytes() and acc_a.tobytes() == acc_b.tobytes()
+
+
 @given(d=st.integers(1, 3), L=st.integers(3, 7), eta=st.floats(0.0, 5.0),
        seed=st.integers(0, 2**32 - 1), distribution=st.sampled_from(ct.DISTRIBUTIONS))
 @settings(max_examples=40, deadline=None)

@@ -187,11 +187,12 @@ def test_kpm_error_estimate_shrinks_with_more_random_vectors():
     lat = ct.Lattice(2, 48)
     H = ct.AndersonHamiltonian(lat, 1.0, ct.random_potential(lat, seed=3))
     E = np.linspace(-4, 4, 41)
-    _, se_few = ct.kpm_density_of_states(H, E, num_moments=64, num_vectors=4, seed=1, return_error=True)
-    _, se_many = ct.kpm_density_of_states(H, E, num_moments=64, num_vectors=36, seed=2, return_error=True)
-    # 1 / sqrt(num_vectors): expected ratio 3; the s.e. estimate from 4 vectors scatters by
-    # ~40 % per energy but its mean over 41 energies by < 10 %: 2 is several sigma below 3.
-    assert se_few.mean() / se_many.mean() > 2.0
+    _, se_few = ct.kpm_density_of_states(H, E, num_moments=32, num_vectors=4, seed=1, return_error=True)
+    _, se_many = ct.kpm_density_of_states(H, E, num_moments=32, num_vectors=25, seed=2, return_error=True)
+    # 1 / sqrt(num_vectors): expected ratio 2.5; the s.e. estimate from 4 vectors scatters by
+    # ~40 % per energy, its mean over 41 energies (resolution ~0.4, so ~20 independent
+    # windows) by ~10 %: 1.7 is more than 3 such deviations below 2.5.
+    assert se_few.mean() / se_many.mean() > 1.7
 
 
 def test_kpm_with_a_single_vector_reports_nan_error():
@@ -213,7 +214,7 @@ def test_kpm_is_reproducible_with_the_same_seed_and_differs_with_another():
 
 
 def test_kpm_is_bit_for_bit_identical_with_one_and_two_numba_threads():
-    lat = ct.Lattice(3, 16)
+    lat = ct.Lattice(3, 34)      # 39304 sites >= 2^15: threaded stencil and reductions
     H = ct.AndersonHamiltonian(lat, 0.7, ct.random_potential(lat, seed=0))
     E = np.linspace(-7, 7, 29)
     before = numba.get_num_threads()

@@ -77,6 +77,16 @@ def test_evolve_matches_expm_multiply_in_3d_on_an_odd_box_with_bernoulli_disorde
     assert np.linalg.norm(ct.evolve(H, psi0, t=4.0) - ref) < REF_TOL
 
 
+def test_evolve_on_a_threaded_size_lattice_matches_expm_multiply():
+    # 2D, L = 192: 36864 sites >= 2^15, so the threaded stencil drivers are used
+    H = disordered(2, 192, eta=0.9, seed=6)
+    psi0 = ct.gaussian_wave_packet(H.lattice, [3.0, -2.0], 6.0, [0.15, 0.3])
+    A = H.to_sparse()
+    for t in (2.5, -1.0):
+        ref = expm_multiply(-1j * t * A, psi0.ravel()).reshape(psi0.shape)
+        assert np.linalg.norm(ct.evolve(H, psi0, t=t) - ref) < REF_TOL, t
+
+
 @pytest.mark.parametrize("d", [1, 2, 3])
 def test_evolve_error_is_below_tol_and_terms_decrease_as_tol_grows(d):
     H = disordered(d, SMALL[d], eta=1.0, seed=2)
@@ -202,14 +212,15 @@ def test_evolve_does_not_modify_psi0():
     np.testing.assert_array_equal(psi0, before)
 
 
-@pytest.mark.parametrize("d,L", [(1, 16), (2, 8), (3, 5)])
+@pytest.mark.parametrize("d,L", [(1, 16), (2, 8), (3, 5), (3, 33)])
 def test_free_evolution_equals_evolve_with_eta_zero(d, L):
     lat = ct.Lattice(d, L)
     H = ct.AndersonHamiltonian(lat, 0.0)
     psi0 = random_state(lat.shape, np.random.default_rng(d))
-    times = np.array([0.0, 1.3, -4.0, 25.0])
+    # a long time on the small boxes; the threaded-size box (3, 33) needs only a few sweeps
+    times = np.array([0.0, 1.3, -4.0, 25.0] if lat.num_sites < 2**15 else [0.0, 1.3, -2.0])
     free = ct.free_evolution(lat, psi0, times)
-    assert free.shape == (4,) + lat.shape
+    assert free.shape == (len(times),) + lat.shape
     for i, t in enumerate(times):
         # FFT rounding ~1e-15, Chebyshev truncation <= 1e-12
         assert np.linalg.norm(free[i] - ct.evolve(H, psi0, t=t)) < 1e-11
@@ -237,10 +248,10 @@ _THREAD_SCRIPT = textwrap.dedent("""
     import numba
     import chargetransport as ct
     assert numba.get_num_threads() == int(sys.argv[2]), numba.get_num_threads()
-    lat = ct.Lattice(3, 18)
+    lat = ct.Lattice(3, 34)      # 39304 sites >= 2^15: the threaded kernels run
     H = ct.AndersonHamiltonian(lat, 0.9, ct.random_potential(lat, seed=12))
     psi0 = ct.gaussian_wave_packet(lat, center=[1, 0, -1], width=2.5, momentum=[0.1, 0.2, 0.3])
-    out = ct.evolve(H, psi0, times=[-3.0, 7.5])
+    out = ct.evolve(H, psi0, times=[-2.0, 4.0])
     np.save(sys.argv[1], out)
 """)
 
