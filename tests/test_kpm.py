@@ -71,6 +71,7 @@ def test_jackson_kernel_starts_at_one_and_decreases_to_near_zero(N):
 
 def test_jackson_kernel_matches_weisse_formula():
     for N in (5, 64, 333):
+        # same formula, different cot evaluation (cos/sin vs 1/tan): rounding of O(1) terms
         np.testing.assert_allclose(ct.jackson_kernel(N), jackson_reference(N), rtol=0, atol=1e-14)
 
 

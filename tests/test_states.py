@@ -188,7 +188,7 @@ def test_boundary_weight_is_negligible_for_a_centred_packet_and_large_at_the_edg
     # P(|Z| < margin / w = 2) = 95 % of it into the layer n_0 < margin
     edge = ct.gaussian_wave_packet(lat, [-(L // 2)] + [0.0] * (d - 1), w, [0.2] * d)
     weight = ct.boundary_weight(edge, margin)
-    assert weight == pytest.approx(brute_boundary_weight(edge, margin), abs=1e-12)
+    assert weight == pytest.approx(brute_boundary_weight(edge, margin), abs=1e-12)  # summation order
     assert weight > 0.9
 
 

@@ -102,6 +102,7 @@ def test_wigner_transform_marginals_and_mass(d, L):
     x = sites(d, L)
     vgrid = np.stack(np.meshgrid(*([V] * d), indexing="ij"), axis=-1).reshape(-1, d)
     psi_hat = np.exp(-2j * np.pi * vgrid @ x.T) @ psi.ravel()
+    # direct sums of L^d terms vs the FFT route: rounding ~ L^d eps |psi_hat|^2 << 1e-12
     np.testing.assert_allclose(mom.ravel(), np.abs(psi_hat) ** 2, rtol=0, atol=1e-12)
     # total mass 2^-d sum_x M^-d sum_v W = ||psi||^2 = 1
     assert W.sum() / (2 * M) ** d == pytest.approx(1.0, abs=1e-13)
@@ -189,6 +190,7 @@ def test_wigner_pairing_with_position_only_test_function_weights_the_density():
     J = ct.gaussian_test_function([0.3, -0.2], width=0.8)
     x = sites(2, 7)
     g = gauss(eps * x[:, 0], 0.3, 0.8) * gauss(eps * x[:, 1], -0.2, 0.8)
+    # 49 positive terms of a unit-norm state: rounding ~1e-16
     assert ct.wigner_pairing(psi, J, scale=eps) == pytest.approx(np.sum(g * np.abs(psi.ravel()) ** 2), abs=1e-14)
     # constant test function: the mass ||psi||^2
     one = ct.SeparableTestFunction([None, None], [None, None])
@@ -232,7 +234,7 @@ def test_gaussian_test_function_values_peak_at_one():
     assert J([0.5, -1.0], [1.25, -0.25]) == pytest.approx(1.0, abs=1e-12)
     assert J([2.5, -1.0], [0.25, 0.75]) == pytest.approx(np.exp(-0.5), rel=1e-14)
     position_only = ct.gaussian_test_function([0.0], width=1.0)
-    assert position_only([0.0], [0.37]) == pytest.approx(1.0, abs=0)
+    assert position_only([0.0], [0.37]) == 1.0      # exp(0) * (no momentum factor): exact
 
 
 def test_gaussian_test_function_closed_form_coefficients_match_quadrature():
