@@ -244,3 +244,11 @@ def test_wigner_pairing_handles_or_names_scalar_valued_factors(which):
         assert "factor" in str(exc)
     else:
         assert value == pytest.approx(1.0, abs=1e-14)     # J = 1: the mass ||psi||^2
+
+
+@pytest.mark.xfail(strict=True, reason="bug: chebyshev_num_terms does not check its 'hamiltonian' "
+                   "argument: a Lattice raises AttributeError ('Lattice' object has no attribute "
+                   "'spectral_bounds') instead of TypeError naming 'hamiltonian' like evolve")
+def test_chebyshev_num_terms_rejects_a_non_hamiltonian():
+    with pytest.raises(TypeError, match="'hamiltonian'"):
+        ct.chebyshev_num_terms(LAT2, 1.0)
