@@ -214,9 +214,6 @@ def test_dos_2d_near_band_centre_keeps_full_relative_accuracy():
         assert float(rho(-E, 2)) == pytest.approx(asymptotic, rel=1e-14)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: dos._dos_2d evaluates log(16 / E) for E <= 1e-100, "
-                   "and 16 / E overflows for E < 16 / DBL_MAX ~ 8.9e-308: density_of_states(5e-324, 2) "
-                   "is inf (with an overflow RuntimeWarning) instead of (log 16 - log E) / (2 pi^2) = 37.85")
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_dos_2d_is_finite_for_subnormal_energies():
     for E in (1e-308, 1e-320, 5e-324):

@@ -199,29 +199,20 @@ def test_lattice_memory_check_message_suggests_a_size_that_fits():
 
 
 # ---------------------------------------------------------------------------------------
-# validation gaps: xfail(strict) until fixed in src/
+# validation gaps found by these tests (fixed in src/)
 # ---------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="bug: chebyshev_num_terms accepts tol outside evolve's "
-                   "range [1e-14, 0.1] (tol=0 or negative returns the coefficient table's length, "
-                   "122 for t=5 on a 2D box; tol=10 returns 1) instead of raising like evolve")
 @pytest.mark.parametrize("tol", [0.0, -1.0, 10.0, 1e-20])
 def test_chebyshev_num_terms_rejects_tol_outside_evolves_range(tol):
     with pytest.raises(ValueError, match="'tol'"):
         ct.chebyshev_num_terms(H2, 5.0, tol=tol)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: observables.boundary_weight does not check that psi "
-                   "is a box field (L,)*d: shape (4, 6) silently returns 0.833 (the true layer "
-                   "weight is 0.667), shape (6, 4) and 0-d arrays raise IndexError")
 @pytest.mark.parametrize("shape", [(4, 6), (6, 4), ()])
 def test_boundary_weight_rejects_non_box_fields(shape):
     with pytest.raises(ValueError, match="'psi'"):
         ct.boundary_weight(np.ones(shape, complex), 1)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: observables.momentum_distribution does not validate "
-                   "psi: non-box shapes (4, 6), 4D arrays and strings are accepted or fail inside "
-                   "numpy without naming 'psi'")
 @pytest.mark.parametrize("psi", [np.ones((4, 6), complex), np.ones((3,) * 4, complex), "abc"],
                          ids=["non-box", "4D", "string"])
 def test_momentum_distribution_rejects_non_box_fields(psi):
@@ -229,10 +220,6 @@ def test_momentum_distribution_rejects_non_box_fields(psi):
         ct.momentum_distribution(psi)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: wigner_pairing calls .astype on the position factor's "
-                   "return value and indexes the momentum factor's samples, so a factor returning "
-                   "a Python scalar (e.g. lambda X: 1.0) raises AttributeError/IndexError instead "
-                   "of being broadcast or rejected with a message naming the factor")
 @pytest.mark.parametrize("which", ["position", "momentum"])
 def test_wigner_pairing_handles_or_names_scalar_valued_factors(which):
     J = (ct.SeparableTestFunction([lambda X: 1.0], [None]) if which == "position"
@@ -246,9 +233,6 @@ def test_wigner_pairing_handles_or_names_scalar_valued_factors(which):
         assert value == pytest.approx(1.0, abs=1e-14)     # J = 1: the mass ||psi||^2
 
 
-@pytest.mark.xfail(strict=True, reason="bug: chebyshev_num_terms does not check its 'hamiltonian' "
-                   "argument: a Lattice raises AttributeError ('Lattice' object has no attribute "
-                   "'spectral_bounds') instead of TypeError naming 'hamiltonian' like evolve")
 def test_chebyshev_num_terms_rejects_a_non_hamiltonian():
     with pytest.raises(TypeError, match="'hamiltonian'"):
         ct.chebyshev_num_terms(LAT2, 1.0)

@@ -245,10 +245,6 @@ def test_gaussian_test_function_closed_form_coefficients_match_quadrature():
     np.testing.assert_allclose(J.momentum_coefficients[0](n), ref, rtol=0, atol=1e-14)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: wigner_pairing with a momentum factor that vanishes "
-                   "identically (phi(v) = 0 * v, a valid vectorised function) raises IndexError: "
-                   "no Fourier coefficient passes the relative cutoff, and significant[0] of the "
-                   "empty index array is taken")
 def test_wigner_pairing_with_an_identically_zero_momentum_factor_is_zero():
     psi = random_psi(1, 5, np.random.default_rng(0))
     J = ct.SeparableTestFunction([None], [lambda v: 0.0 * v])

@@ -127,27 +127,41 @@ def chebyshev_step(psi, V, eta, c_h, c_id, prev, acc, c_acc):
         _chebyshev_step_serial(psi, V, eta, c_h, c_id, prev, acc, c_acc)
 
 
-@nb.njit(cache=True, parallel=True)
-def _block_partials_vdot(a, b, block):
+@nb.njit(cache=True, inline="always")
+def _block_vdot(a, b, blk, block):
     n0, n1, n2 = a.shape
-    rows = n0 * n1
-    nblocks = (rows + block - 1) // block
+    s = 0.0 + 0.0j
+    for row in range(blk * block, min(n0 * n1, (blk + 1) * block)):
+        i, j = row // n1, row % n1
+        for k in range(n2):
+            s += np.conj(a[i, j, k]) * b[i, j, k]
+    return s
+
+
+@nb.njit(cache=True, parallel=True)
+def _block_partials_threads(a, b, block):
+    nblocks = (a.shape[0] * a.shape[1] + block - 1) // block
     partial = np.zeros(nblocks, dtype=np.complex128)
     for blk in nb.prange(nblocks):
-        s = 0.0 + 0.0j
-        for row in range(blk * block, min(rows, (blk + 1) * block)):
-            i, j = row // n1, row % n1
-            for k in range(n2):
-                s += np.conj(a[i, j, k]) * b[i, j, k]
-        partial[blk] = s
+        partial[blk] = _block_vdot(a, b, blk, block)
     return partial
 
 
 @nb.njit(cache=True)
+def _block_partials_serial(a, b, block):
+    nblocks = (a.shape[0] * a.shape[1] + block - 1) // block
+    partial = np.zeros(nblocks, dtype=np.complex128)
+    for blk in range(nblocks):
+        partial[blk] = _block_vdot(a, b, blk, block)
+    return partial
+
+
 def vdot(a, b):
-    """<a|b> = sum conj(a) b, summed in a fixed order (thread-count independent)."""
-    partial = _block_partials_vdot(a, b, _REDUCTION_BLOCK)
+    """<a|b> = sum conj(a) b, summed block by block in a fixed order, so the result
+    is bit-for-bit the same for any number of threads (and for both drivers)."""
+    drivers = _block_partials_threads if a.size >= PARALLEL_MIN_SITES else _block_partials_serial
+    partial = drivers(a, b, _REDUCTION_BLOCK)
     s = 0.0 + 0.0j
     for p in partial:
         s += p
-    return s
+    return complex(s)

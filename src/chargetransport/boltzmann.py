@@ -185,7 +185,7 @@ def _min_gradient_on_shell(E, d):
 
 
 @nb.njit(cache=True)
-def _sample_shell(E, d, bound, rng, theta, out):
+def _sample_shell(E, d, bound, rng, theta, out, vel):
     """Draw one momentum exactly from the shell measure delta(e(U) - E) dU (normalised).
 
     Write eps_i = 2 cos(2 pi u_i): under uniform U the eps_i are i.i.d. with the
@@ -241,10 +241,16 @@ def _sample_shell(E, d, bound, rng, theta, out):
                 break
         for i in range(d):
             out[i] = theta[i]
-    # out holds cos(2 pi u_i); pick one of the two preimages of each at random
+    # out holds c_i = cos(2 pi u_i); pick one of the two preimages of each at random.
+    # The velocity -2 sin(2 pi u_i) = -+2 sqrt(1 - c_i^2) comes without another trig call.
     for i in range(d):
-        u = np.arccos(min(1.0, max(-1.0, out[i]))) / (2.0 * np.pi)
-        out[i] = u if rng.random() < 0.5 else 1.0 - u
+        c = min(1.0, max(-1.0, out[i]))
+        u = np.arccos(c) / (2.0 * np.pi)
+        speed = 2.0 * np.sqrt(1.0 - c * c)
+        if rng.random() < 0.5:
+            out[i], vel[i] = u, -speed
+        else:
+            out[i], vel[i] = 1.0 - u, speed
 
 
 def _shell_bound(E, d):
@@ -261,8 +267,9 @@ def _sample_shell_many(E, d, bound, rng, n):
     out = np.empty((n, d))
     theta = np.empty(d)
     row = np.empty(d)
+    vel = np.empty(d)
     for k in range(n):
-        _sample_shell(E, d, bound, rng, theta, row)
+        _sample_shell(E, d, bound, rng, theta, row, vel)
         out[k] = row
     return out
 
@@ -481,8 +488,11 @@ def _kmc_chunk(X, V, rates, bounds, energies, times, rng, X_out, V_out):
     n, d = X.shape
     theta = np.empty(d)
     newv = np.empty(d)
+    vel = np.empty(d)
     collisions = 0
     for p in range(n):
+        for i in range(d):
+            vel[i] = -2.0 * np.sin(2.0 * np.pi * V[p, i])
         t = 0.0
         for j in range(times.size):
             while True:
@@ -490,13 +500,13 @@ def _kmc_chunk(X, V, rates, bounds, energies, times, rng, X_out, V_out):
                 if t + tau >= times[j]:
                     dt = times[j] - t
                     for i in range(d):
-                        X[p, i] += -2.0 * np.sin(2.0 * np.pi * V[p, i]) * dt
+                        X[p, i] += vel[i] * dt
                     t = times[j]
                     break
                 for i in range(d):
-                    X[p, i] += -2.0 * np.sin(2.0 * np.pi * V[p, i]) * tau
+                    X[p, i] += vel[i] * tau
                 t += tau
-                _sample_shell(energies[p], d, bounds[p], rng, theta, newv)
+                _sample_shell(energies[p], d, bounds[p], rng, theta, newv, vel)
                 for i in range(d):
                     V[p, i] = newv[i]
                 collisions += 1

@@ -33,7 +33,7 @@ def _dos_2d(E):
     out[inside] = special.ellipkm1((E[inside] / 4.0) ** 2) / (2.0 * np.pi**2)
     # below 1e-100, (E/4)^2 would underflow: K = log(16/|E|) + O(E^2 log E) is exact there
     tiny = (E > 0.0) & (E <= 1e-100)
-    out[tiny] = np.log(16.0 / E[tiny]) / (2.0 * np.pi**2)
+    out[tiny] = (np.log(16.0) - np.log(E[tiny])) / (2.0 * np.pi**2)  # no overflow for subnormal E
     out[E == 0.0] = np.inf  # logarithmic van Hove singularity at the band centre
     return out
 

@@ -22,7 +22,7 @@ from .states import wkb_state
 from .wigner import SeparableTestFunction, wigner_pairing
 
 __all__ = ["plane_wave", "plane_wave_relaxation", "plane_wave_boltzmann_prediction",
-           "momentum_bump", "wkb_wigner_pairings", "wkb_mean_square_displacement",
+           "momentum_bump", "generic_shell_points", "wkb_wigner_pairings", "wkb_mean_square_displacement",
            "gaussian_wkb_state"]
 
 
@@ -172,6 +172,58 @@ def plane_wave_boltzmann_prediction(*, d, momentum, T, bump_centers=(), bump_wid
             "kinetic_energy": np.full(len(T), E),
             "bumps": np.array(bumps).T.reshape(len(T), len(bumps)),
             "bumps_error": np.array(errors).T.reshape(len(T), len(bumps))}
+
+
+def _symmetry_images(p):
+    """Images of p under the symmetries of e: sign changes and permutations of components."""
+    import itertools
+    images = []
+    for perm in itertools.permutations(range(len(p))):
+        for signs in itertools.product((1.0, -1.0), repeat=len(p)):
+            images.append((np.array(signs) * p[list(perm)]) % 1.0)
+    return np.array(images)
+
+
+def generic_shell_points(momentum, count, min_distance=0.08):
+    """Points on the energy shell of ``p`` far from every symmetry image of ``p``.
+
+    Candidates move the first coordinate away from ``p_1`` in small steps (the
+    others kept) and re-solve the last coordinate so that ``e(q) = e(p)``; a
+    candidate is kept if it is at least ``min_distance`` (torus distance, per
+    component max) from every image of ``p`` under sign changes and permutations
+    and from the points already kept. Those images are degenerate with ``p`` on
+    any grid and pick up weight at first order in a finite box (and ``-p`` the
+    coherent backscattering peak); test functions centred at generic points avoid
+    them.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Up to ``count`` points (fewer if the shell has no such room).
+    """
+    p = check_real_array("momentum", momentum, ndim=1)
+    count = check_int("count", count, minimum=1)
+    if len(p) < 2:
+        raise ValueError("'momentum' must have d >= 2 components: in d = 1 the shell is {p, -p}")
+    E = float((2.0 * np.cos(2.0 * np.pi * p)).sum())
+    avoid = list(_symmetry_images(p))
+    points = []
+    for shift in np.arange(0.01, 1.0, 0.01):
+        q = p.copy()
+        q[0] = (p[0] + shift) % 1.0
+        c = 0.5 * (E - float((2.0 * np.cos(2.0 * np.pi * q[:-1])).sum()))
+        if not -1.0 < c < 1.0:
+            continue
+        for sign in (1.0, -1.0):
+            q[-1] = (sign * np.arccos(c) / (2.0 * np.pi)) % 1.0
+            dist = [np.abs((q - a + 0.5) % 1.0 - 0.5).max() for a in avoid]
+            if min(dist) >= min_distance:
+                points.append(q.copy())
+                avoid.append(q.copy())
+                break
+        if len(points) == count:
+            break
+    return points
 
 
 class _GaussianAmplitude:

@@ -9,10 +9,18 @@ __all__ = ["boundary_weight", "momentum_distribution", "mean_square_displacement
            "mean_square_velocity"]
 
 
-def _probability(psi):
+def _box_field(psi):
+    """psi as an array on a box (L,)*d, d in 1..3, or a ValueError/TypeError naming 'psi'."""
     psi = np.asarray(psi)
+    if not np.issubdtype(psi.dtype, np.number):
+        raise TypeError(f"'psi' must be a numeric array, got dtype {psi.dtype}")
     if not 1 <= psi.ndim <= 3 or len(set(psi.shape)) != 1:
         raise ValueError(f"'psi' must be a field on a box, shape (L,)*d with d in 1..3, got {psi.shape}")
+    return psi
+
+
+def _probability(psi):
+    psi = _box_field(psi)
     prob = np.abs(psi) ** 2
     total = prob.sum()
     if not np.isfinite(total) or total == 0:
@@ -37,7 +45,7 @@ def boundary_weight(psi, margin):
     float
         ``sum_{x in layer} |psi(x)|^2 / ||psi||^2``.
     """
-    psi = np.asarray(psi)
+    psi = _box_field(psi)
     margin = check_real("margin", margin, minimum=0.0)
     L = psi.shape[0]
     n = np.arange(L)
@@ -57,8 +65,7 @@ def momentum_distribution(psi):
     ||psi||^2`` (paper eqs. (2.3)-(2.5)); arrays are in ``numpy.fft`` order,
     matching :meth:`Lattice.momenta`.
     """
-    psi = np.asarray(psi)
-    return np.abs(np.fft.fftn(psi)) ** 2
+    return np.abs(np.fft.fftn(_box_field(psi))) ** 2
 
 
 def mean_square_displacement(psi, center=None):
@@ -100,7 +107,7 @@ def mean_square_velocity(psi):
     float
         ``int |psi_hat(k)|^2 sum_i 4 sin^2(2 pi k_i) dk / ||psi||^2``.
     """
-    psi = np.asarray(psi)
+    psi = _box_field(psi)
     prob = momentum_distribution(psi)
     prob = prob / prob.sum()
     L, d = psi.shape[0], psi.ndim

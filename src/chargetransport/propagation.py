@@ -47,8 +47,12 @@ def chebyshev_num_terms(hamiltonian, t, tol=1e-12):
     grows like ``a |t|`` (``a`` the spectral half-width, about ``2d + eta max|V|``)
     plus a correction of order ``(a |t|)^{1/3} log(1/tol)``.
     """
+    if not isinstance(hamiltonian, AndersonHamiltonian):
+        raise TypeError("'hamiltonian' must be a chargetransport.AndersonHamiltonian, "
+                        f"got {type(hamiltonian).__name__}")
+    tol = check_real("tol", tol, minimum=1e-14, maximum=0.1)
     a, _ = _rescaling(hamiltonian)
-    return len(_chebyshev_coefficients(a * check_real("t", t), check_real("tol", tol)))
+    return len(_chebyshev_coefficients(a * check_real("t", t), tol))
 
 
 def _rescaling(H):
@@ -91,8 +95,11 @@ def evolve(hamiltonian, psi0, t=None, *, times=None, tol=1e-12, progress=False):
         of ``t`` and ``times``.
     times : array_like of float, optional
         Several times; the result is stacked along a new first axis in the
-        order given. Consecutive times are reached by successive expansions,
-        so the cost is that of the largest ``|t|``, not of their sum.
+        order given. Consecutive times are reached by successive expansions
+        from one to the next, so the cost grows with the largest ``|t|``, not
+        with the sum of the times; each step adds an overhead of order
+        ``(a dt)^{1/3} log(1/tol)`` sweeps, so many closely spaced times cost more
+        than one long step.
     tol : float, default 1e-12
         Bound on the l2 error relative to ``||psi0||`` (for ``times``: the bound
         holds at every time). Must lie in ``[1e-14, 0.1]``.

@@ -33,6 +33,19 @@ _MOMENTUM_SAMPLES = 1 << 14
 _COEFFICIENT_CUTOFF = 1e-17
 
 
+def _factor_values(f, x, name):
+    """Values of a vectorised factor on the array x (scalars are broadcast)."""
+    values = np.asarray(f(x))
+    if values.ndim == 0:
+        values = np.full(x.shape, values[()])
+    if values.shape != x.shape:
+        raise ValueError(f"the {name} must return an array of the shape of its argument "
+                         f"{x.shape} (or a scalar), got shape {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"the {name} returned non-finite values")
+    return values.astype(np.complex128)
+
+
 class SeparableTestFunction:
     """A phase-space test function ``J(X, V) = prod_i g_i(X_i) phi_i(V_i)``.
 
@@ -96,7 +109,7 @@ class SeparableTestFunction:
         v = (np.arange(m) + 0.5) / m
         # ifft computes (1/m) sum_j f_j exp(+2 pi i j n / m); the half-sample
         # shift of the midpoint grid adds the phase exp(i pi n / m).
-        coef = np.fft.ifft(np.asarray(phi(v), dtype=np.complex128))
+        coef = np.fft.ifft(_factor_values(phi, v, f"momentum factor {axis}"))
         return coef[n % m] * np.exp(1j * np.pi * n / m)
 
 
@@ -231,8 +244,13 @@ def wigner_pairing(psi, test_function, scale=1.0):
     result = np.ascontiguousarray(psi)
     for axis in range(d):
         g = test_function.position_factors[axis]
-        G = (np.ones(2 * L - 1) if g is None else g(eps * (s / 2.0 - origin))).astype(np.complex128)
+        X = eps * (s / 2.0 - origin)
+        G = np.ones(2 * L - 1, dtype=np.complex128)
+        if g is not None:
+            G = _factor_values(g, X, f"position factor {axis}")
         Phi = test_function._fourier_coefficients(axis, L - 1)
+        if not np.any(Phi):
+            return 0j          # a factor that vanishes identically: J = 0
         significant = np.nonzero(np.abs(Phi) > _COEFFICIENT_CUTOFF * np.abs(Phi).max())[0]
         n_max = int(max(abs(significant[0] - (L - 1)), abs(significant[-1] - (L - 1))))
         Phi = np.ascontiguousarray(Phi[L - 1 - n_max: L + n_max])
