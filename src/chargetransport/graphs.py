@@ -1,0 +1,1041 @@
+"""Feynman (contraction) graphs of the graph expansion of section 2.3.1 and section 3.2.
+
+Conventions
+-----------
+A graph of ``Gamma_{n, nbar}`` lives on two particle lines joined by the
+distinguished J vertex: ``n`` interaction vertices on the left line and ``nbar``
+on the right one, numbered ``1, ..., n + nbar`` from the left, so that the J vertex
+sits between ``n`` and ``n + 1``. A contraction graph pairs all interaction
+vertices; it is stored as a tuple of pairs ``(l, l')`` with ``l < l'``, sorted by
+``l`` (the paper's ``l ~_pi l'``). Vertex ``l <= n`` is the ``l``-th potential in
+time order on the left line (vertex 1 is next to ``psi_0``); on the right line
+vertex ``n + nbar`` is the earliest and ``n + 1`` the latest (next to J).
+
+Classes (paper section 2.3.1, with the OCR's garbled indices made consistent):
+
+* immediate recollision: ``l ~ l + 1`` with both on the same side of J;
+* basic ladder: ``n = nbar`` and ``l ~ 2n + 1 - l`` for every ``l <= n``;
+* decorated ladder: every contraction is an immediate recollision or a *rung*
+  ``l <= n < l'``, and the rungs do not cross (``l_1 < l_2`` implies ``l_2' < l_1'``);
+* crossing: two contractions with ``l < j < l' < j'``;
+* nesting: a contraction ``l ~ l + 2k + 1`` (``k >= 1``) with both ends on the same
+  side and the ``k`` immediate recollisions ``(l+1, l+2), ..., (l+2k-1, l+2k)``
+  inside it. (The OCR prints ``l ~ l + 2k`` with recollisions up to ``j = l+2k-1``,
+  which would use vertex ``l + 2k`` twice.)
+
+With these definitions a graph that is not a decorated ladder contains a crossing
+or a nesting: if it has no crossing, take a same-side contraction that is not an
+immediate recollision and has no shorter one inside; everything inside it is
+paired inside, without crossings, by immediate recollisions only, which is a nest.
+:func:`class_counts` checks this by exhaustive enumeration.
+
+The pairings of ``2m`` vertices are enumerated by decoding their index in the
+mixed radix ``(2m-1)(2m-3)...1``: the lowest unpaired vertex is paired with the
+``c``-th of the remaining ones. The decoding and the classification run in Numba.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numba as nb
+import numpy as np
+
+from ._validation import check_int
+from .rng import as_generator
+
+__all__ = [
+    "MAX_ENUMERATED_VERTICES",
+    "class_counts",
+    "class_counts_formula",
+    "contraction_graphs",
+    "count_table",
+    "draw_contraction_graph",
+    "draw_multiline_graph",
+    "double_factorial",
+    "is_crossing",
+    "is_decorated_ladder",
+    "is_immediate_recollision_pair",
+    "is_ladder",
+    "is_nesting",
+    "multiline_class_counts",
+    "multiline_class_counts_formula",
+    "multiline_graph_class",
+    "num_decorated_ladders",
+    "num_graphs",
+    "num_nesting_free",
+    "num_noncrossing",
+    "num_without_immediate_recollision",
+    "random_contraction_graph",
+]
+
+#: Largest number of vertices whose pairings are enumerated exhaustively
+#: (15!! = 2 027 025 pairings of 16 vertices, 32 MB as int8).
+MAX_ENUMERATED_VERTICES = 16
+
+
+# --------------------------------------------------------------------------------------
+# Numba kernels
+# --------------------------------------------------------------------------------------
+@nb.njit(cache=True)
+def _decode_pairings(num_vertices, total):
+    """All pairings of 0..num_vertices-1 as partner arrays, in mixed-radix order."""
+    out = np.empty((total, num_vertices), dtype=np.int8)
+    free = np.empty(num_vertices, dtype=np.int64)
+    for index in range(total):
+        for v in range(num_vertices):
+            free[v] = v
+        nfree = num_vertices
+        rest = index
+        row = out[index]
+        while nfree > 0:
+            radix = nfree - 1
+            choice = rest % radix
+            rest //= radix
+            a = free[0]
+            b = free[1 + choice]
+            row[a] = b
+            row[b] = a
+            # remove positions 0 and 1 + choice, keeping the order
+            k = 0
+            for i in range(1, nfree):
+                if i != 1 + choice:
+                    free[k] = free[i]
+                    k += 1
+            nfree -= 2
+    return out
+
+
+@nb.njit(cache=True)
+def _has_crossing(p):
+    m = p.shape[0]
+    for a in range(m):
+        b = p[a]
+        if b < a:
+            continue
+        for j in range(a + 1, b):
+            if p[j] > b:
+                return True
+    return False
+
+
+@nb.njit(cache=True)
+def _count_crossings(p):
+    m = p.shape[0]
+    count = 0
+    for a in range(m):
+        b = p[a]
+        if b < a:
+            continue
+        for j in range(a + 1, b):
+            if p[j] > b:
+                count += 1
+    return count
+
+
+@nb.njit(cache=True)
+def _is_ir(a, b, n):
+    """0-based vertices a < b: an immediate recollision (adjacent, same side of J)."""
+    return b == a + 1 and (b < n or a >= n)
+
+
+@nb.njit(cache=True)
+def _num_ir(p, n):
+    count = 0
+    for a in range(p.shape[0]):
+        if p[a] > a and _is_ir(a, p[a], n):
+            count += 1
+    return count
+
+
+@nb.njit(cache=True)
+def _has_nesting(p, n):
+    m = p.shape[0]
+    for a in range(m):
+        b = p[a]
+        if b < a + 3:
+            continue
+        if not (b < n or a >= n):
+            continue
+        ok = True
+        for j in range(a + 1, b, 2):
+            if p[j] != j + 1:
+                ok = False
+                break
+        if ok:
+            return True
+    return False
+
+
+@nb.njit(cache=True)
+def _is_decorated_ladder(p, n):
+    m = p.shape[0]
+    last_right = m  # right end of the previous rung (rungs must be nested around J)
+    for a in range(m):
+        b = p[a]
+        if b < a:
+            continue
+        if _is_ir(a, b, n):
+            continue
+        if a < n <= b:
+            if b >= last_right:
+                return False
+            last_right = b
+            continue
+        return False
+    return True
+
+
+@nb.njit(cache=True)
+def _is_basic_ladder(p, n):
+    m = p.shape[0]
+    if 2 * n != m:
+        return False
+    for a in range(n):
+        if p[a] != m - 1 - a:
+            return False
+    return True
+
+
+@nb.njit(cache=True)
+def _classify_all(pairings, n):
+    """Flags per pairing: IR count, DL, basic ladder, crossing, nesting."""
+    total = pairings.shape[0]
+    ir = np.empty(total, dtype=np.int64)
+    flags = np.zeros((total, 4), dtype=np.bool_)
+    for i in range(total):
+        p = pairings[i]
+        ir[i] = _num_ir(p, n)
+        flags[i, 0] = _is_decorated_ladder(p, n)
+        flags[i, 1] = _is_basic_ladder(p, n)
+        flags[i, 2] = _has_crossing(p)
+        flags[i, 3] = _has_nesting(p, n)
+    return ir, flags
+
+
+@nb.njit(cache=True)
+def _line_components(p, r, nbar):
+    """Connected components of the particle lines (union-find), as labels."""
+    parent = np.arange(r)
+    for a in range(p.shape[0]):
+        b = p[a]
+        la, lb = a // nbar, b // nbar
+        while parent[la] != la:
+            la = parent[la]
+        while parent[lb] != lb:
+            lb = parent[lb]
+        if la != lb:
+            if la < lb:
+                parent[lb] = la
+            else:
+                parent[la] = lb
+    for j in range(r):
+        root = j
+        while parent[root] != root:
+            root = parent[root]
+        parent[j] = root
+    return parent
+
+
+@nb.njit(cache=True)
+def _multiline_classify_all(pairings, r, nbar):
+    """Per pairing: 0 disconnected, 1 two-connected and connected, ... as flags."""
+    total = pairings.shape[0]
+    flags = np.zeros((total, 3), dtype=np.bool_)  # disconnected, 2-connected, connected
+    sizes = np.empty(r, dtype=np.int64)
+    for i in range(total):
+        labels = _line_components(pairings[i], r, nbar)
+        sizes[:] = 0
+        for j in range(r):
+            sizes[labels[j]] += 1
+        disconnected = True
+        two_connected = True
+        ncomp = 0
+        for j in range(r):
+            if sizes[j] > 0:
+                ncomp += 1
+                if sizes[j] > 1:
+                    disconnected = False
+                else:
+                    two_connected = False
+        flags[i, 0] = disconnected
+        flags[i, 1] = two_connected
+        flags[i, 2] = ncomp == 1
+    return flags
+
+
+# --------------------------------------------------------------------------------------
+# Closed forms
+# --------------------------------------------------------------------------------------
+def double_factorial(k):
+    """``k!! = k (k-2) (k-4) ...`` for ``k >= -1`` (``(-1)!! = 0!! = 1``), exact integer.
+
+    Examples
+    --------
+    >>> double_factorial(7)
+    105
+    """
+    k = check_int("k", k, minimum=-1)
+    out = 1
+    while k > 1:
+        out *= k
+        k -= 2
+    return out
+
+
+def _check_sides(n, nbar):
+    n = check_int("n", n, minimum=0)
+    nbar = check_int("nbar", nbar, minimum=0)
+    return n, nbar
+
+
+def num_graphs(n, nbar):
+    """``|Gamma_{n, nbar}| = (n + nbar - 1)!!`` for ``n + nbar`` even, else 0 (eq. (2.13)).
+
+    Parameters
+    ----------
+    n, nbar : int
+        Numbers of interaction vertices on the left and right particle line (>= 0).
+
+    Returns
+    -------
+    int
+        The number of pairings of ``2m = n + nbar`` vertices, ``(2m-1)!! = (2m)!/(2^m m!)``.
+
+    Examples
+    --------
+    >>> num_graphs(5, 7)
+    10395
+    """
+    n, nbar = _check_sides(n, nbar)
+    if (n + nbar) % 2:
+        return 0
+    return double_factorial(n + nbar - 1)
+
+
+def num_decorated_ladders(n, nbar, rungs=None):
+    """Number of decorated ladders in ``Gamma_{n, nbar}`` (derived closed form).
+
+    Parameters
+    ----------
+    n, nbar : int
+    rungs : int, optional
+        Count only those with exactly this many rungs ``k``.
+
+    Returns
+    -------
+    int
+        ``sum_k C((n + k)/2, k) C((nbar + k)/2, k)`` over ``k = n mod 2, ..., min(n, nbar)``
+        in steps of 2.
+
+    Notes
+    -----
+    A decorated ladder with ``k`` rungs is fixed by the positions of the rung vertices
+    on each side: the rungs pair them nested around J, and the vertices between two
+    consecutive rung vertices (and before the first, after the last) are tiled by
+    immediate recollisions ``(l, l+1)`` in exactly one way, so each of the ``k + 1``
+    gaps on a side has even length. The gaps on the left are a weak composition of
+    ``(n - k)/2`` into ``k + 1`` parts: ``C((n - k)/2 + k, k) = C((n + k)/2, k)`` ways;
+    likewise on the right.
+
+    Examples
+    --------
+    >>> num_decorated_ladders(3, 3)   # 4 with one rung, the basic ladder
+    5
+    """
+    n, nbar = _check_sides(n, nbar)
+    if (n + nbar) % 2:
+        return 0
+    ks = range(n % 2, min(n, nbar) + 1, 2)
+    if rungs is not None:
+        rungs = check_int("rungs", rungs, minimum=0)
+        ks = [k for k in ks if k == rungs]
+    return sum(math.comb((n + k) // 2, k) * math.comb((nbar + k) // 2, k) for k in ks)
+
+
+def num_noncrossing(n, nbar):
+    """Number of graphs of ``Gamma_{n, nbar}`` without a crossing: the Catalan number ``C_m``.
+
+    Non-crossing pairings of ``2m`` points on a line are counted by
+    ``C_m = (2m)! / (m! (m+1)!)`` (vertex 1 is paired with some ``2j``; inside and
+    outside are independent non-crossing pairings: ``C_m = sum_j C_{j-1} C_{m-j}``).
+    The position of J does not matter.
+
+    Examples
+    --------
+    >>> num_noncrossing(4, 4)
+    14
+    """
+    n, nbar = _check_sides(n, nbar)
+    if (n + nbar) % 2:
+        return 0
+    m = (n + nbar) // 2
+    return math.comb(2 * m, m) // (m + 1)
+
+
+def _path_matchings(length, j):
+    """Ways to choose j disjoint adjacent pairs in a path of `length` vertices."""
+    return math.comb(length - j, j) if 0 <= j <= length - j else 0
+
+
+def num_without_immediate_recollision(n, nbar, exactly=0):
+    """Number of graphs with exactly ``exactly`` immediate recollisions (derived closed form).
+
+    Parameters
+    ----------
+    n, nbar : int
+    exactly : int, default 0
+        The number ``r`` of immediate recollisions.
+
+    Returns
+    -------
+    int
+        ``sum_j (-1)^(j-r) C(j, r) N_j (2m - 2j - 1)!!`` with
+        ``N_j = sum_{a+b=j} C(n-a, a) C(nbar-b, b)``.
+
+    Notes
+    -----
+    Inclusion-exclusion over sets of ``j`` prescribed immediate recollisions: they
+    are ``j`` disjoint adjacent pairs of the two paths of ``n`` and ``nbar`` vertices
+    (the pair ``(n, n+1)`` across J is a rung, not a recollision); a path of ``n``
+    vertices has ``C(n - a, a)`` sets of ``a`` disjoint adjacent pairs, and the other
+    ``2m - 2j`` vertices pair in ``(2m - 2j - 1)!!`` ways. The factor ``C(j, r)``
+    turns "at least these" into "exactly r".
+
+    Examples
+    --------
+    >>> num_without_immediate_recollision(2, 2)  # only the crossing (1,3)(2,4) and the ladder
+    2
+    """
+    n, nbar = _check_sides(n, nbar)
+    r = check_int("exactly", exactly, minimum=0)
+    if (n + nbar) % 2:
+        return 0
+    m = (n + nbar) // 2
+    total = 0
+    for j in range(r, m + 1):
+        nj = sum(_path_matchings(n, a) * _path_matchings(nbar, j - a) for a in range(j + 1))
+        total += (-1) ** (j - r) * math.comb(j, r) * nj * double_factorial(2 * m - 2 * j - 1)
+    return total
+
+
+def _nest_placements(length):
+    """{(j, s): ways to place j disjoint nests of total length s on a path}."""
+    out = {(0, 0): 1}
+    for j in range(1, length // 4 + 1):
+        for s in range(4 * j, length + 1, 2):
+            out[(j, s)] = math.comb(length - s + j, j) * math.comb(s // 2 - j - 1, j - 1)
+    return out
+
+
+def num_nesting_free(n, nbar):
+    """Number of graphs of ``Gamma_{n, nbar}`` without a nesting (derived closed form).
+
+    Returns
+    -------
+    int
+        ``sum_{j, s} (-1)^j G_{j,s} (2m - s - 1)!!``, where ``G`` counts sets of ``j``
+        disjoint nests of total length ``s`` on the two sides.
+
+    Notes
+    -----
+    A nest occupies an interval ``[l, l + 2k + 1]`` of one side, ``k >= 1``, with a
+    fixed pairing inside. Two nests of one graph are disjoint intervals (an interval
+    closed under the pairing cannot overlap another one partially, and a nest cannot
+    contain another one: everything inside it is an immediate recollision). So the
+    graphs containing a prescribed set of nests are the ``(2m - s - 1)!!`` pairings of
+    the ``2m - s`` other vertices, and inclusion-exclusion over such sets counts the
+    nest-free graphs. On a path of ``n`` vertices, ``j`` disjoint nests of total length
+    ``s`` can be placed in ``C(n - s + j, j) C(s/2 - j - 1, j - 1)`` ways (arrange
+    ``j`` blocks among ``n - s`` free vertices; compose ``s/2`` into ``j`` parts >= 2).
+
+    Examples
+    --------
+    >>> num_nesting_free(0, 4)   # of the three pairings of 4 vertices one is the nest (1,4)(2,3)
+    2
+    """
+    n, nbar = _check_sides(n, nbar)
+    if (n + nbar) % 2:
+        return 0
+    m2 = n + nbar
+    left, right = _nest_placements(n), _nest_placements(nbar)
+    total = 0
+    for (j1, s1), c1 in left.items():
+        for (j2, s2), c2 in right.items():
+            total += (-1) ** (j1 + j2) * c1 * c2 * double_factorial(m2 - s1 - s2 - 1)
+    return total
+
+
+def class_counts_formula(n, nbar):
+    """The closed-form counts of :func:`class_counts` (those that have one).
+
+    Returns
+    -------
+    dict
+        ``total``, ``basic_ladder``, ``decorated_ladder``, ``noncrossing``
+        (``= total - crossing``), ``nesting`` (``= total - nesting-free``),
+        ``no_immediate_recollision``.
+    """
+    n, nbar = _check_sides(n, nbar)
+    total = num_graphs(n, nbar)
+    return {
+        "total": total,
+        "basic_ladder": int(n == nbar),
+        "decorated_ladder": num_decorated_ladders(n, nbar),
+        "noncrossing": num_noncrossing(n, nbar),
+        "nesting": total - num_nesting_free(n, nbar),
+        "no_immediate_recollision": num_without_immediate_recollision(n, nbar),
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Enumeration
+# --------------------------------------------------------------------------------------
+@lru_cache(maxsize=8)
+def _all_pairings(num_vertices):
+    total = double_factorial(num_vertices - 1)
+    out = _decode_pairings(num_vertices, total)
+    out.setflags(write=False)
+    return out
+
+
+def _pairings_array(num_vertices, name="n + nbar"):
+    if num_vertices > MAX_ENUMERATED_VERTICES:
+        raise ValueError(f"'{name}' = {num_vertices} is too large to enumerate: at most "
+                         f"{MAX_ENUMERATED_VERTICES} vertices ({double_factorial(MAX_ENUMERATED_VERTICES - 1)} "
+                         "pairings)")
+    if num_vertices == 0:
+        return np.zeros((1, 0), dtype=np.int8)
+    return _all_pairings(num_vertices)
+
+
+def _as_tuple(partner):
+    return tuple((a + 1, int(b) + 1) for a, b in enumerate(partner) if b > a)
+
+
+def contraction_graphs(n, nbar):
+    """Iterate over the contraction graphs ``Gamma_{n, nbar}`` of section 2.3.1.
+
+    Parameters
+    ----------
+    n, nbar : int
+        Interaction vertices on the left and right particle line; ``n + nbar`` at
+        most :data:`MAX_ENUMERATED_VERTICES`.
+
+    Yields
+    ------
+    tuple of (int, int)
+        Each graph as its contractions ``(l, l')``, ``1 <= l < l' <= n + nbar``,
+        sorted by ``l``. Nothing is yielded if ``n + nbar`` is odd; for
+        ``n = nbar = 0`` the empty graph ``()`` is the only one.
+
+    Notes
+    -----
+    ``(n + nbar - 1)!!`` graphs (eq. (2.13)), in a fixed order (the mixed-radix
+    order of the choices "partner of the lowest unpaired vertex").
+
+    Examples
+    --------
+    >>> list(contraction_graphs(2, 2))
+    [((1, 2), (3, 4)), ((1, 3), (2, 4)), ((1, 4), (2, 3))]
+    """
+    n, nbar = _check_sides(n, nbar)
+    if (n + nbar) % 2:
+        return
+    for partner in _pairings_array(n + nbar):
+        yield _as_tuple(partner)
+
+
+def _graph_partner(graph, n=None, name="graph"):
+    """Validate a graph (tuple of pairs) and return its 0-based partner array."""
+    try:
+        pairs = [tuple(pair) for pair in graph]
+    except TypeError as exc:
+        raise TypeError(f"'{name}' must be a sequence of pairs (l, l') of vertex numbers") from exc
+    m2 = 2 * len(pairs)
+    partner = np.full(m2, -1, dtype=np.int64)
+    for pair in pairs:
+        if len(pair) != 2:
+            raise ValueError(f"'{name}' must consist of pairs (l, l'), got {pair!r}")
+        for v in pair:
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"vertices of '{name}' must be integers, got {v!r}")
+        a, b = int(pair[0]), int(pair[1])
+        if not (1 <= a <= m2 and 1 <= b <= m2) or a == b:
+            raise ValueError(f"'{name}' must pair distinct vertices 1..{m2}, got {pair!r}")
+        if partner[a - 1] != -1 or partner[b - 1] != -1:
+            raise ValueError(f"'{name}' uses a vertex twice: {pair!r}")
+        partner[a - 1], partner[b - 1] = b - 1, a - 1
+    if n is not None:
+        n = check_int("n", n, minimum=0, maximum=m2)
+    return partner
+
+
+def is_immediate_recollision_pair(pair, n):
+    """Whether a contraction ``(l, l')`` is an immediate recollision.
+
+    Parameters
+    ----------
+    pair : tuple of int
+        ``(l, l')``, vertex numbers (either order).
+    n : int
+        Number of vertices on the left line (the J vertex sits between ``n`` and ``n+1``).
+
+    Returns
+    -------
+    bool
+        ``|l - l'| = 1`` and both on the same side of J.
+
+    Examples
+    --------
+    >>> is_immediate_recollision_pair((2, 3), n=3), is_immediate_recollision_pair((3, 4), n=3)
+    (True, False)
+    """
+    n = check_int("n", n, minimum=0)
+    try:
+        a, b = sorted(int(v) for v in pair)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"'pair' must be two vertex numbers, got {pair!r}") from exc
+    if a < 1:
+        raise ValueError(f"vertex numbers start at 1, got {pair!r}")
+    return bool(_is_ir(a - 1, b - 1, n))
+
+
+def is_ladder(graph, n):
+    """Whether ``graph`` is a basic ladder: ``n = nbar`` and ``l ~ 2n + 1 - l`` for all ``l``.
+
+    Examples
+    --------
+    >>> is_ladder(((1, 4), (2, 3)), n=2)
+    True
+    """
+    p = _graph_partner(graph, n)
+    return bool(_is_basic_ladder(p, check_int("n", n, minimum=0)))
+
+
+def is_decorated_ladder(graph, n):
+    """Whether every contraction is an immediate recollision or a rung, rungs not crossing.
+
+    Examples
+    --------
+    >>> is_decorated_ladder(((1, 2), (3, 4)), n=2)    # recollisions on both lines
+    True
+    >>> is_decorated_ladder(((1, 3), (2, 4)), n=2)    # crossing rungs
+    False
+    """
+    p = _graph_partner(graph, n)
+    return bool(_is_decorated_ladder(p, check_int("n", n, minimum=0)))
+
+
+def is_crossing(graph):
+    """Whether two contractions cross: ``l < j < l' < j'``.
+
+    The position of J plays no role.
+
+    Examples
+    --------
+    >>> is_crossing(((1, 3), (2, 4))), is_crossing(((1, 4), (2, 3)))
+    (True, False)
+    """
+    return bool(_has_crossing(_graph_partner(graph)))
+
+
+def is_nesting(graph, n):
+    """Whether a same-side contraction ``l ~ l + 2k + 1`` encloses ``k >= 1`` recollisions.
+
+    Examples
+    --------
+    >>> is_nesting(((1, 4), (2, 3)), n=0)   # on the right line: a nest
+    True
+    >>> is_nesting(((1, 4), (2, 3)), n=2)   # both are rungs: a ladder
+    False
+    """
+    p = _graph_partner(graph, n)
+    return bool(_has_nesting(p, check_int("n", n, minimum=0)))
+
+
+def class_counts(n, nbar):
+    """Count the graphs of ``Gamma_{n, nbar}`` by class, by exhaustive enumeration.
+
+    Parameters
+    ----------
+    n, nbar : int
+        ``n + nbar <= MAX_ENUMERATED_VERTICES``.
+
+    Returns
+    -------
+    dict of int
+        ``total``, ``basic_ladder``, ``decorated_ladder``, ``crossing``, ``nesting``,
+        ``crossing_and_nesting``, ``noncrossing``, ``no_immediate_recollision``,
+        ``with_immediate_recollision``, and ``unexplained``: the graphs that are
+        neither decorated ladders nor contain a crossing or a nesting (the paper's
+        statement is that there are none).
+
+    Examples
+    --------
+    >>> c = class_counts(0, 4)
+    >>> c["decorated_ladder"], c["nesting"], c["crossing"], c["unexplained"]
+    (1, 1, 1, 0)
+    """
+    n, nbar = _check_sides(n, nbar)
+    if (n + nbar) % 2:
+        keys = ("total", "basic_ladder", "decorated_ladder", "crossing", "nesting",
+                "crossing_and_nesting", "noncrossing", "no_immediate_recollision",
+                "with_immediate_recollision", "unexplained")
+        return dict.fromkeys(keys, 0)
+    pairings = _pairings_array(n + nbar)
+    ir, flags = _classify_all(pairings, n)
+    dl, ladder, crossing, nesting = flags.T
+    return {
+        "total": int(len(pairings)),
+        "basic_ladder": int(ladder.sum()),
+        "decorated_ladder": int(dl.sum()),
+        "crossing": int(crossing.sum()),
+        "nesting": int(nesting.sum()),
+        "crossing_and_nesting": int((crossing & nesting).sum()),
+        "noncrossing": int((~crossing).sum()),
+        "no_immediate_recollision": int((ir == 0).sum()),
+        "with_immediate_recollision": int((ir > 0).sum()),
+        "unexplained": int((~dl & ~crossing & ~nesting).sum()),
+    }
+
+
+def count_table(max_vertices=12):
+    """Enumerated and closed-form class counts for every ``n + nbar <= max_vertices``.
+
+    Parameters
+    ----------
+    max_vertices : int, default 12
+        Largest ``n + nbar`` (even graphs only), at most :data:`MAX_ENUMERATED_VERTICES`.
+
+    Returns
+    -------
+    list of dict
+        One row per ``(n, nbar)`` with ``n + nbar`` even and positive: the keys of
+        :func:`class_counts` plus ``n``, ``nbar`` and, for every closed form of
+        :func:`class_counts_formula`, ``<key>_formula``.
+
+    Examples
+    --------
+    >>> rows = count_table(4)
+    >>> [(r["n"], r["nbar"], r["total"]) for r in rows][:3]
+    [(0, 2, 1), (1, 1, 1), (2, 0, 1)]
+    """
+    max_vertices = check_int("max_vertices", max_vertices, minimum=2,
+                             maximum=MAX_ENUMERATED_VERTICES)
+    rows = []
+    for m2 in range(2, max_vertices + 1, 2):
+        for n in range(m2 + 1):
+            row = {"n": n, "nbar": m2 - n}
+            row.update(class_counts(n, m2 - n))
+            for key, value in class_counts_formula(n, m2 - n).items():
+                row[f"{key}_formula"] = value
+            rows.append(row)
+    return rows
+
+
+def random_contraction_graph(n, nbar, seed=None):
+    """A uniformly random graph of ``Gamma_{n, nbar}`` (any size), e.g. to draw one.
+
+    Parameters
+    ----------
+    n, nbar : int
+        ``n + nbar`` even.
+    seed : None, int, SeedSequence or Generator
+
+    Returns
+    -------
+    tuple of (int, int)
+
+    Examples
+    --------
+    >>> len(random_contraction_graph(5, 7, seed=1))
+    6
+    """
+    n, nbar = _check_sides(n, nbar)
+    if (n + nbar) % 2:
+        raise ValueError(f"'n + nbar' must be even for a pairing, got {n + nbar}")
+    perm = as_generator(seed).permutation(n + nbar) + 1
+    pairs = [tuple(sorted((int(perm[2 * i]), int(perm[2 * i + 1])))) for i in range((n + nbar) // 2)]
+    return tuple(sorted(pairs))
+
+
+# --------------------------------------------------------------------------------------
+# r particle lines (section 3.2)
+# --------------------------------------------------------------------------------------
+def _check_multiline(r, nbar):
+    r = check_int("r", r, minimum=1)
+    nbar = check_int("nbar", nbar, minimum=0)
+    return r, nbar
+
+
+def multiline_graph_class(graph, r, nbar):
+    """Connectivity class of a pairing of ``r`` particle lines with ``nbar`` vertices each.
+
+    Parameters
+    ----------
+    graph : tuple of (int, int)
+        A pairing of the ``r * nbar`` vertices; line ``j = 1..r`` holds the vertices
+        ``(j-1) nbar + 1, ..., j nbar``.
+    r, nbar : int
+
+    Returns
+    -------
+    dict of bool
+        ``disconnected``: every contraction joins two vertices of one line
+        (``E_Disc``, eq. (3.17)); ``non_disconnected``: the complement (``E_N-D``,
+        (3.18)); ``two_connected``: every connected component of lines contains at
+        least two lines (no line is paired only with itself), which are the graphs
+        of ``E_2-Conn = E[prod_j (U_j - E U_j)]`` (3.19); ``connected``: all ``r``
+        lines form one component (as in Figure 2).
+
+    Examples
+    --------
+    >>> multiline_graph_class(((1, 3), (2, 4)), r=2, nbar=2)["two_connected"]
+    True
+    """
+    r, nbar = _check_multiline(r, nbar)
+    p = _graph_partner(graph)
+    if len(p) != r * nbar:
+        raise ValueError(f"'graph' must pair r * nbar = {r * nbar} vertices, got {len(p)}")
+    flags = _multiline_classify_all(p[None, :], r, nbar)[0]
+    return {"disconnected": bool(flags[0]), "non_disconnected": not bool(flags[0]),
+            "two_connected": bool(flags[1]), "connected": bool(flags[2])}
+
+
+def multiline_class_counts(r, nbar):
+    """Exhaustive counts of the pairings of ``r`` lines by connectivity class.
+
+    Parameters
+    ----------
+    r, nbar : int
+        ``r * nbar <= MAX_ENUMERATED_VERTICES``.
+
+    Returns
+    -------
+    dict of int
+        ``total``, ``disconnected``, ``non_disconnected``, ``two_connected``, ``connected``.
+
+    Examples
+    --------
+    >>> multiline_class_counts(2, 2)
+    {'total': 3, 'disconnected': 1, 'non_disconnected': 2, 'two_connected': 2, 'connected': 2}
+    """
+    r, nbar = _check_multiline(r, nbar)
+    if (r * nbar) % 2:
+        return dict.fromkeys(("total", "disconnected", "non_disconnected", "two_connected",
+                              "connected"), 0)
+    pairings = _pairings_array(r * nbar, name="r * nbar")
+    flags = _multiline_classify_all(pairings, r, nbar)
+    return {"total": int(len(pairings)), "disconnected": int(flags[:, 0].sum()),
+            "non_disconnected": int((~flags[:, 0]).sum()),
+            "two_connected": int(flags[:, 1].sum()), "connected": int(flags[:, 2].sum())}
+
+
+def multiline_class_counts_formula(r, nbar):
+    """Closed forms for :func:`multiline_class_counts`, for any ``r`` and ``nbar``.
+
+    Returns
+    -------
+    dict of int
+        * ``total = (r nbar - 1)!!``;
+        * ``disconnected = ((nbar - 1)!!)^r`` (each line paired with itself);
+        * ``two_connected = sum_s (-1)^s C(r, s) ((nbar-1)!!)^s ((r - s) nbar - 1)!!``
+          (inclusion-exclusion over the set of lines paired only with themselves);
+        * ``connected = c(r)`` from ``t(r) = sum_{s=1}^{r} C(r-1, s-1) c(s) t(r - s)``,
+          ``t(k) = (k nbar - 1)!!`` (split by the component of line 1).
+
+    Examples
+    --------
+    >>> multiline_class_counts_formula(3, 2)["connected"]
+    8
+    """
+    r, nbar = _check_multiline(r, nbar)
+
+    def t(k):
+        return double_factorial(k * nbar - 1) if (k * nbar) % 2 == 0 else 0
+
+    single = t(1)
+    total = t(r)
+    two = sum((-1) ** s * math.comb(r, s) * single**s * t(r - s) for s in range(r + 1))
+    conn = [0] * (r + 1)
+    for k in range(1, r + 1):
+        conn[k] = t(k) - sum(math.comb(k - 1, s - 1) * conn[s] * t(k - s) for s in range(1, k))
+    return {"total": total, "disconnected": single**r, "non_disconnected": total - single**r,
+            "two_connected": two, "connected": conn[r]}
+
+
+# --------------------------------------------------------------------------------------
+# Drawings in the style of Figures 1 and 2
+# --------------------------------------------------------------------------------------
+def _arc(ax, x0, x1, y, height, **style):
+    import matplotlib.patches as mpatches
+    ax.add_patch(mpatches.Arc(((x0 + x1) / 2, y), abs(x1 - x0), 2 * height, theta1=0,
+                              theta2=180, **style))
+
+
+def draw_contraction_graph(graph, n, ax=None, *, layout="line", labels=True,
+                           highlight=None):
+    """Draw a graph of ``Gamma_{n, nbar}`` in the style of the paper's Figure 1.
+
+    Parameters
+    ----------
+    graph : tuple of (int, int)
+    n : int
+        Vertices on the left particle line.
+    ax : matplotlib.axes.Axes, optional
+    layout : {"line", "folded"}, default "line"
+        ``"line"``: both particle lines on one horizontal line, J (filled) between
+        vertex ``n`` and ``n + 1``, contractions as dashed arcs above it.
+        ``"folded"``: the right line folded back under the left one, both running
+        from ``psi_0`` (left) to J (right), so that rungs are vertical and a basic
+        ladder looks like a ladder.
+    labels : bool, default True
+        Number the vertices.
+    highlight : dict, optional
+        ``{(l, l'): color}`` to colour some contractions.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Axis labels name the vertex numbering and the time order.
+    """
+    import matplotlib.pyplot as plt
+
+    p = _graph_partner(graph, n)
+    m2 = len(p)
+    n = check_int("n", n, minimum=0, maximum=m2)
+    if layout not in ("line", "folded"):
+        raise ValueError(f"'layout' must be 'line' or 'folded', got {layout!r}")
+    ax = plt.gca() if ax is None else ax
+    highlight = {tuple(sorted(k)): v for k, v in (highlight or {}).items()}
+    pairs = _as_tuple(p)
+    line_style = dict(color="k", lw=1.6, zorder=1)
+    if layout == "line":
+        xs = {v: (v if v <= n else v + 1) for v in range(1, m2 + 1)}
+        xj = n + 1
+        ax.plot([0, m2 + 2], [0, 0], **line_style)
+        for a, b in pairs:
+            color = highlight.get((a, b), "C0")
+            _arc(ax, xs[a], xs[b], 0.0, 0.35 + 0.28 * abs(xs[b] - xs[a]), color=color,
+                 ls=(0, (4, 2.5)), lw=1.3)
+        ax.scatter([xs[v] for v in xs], [0] * m2, s=46, facecolor="white", edgecolor="k",
+                   zorder=3)
+        ax.scatter([xj], [0], s=70, color="k", zorder=4)
+        ax.annotate("J", (xj, 0), xytext=(0, -14), textcoords="offset points", ha="center",
+                    fontsize=9)
+        if labels:
+            for v, x in xs.items():
+                ax.annotate(str(v), (x, 0), xytext=(0, -14), textcoords="offset points",
+                            ha="center", fontsize=8, color="0.3")
+        for x, txt in ((0, r"$\overline{\psi_0}$"), (m2 + 2, r"$\psi_0$")):
+            ax.annotate(txt, (x, 0), xytext=(0, 6), textcoords="offset points", ha="center",
+                        fontsize=9)
+        top = max([0.35 + 0.28 * abs(xs[b] - xs[a]) for a, b in pairs] or [1.0])
+        ax.set_xlim(-0.6, m2 + 2.6)
+        ax.set_ylim(-0.45 * max(top, 1.0) - 0.3, top + 0.4)
+        ax.set_xlabel("vertex $\\ell$ (left line: time order; right line: reversed)")
+        ax.set_ylabel("contractions")
+    else:
+        width = max(n, m2 - n)
+        pos = {}
+        for v in range(1, n + 1):                  # left line, time order, top
+            pos[v] = (v, 1.0)
+        for v in range(n + 1, m2 + 1):             # right line: vertex n+nbar earliest
+            pos[v] = (m2 - v + 1, 0.0)
+        xj = width + 1
+        ax.plot([0, xj], [1, 1], **line_style)
+        ax.plot([0, xj], [0, 0], **line_style)
+        ax.plot([xj, xj], [0, 1], **line_style)
+        for a, b in pairs:
+            color = highlight.get((a, b), "C0")
+            (xa, ya), (xb, yb) = pos[a], pos[b]
+            if ya == yb:
+                h = 0.18 + 0.1 * abs(xb - xa)
+                sign = 1 if ya == 1.0 else -1
+                import matplotlib.patches as mpatches
+                ax.add_patch(mpatches.Arc(((xa + xb) / 2, ya), abs(xb - xa), 2 * h,
+                                          theta1=0 if sign > 0 else 180,
+                                          theta2=180 if sign > 0 else 360,
+                                          color=color, ls=(0, (4, 2.5)), lw=1.3))
+            else:
+                ax.plot([xa, xb], [ya, yb], color=color, ls=(0, (4, 2.5)), lw=1.3)
+        ax.scatter([q[0] for q in pos.values()], [q[1] for q in pos.values()], s=46,
+                   facecolor="white", edgecolor="k", zorder=3)
+        ax.scatter([xj], [0.5], s=70, color="k", zorder=4)
+        ax.plot([xj], [0.5], alpha=0)
+        ax.annotate("J", (xj, 0.5), xytext=(8, -3), textcoords="offset points", fontsize=9)
+        if labels:
+            for v, (x, y) in pos.items():
+                ax.annotate(str(v), (x, y), xytext=(0, 7 if y == 1 else -14),
+                            textcoords="offset points", ha="center", fontsize=8, color="0.3")
+        ax.set_xlim(-0.5, xj + 1.0)
+        ax.set_ylim(-0.9, 1.9)
+        ax.set_xlabel("time order of the interaction (from $\\psi_0$ to J)")
+        ax.set_ylabel("left / right line")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    for side in ("left", "bottom", "top", "right"):
+        ax.spines[side].set_visible(False)
+    return ax
+
+
+def draw_multiline_graph(graph, r, n, nbar, ax=None):
+    """Draw a pairing of ``r`` particle lines in the style of the paper's Figure 2.
+
+    Parameters
+    ----------
+    graph : tuple of (int, int)
+        A pairing of the ``r * nbar`` interaction vertices; line ``j`` holds the vertices
+        ``(j-1) nbar + 1 .. j nbar``, the first ``n`` of them left of its J vertex.
+    r, n, nbar : int
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Particle lines solid, J vertices black, potential vertices white, contractions
+        dashed (arcs within a line, straight between lines).
+    """
+    import matplotlib.pyplot as plt
+
+    r, nbar = _check_multiline(r, nbar)
+    n = check_int("n", n, minimum=0, maximum=nbar)
+    p = _graph_partner(graph)
+    if len(p) != r * nbar:
+        raise ValueError(f"'graph' must pair r * nbar = {r * nbar} vertices, got {len(p)}")
+    ax = plt.gca() if ax is None else ax
+
+    def where(v):   # v 0-based
+        line, k = divmod(v, nbar)
+        x = k + 1 if k < n else k + 2
+        return x, -1.6 * line
+
+    for line in range(r):
+        y = -1.6 * line
+        ax.plot([0, nbar + 2], [y, y], color="k", lw=1.4, zorder=1)
+        ax.scatter([n + 1], [y], s=60, color="k", zorder=4)
+    for a in range(len(p)):
+        b = int(p[a])
+        if b < a:
+            continue
+        (xa, ya), (xb, yb) = where(a), where(b)
+        if ya == yb:
+            _arc(ax, xa, xb, ya, 0.18 + 0.1 * abs(xb - xa), color="C0", ls=(0, (4, 2.5)),
+                 lw=1.1)
+        else:
+            ax.plot([xa, xb], [ya, yb], color="C3", ls=(0, (4, 2.5)), lw=1.0, zorder=2)
+    xy = np.array([where(v) for v in range(len(p))])
+    ax.scatter(xy[:, 0], xy[:, 1], s=36, facecolor="white", edgecolor="k", zorder=3)
+    ax.set_xticks([])
+    ax.set_yticks([-1.6 * j for j in range(r)])
+    ax.set_yticklabels([f"{j + 1}" for j in range(r)])
+    ax.set_xlim(-0.5, nbar + 2.5)
+    ax.set_ylim(-1.6 * (r - 1) - 0.8, 1.2)
+    ax.set_xlabel("vertex position along each line (J filled)")
+    ax.set_ylabel("particle line $j$")
+    ax.grid(False)
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    return ax
