@@ -1,0 +1,648 @@
+"""The ideal Fermi gas in a random medium (paper section 5).
+
+A quasi-free (determinantal) state of fermions on the periodic box is fixed by
+its *one-particle density matrix* ``gamma``, the operator on ``l^2(Lambda_L)``
+with ::
+
+    rho(a^+(f) a(g)) = <g, gamma f>,       0 <= gamma <= 1,
+
+where ``a^+(f) = sum_x f(x) a_x^+`` is linear and ``a(g) = sum_x conj(g(x)) a_x``
+antilinear in its argument. A translation-invariant quasi-free state is
+diagonal in momentum: ``gamma = F^* diag(J) F`` with ``F`` the unitary discrete
+Fourier transform and ``J(p) = rho(a^+(phi_p) a(phi_p))`` the *momentum
+distribution* (occupation of the plane wave ``phi_p``), ``0 <= J <= 1`` by the
+Pauli principle. In the paper's normalisation ``a_p = L^{d/2} a(phi_p)``
+(``{a_p^+, a_q} = L^d delta_{pq}``) this is ``J(p) = L^{-d} rho_0(a_p^+ a_p)``,
+eq. (5.32).
+
+Conventions. The book keeps the convention of section 2 throughout:
+``e(p) = sum_i 2 cos(2 pi p_i)`` (the symbol of the nearest-neighbour Laplacian
+``Delta``) and ``H = Delta + eta V``. Section 5 of the paper writes
+``E(p) = sum_j cos(2 pi p_j)`` without the factor 2; here every energy, the
+chemical potential ``mu`` and the inverse temperature ``beta`` refer to ``e``.
+
+Dynamics. The many-body Hamiltonian is the second quantisation ``dGamma(h)`` of
+the one-particle Anderson Hamiltonian ``h = Delta + eta V``; the Heisenberg
+evolution maps ``a(f) -> a(f_t)`` with ``f_t = exp(i t h) f`` (eqs. (5.25)-(5.29)),
+so the evolved state is quasi-free with ::
+
+    gamma_t = U_t gamma U_t^*,     U_t = exp(-i t h),
+
+and every correlation function at time t is a determinant of
+``<g_i, gamma_t f_j> = <U_t^* g_i, gamma U_t^* f_j>``: two one-particle
+propagations per test function, whatever the number of particles.
+
+Ordering of the 2r-point functions: with this module's convention ::
+
+    rho(a^+(f_1) ... a^+(f_r) a(g_r) ... a(g_1)) = det[<g_i, gamma f_j>]_{i,j},
+
+(note the reversed order of the annihilators); the paper's order
+``a(g_1) ... a(g_r)`` multiplies this by ``(-1)^{r (r - 1) / 2}``.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import special
+
+from ._validation import (available_memory_bytes, check_int, check_real, check_real_array,
+                          format_bytes)
+from .disorder import random_potential
+from .hamiltonian import AndersonHamiltonian
+from .lattice import Lattice
+from .propagation import trajectory
+from .rng import as_generator
+
+__all__ = ["fermi_dirac", "as_momentum_distribution", "gibbs_distribution", "fermi_sea",
+           "one_particle_density_matrix", "apply_density_matrix", "two_point_matrix",
+           "wick_determinant", "evolved_two_point_matrix", "evolved_momentum_distribution",
+           "momentum_distribution_realization", "two_point_realization", "FockSpace"]
+
+
+# --------------------------------------------------------------------------------------
+# Momentum distributions
+# --------------------------------------------------------------------------------------
+def _check_beta(beta):
+    if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, numbers.Real):
+        raise TypeError(f"'beta' must be a real number or numpy.inf, got {type(beta).__name__} "
+                        f"{beta!r}")
+    beta = float(beta)
+    if math.isnan(beta):
+        raise ValueError("'beta' must be a number in [0, inf], got nan")
+    if beta < 0:
+        raise ValueError(f"'beta' must be >= 0 (inverse temperature; inf for the ground "
+                         f"state), got {beta}")
+    return beta
+
+
+def fermi_dirac(energy, beta, mu):
+    """The Fermi-Dirac distribution ``1 / (1 + exp(beta (E - mu)))``.
+
+    Parameters
+    ----------
+    energy : float or array_like
+        One-particle energies ``E``, in the book's convention
+        ``e(p) = sum_i 2 cos(2 pi p_i)`` (twice the paper's ``E(p)`` of (5.8)).
+    beta : float
+        Inverse temperature, ``0 <= beta <= inf``. ``beta = numpy.inf`` gives the
+        filled Fermi sea ``chi[E < mu]``, with the value 1/2 exactly at
+        ``E = mu`` (the pointwise limit of the finite-beta formula).
+    mu : float
+        Chemical potential (finite).
+
+    Returns
+    -------
+    numpy.ndarray or float
+        Occupations in [0, 1], of the shape of ``energy``.
+
+    Raises
+    ------
+    ValueError
+        If ``beta < 0`` or NaN, ``mu`` not finite, or ``energy`` contains NaN/inf.
+
+    Notes
+    -----
+    Evaluated as ``expit(-beta (E - mu))``, which never overflows.
+
+    Examples
+    --------
+    >>> fermi_dirac([-1.0, 0.0, 1.0], beta=float("inf"), mu=0.0)
+    array([1. , 0.5, 0. ])
+    >>> float(fermi_dirac(0.3, beta=2.0, mu=0.3))
+    0.5
+    """
+    beta = _check_beta(beta)
+    mu = check_real("mu", mu)
+    E = check_real_array("energy", energy)
+    if math.isinf(beta):
+        out = np.where(E < mu, 1.0, np.where(E > mu, 0.0, 0.5))
+    else:
+        out = special.expit(-beta * (E - mu))
+    return float(out) if np.ndim(energy) == 0 else out
+
+
+def as_momentum_distribution(lattice, J):
+    """Validate a momentum distribution ``J`` on the momentum grid of ``lattice``.
+
+    Parameters
+    ----------
+    lattice : Lattice
+    J : array_like, shape ``lattice.shape``
+        Occupation of the plane wave of grid momentum ``p = m / L`` (numpy.fft
+        order, as :meth:`Lattice.momenta`); must satisfy ``0 <= J <= 1``
+        (Pauli principle, eq. (5.18)).
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        A copy of ``J``.
+
+    Raises
+    ------
+    ValueError
+        Wrong shape, NaN/inf, or values outside [0, 1].
+    TypeError
+        Not a lattice, or a non-real array.
+    """
+    if not isinstance(lattice, Lattice):
+        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    arr = check_real_array("J", J)
+    if arr.shape != lattice.shape:
+        raise ValueError(f"'J' must have the lattice shape {lattice.shape} (one occupation per "
+                         f"grid momentum), got {arr.shape}")
+    if arr.size and (arr.min() < 0.0 or arr.max() > 1.0):
+        raise ValueError(f"'J' must satisfy 0 <= J <= 1 (Pauli principle), got values in "
+                         f"[{arr.min():.6g}, {arr.max():.6g}]")
+    return np.array(arr, dtype=np.float64, copy=True)
+
+
+def gibbs_distribution(lattice, beta, mu):
+    """Momentum distribution of the free Gibbs state (5.43): ``fermi_dirac(e(p), beta, mu)``.
+
+    ``beta = numpy.inf`` gives the filled Fermi sea ``chi[e(p) < mu]`` (1/2 on
+    grid momenta with ``e(p) = mu`` exactly).
+    """
+    if not isinstance(lattice, Lattice):
+        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    return fermi_dirac(lattice.dispersion(), beta, mu)
+
+
+def fermi_sea(lattice, mu, shift=None, beta=np.inf, anisotropy=None):
+    """A (possibly displaced or deformed) Fermi sea ``fermi_dirac(e_s(p), beta, mu)``.
+
+    Parameters
+    ----------
+    lattice : Lattice
+    mu : float
+        Fermi energy (book convention ``e = sum 2 cos``).
+    shift : sequence of d floats, optional
+        Displacement ``s`` of the sea in momentum: ``e_s(p) = e(p - s)``. A
+        displaced sea carries a current; it is not a function of ``e(p)``.
+    beta : float, default inf
+    anisotropy : sequence of d positive floats, optional
+        Weights ``w_i``: ``e_s(p) = sum_i w_i 2 cos(2 pi (p_i - s_i))``.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``lattice.shape``
+    """
+    if not isinstance(lattice, Lattice):
+        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    s = np.zeros(lattice.d) if shift is None else check_real_array("shift", shift, ndim=1)
+    w = np.ones(lattice.d) if anisotropy is None else check_real_array("anisotropy", anisotropy,
+                                                                      ndim=1)
+    if s.shape != (lattice.d,) or w.shape != (lattice.d,):
+        raise ValueError(f"'shift' and 'anisotropy' must have {lattice.d} components")
+    if np.any(w <= 0):
+        raise ValueError("'anisotropy' weights must be > 0")
+    k = lattice.momenta(sparse=True)
+    e = sum(wi * 2.0 * np.cos(2.0 * np.pi * (ki - si)) for wi, ki, si in zip(w, k, s))
+    return fermi_dirac(e * np.ones(lattice.shape), beta, mu)
+
+
+# --------------------------------------------------------------------------------------
+# One-particle density matrix and quasi-free correlations
+# --------------------------------------------------------------------------------------
+def _axes(lattice):
+    return tuple(range(-lattice.d, 0))
+
+
+def apply_density_matrix(lattice, J, psi):
+    """``gamma psi`` for ``gamma = F^* diag(J) F``, by FFT (any lattice size).
+
+    Parameters
+    ----------
+    lattice : Lattice
+    J : array_like, shape ``lattice.shape``
+        Momentum distribution (validated).
+    psi : array_like, shape ``(..., *lattice.shape)``
+        One or a batch of wave functions (last ``d`` axes are the lattice).
+
+    Returns
+    -------
+    numpy.ndarray of complex128
+    """
+    J = as_momentum_distribution(lattice, J)
+    psi = np.asarray(psi)
+    if psi.shape[psi.ndim - lattice.d:] != lattice.shape:
+        raise ValueError(f"'psi' must end with the lattice shape {lattice.shape}, got {psi.shape}")
+    ax = _axes(lattice)
+    return np.fft.ifftn(J * np.fft.fftn(psi, axes=ax), axes=ax)
+
+
+def one_particle_density_matrix(lattice, J):
+    """Dense one-particle density matrix ``gamma = F^* diag(J) F`` (small lattices only).
+
+    Parameters
+    ----------
+    lattice : Lattice
+    J : array_like, shape ``lattice.shape``
+        Momentum distribution, ``0 <= J <= 1``.
+
+    Returns
+    -------
+    numpy.ndarray of complex128, shape ``(L^d, L^d)``
+        ``gamma[x, y] = L^{-d} sum_p J(p) exp(2 pi i p.(x - y))``, sites in
+        row-major (C) order of ``lattice.shape`` (the order of ``psi.ravel()``
+        and of :meth:`AndersonHamiltonian.to_sparse`). Hermitian, spectrum
+        ``{J(p)}``, and ``<g, gamma f> = rho(a^+(f) a(g))``.
+
+    Raises
+    ------
+    ValueError
+        If ``J`` is invalid, or if the ``L^d x L^d`` matrix (with the
+        temporaries of its construction, ``3 * 16 L^{2d}`` bytes) would not fit
+        in the available memory. Use :func:`apply_density_matrix` instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chargetransport import Lattice
+    >>> lat = Lattice(1, 4)
+    >>> g = one_particle_density_matrix(lat, np.full(4, 0.25))
+    >>> np.allclose(g, 0.25 * np.eye(4))
+    True
+    """
+    J = as_momentum_distribution(lattice, J)
+    N = lattice.num_sites
+    needed = 3 * 16 * N * N
+    available = available_memory_bytes()
+    if needed > available:
+        raise ValueError(f"a dense density matrix of {lattice} needs about {format_bytes(needed)} "
+                         f"but {format_bytes(available)} is available; use "
+                         "apply_density_matrix (FFT) for large lattices")
+    cols = np.eye(N, dtype=np.complex128).reshape((N,) + lattice.shape)
+    ax = _axes(lattice)
+    G = np.fft.ifftn(J * np.fft.fftn(cols, axes=ax), axes=ax).reshape(N, N)
+    # G[m] = gamma e_m is column m of gamma
+    return np.ascontiguousarray(G.T)
+
+
+def _stack(lattice, fs, name):
+    arr = np.asarray(fs)
+    if arr.shape == lattice.shape:
+        arr = arr[None]
+    if arr.ndim != lattice.d + 1 or arr.shape[1:] != lattice.shape:
+        raise ValueError(f"'{name}' must be a field of shape {lattice.shape} or a stack of them, "
+                         f"got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"'{name}' must contain only finite numbers")
+    return arr.astype(np.complex128, copy=False)
+
+
+def two_point_matrix(lattice, J, f, g):
+    """The matrix ``M_ij = <g_i, gamma f_j> = rho(a^+(f_j) a(g_i))`` of a translation-invariant state.
+
+    Parameters
+    ----------
+    lattice : Lattice
+    J : array_like, shape ``lattice.shape``
+    f, g : array_like, shape ``(r, *lattice.shape)`` (or one field)
+        Test functions in position space.
+
+    Returns
+    -------
+    numpy.ndarray of complex128, shape ``(r_g, r_f)``
+    """
+    J = as_momentum_distribution(lattice, J)
+    f = _stack(lattice, f, "f")
+    g = _stack(lattice, g, "g")
+    ax = _axes(lattice)
+    F = np.fft.fftn(f, axes=ax).reshape(len(f), -1)
+    G = np.fft.fftn(g, axes=ax).reshape(len(g), -1)
+    return (G.conj() * J.ravel()) @ F.T / lattice.num_sites
+
+
+def wick_determinant(two_point):
+    """The 2r-point function of a quasi-free state from its two-point matrix.
+
+    Parameters
+    ----------
+    two_point : array_like, shape ``(..., r, r)``
+        ``M_ij = <g_i, gamma f_j> = rho(a^+(f_j) a(g_i))``.
+
+    Returns
+    -------
+    complex or numpy.ndarray
+        ``rho(a^+(f_1) ... a^+(f_r) a(g_r) ... a(g_1)) = det M`` (Wick's rule for a
+        quasi-free state). For the paper's order ``a(g_1) ... a(g_r)`` of (5.46)
+        multiply by ``(-1)^{r (r - 1) / 2}``.
+    """
+    M = np.asarray(two_point, dtype=np.complex128)
+    if M.ndim < 2 or M.shape[-1] != M.shape[-2]:
+        raise ValueError(f"'two_point' must be a square matrix (or a stack), got shape {M.shape}")
+    return np.linalg.det(M)
+
+
+# --------------------------------------------------------------------------------------
+# Time evolution (one-particle reduction (5.26)-(5.30))
+# --------------------------------------------------------------------------------------
+def _check_hamiltonian(H):
+    if not isinstance(H, AndersonHamiltonian):
+        raise TypeError("'hamiltonian' must be a chargetransport.AndersonHamiltonian, "
+                        f"got {type(H).__name__}")
+    return H
+
+
+def evolved_two_point_matrix(hamiltonian, J, f, g, times, *, tol=1e-10):
+    """``<g_i, gamma_t f_j>`` at several times, for one realization.
+
+    Parameters
+    ----------
+    hamiltonian : AndersonHamiltonian
+        The one-particle ``h = Delta + eta V``.
+    J : array_like, shape ``lattice.shape``
+        Momentum distribution of the initial translation-invariant quasi-free state.
+    f, g : array_like, shape ``(r, *lattice.shape)`` (or one field)
+    times : array_like of float
+        Microscopic times t.
+    tol : float, default 1e-10
+        Propagation accuracy (l2, relative).
+
+    Returns
+    -------
+    numpy.ndarray of complex128, shape ``(len(times), r_g, r_f)``
+
+    Notes
+    -----
+    ``rho_t(a^+(f) a(g)) = rho_0(a^+(f_t) a(g_t))`` with ``f_t = exp(i t h) f``
+    (eq. (5.30)), i.e. ``<g, gamma_t f> = <g_t, gamma f_t>``: each test function
+    is propagated backwards once (``trajectory`` with times ``-t``) and ``gamma``
+    is applied by FFT. No many-body object and no dense matrix is formed.
+    """
+    H = _check_hamiltonian(hamiltonian)
+    lat = H.lattice
+    J = as_momentum_distribution(lat, J)
+    f = _stack(lat, f, "f")
+    g = _stack(lat, g, "g")
+    times = check_real_array("times", times, ndim=1)
+    ft = np.empty((len(times),) + f.shape, dtype=np.complex128)
+    gt = np.empty((len(times),) + g.shape, dtype=np.complex128)
+    for src, dst in ((f, ft), (g, gt)):
+        for j, psi0 in enumerate(src):
+            for i, psi in trajectory(H, np.ascontiguousarray(psi0), -times, tol=tol):
+                dst[i, j] = psi
+    ax = _axes(lat)
+    N = lat.num_sites
+    F = np.fft.fftn(ft, axes=ax).reshape(len(times), len(f), N)
+    G = np.fft.fftn(gt, axes=ax).reshape(len(times), len(g), N)
+    return np.einsum("tip,p,tjp->tij", G.conj(), J.ravel(), F) / N
+
+
+def _unitary_fft(psi, lattice):
+    return np.fft.fftn(psi, axes=_axes(lattice)) / np.sqrt(lattice.num_sites)
+
+
+def evolved_momentum_distribution(hamiltonian, J, times, *, method="auto", num_vectors=16,
+                                  seed=None, tol=1e-10):
+    """``n_t(p) = <phi_p, gamma_t phi_p> = sum_q J(q) |<phi_p, U_t phi_q>|^2`` for one realization.
+
+    Parameters
+    ----------
+    hamiltonian : AndersonHamiltonian
+    J : array_like, shape ``lattice.shape``
+        Initial momentum distribution.
+    times : array_like of float
+        Microscopic times.
+    method : {"auto", "dense", "plane_waves", "random_phase"}
+        * ``"dense"``: diagonalise ``h`` (``L^d <= 4096``); ``n_t = |M_t|^2 J``
+          with ``M_t = F U_t F^*``, exact.
+        * ``"plane_waves"``: propagate every plane wave ``phi_q`` in the support
+          of ``J`` (or of ``1 - J``, whichever is smaller, using
+          ``sum_q |<p|U|q>|^2 = 1``) with Chebyshev, exact to ``tol``; cost
+          ``min(#supp J, #supp(1 - J))`` propagations.
+        * ``"random_phase"``: an unbiased estimate from ``num_vectors``
+          random-phase vectors ``xi = sum_q sqrt(w_q) e^{i theta_q} phi_q``
+          (``w = J`` or ``1 - J``): ``E_theta |<p|U xi>|^2 = sum_q w_q |<p|U|q>|^2``.
+          Cost ``num_vectors`` propagations, independent of the volume.
+        * ``"auto"``: dense for ``L^d <= 1024``, else plane waves.
+    num_vectors : int, default 16
+        Random-phase vectors (``"random_phase"`` only).
+    seed : None, int, SeedSequence or Generator
+        Phases of ``"random_phase"``.
+    tol : float, default 1e-10
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape ``(len(times), *lattice.shape)``
+        In numpy.fft order of the momenta.
+
+    Notes
+    -----
+    Since ``gamma`` is diagonal in momentum, ``n_t(p) = sum_q J(q) K_t(p, q)``
+    with the transition probabilities ``K_t(p, q) = |<p|U_t|q>|^2`` of single
+    plane waves: the averaged momentum distribution ``E[n_t]`` is the average
+    of ``K_t`` (the quantity of the plane-wave experiments of the Boltzmann
+    chapter, :func:`chargetransport.kinetic_limit.plane_wave_relaxation`)
+    weighted by ``J``. Exactness for one realization needs one propagation per
+    occupied (or empty) momentum. The disorder average is a Monte Carlo
+    estimate anyway; the random-phase estimator adds its own zero-mean noise at
+    the cost of one propagation per vector, which is the cheapest unbiased
+    route on large boxes (stochastic trace estimation, Weisse et al., Rev. Mod. Phys. 78, 275 (2006)).
+    """
+    H = _check_hamiltonian(hamiltonian)
+    lat = H.lattice
+    J = as_momentum_distribution(lat, J)
+    times = check_real_array("times", times, ndim=1)
+    if method not in ("auto", "dense", "plane_waves", "random_phase"):
+        raise ValueError(f"'method' must be 'auto', 'dense', 'plane_waves' or 'random_phase', "
+                         f"got {method!r}")
+    N = lat.num_sites
+    if method == "auto":
+        method = "dense" if N <= 1024 else "plane_waves"
+    complement = J.sum() > (1.0 - J).sum()
+    w = (1.0 - J) if complement else J
+    out = np.zeros((len(times),) + lat.shape)
+    if method == "dense":
+        if N > 4096:
+            raise ValueError(f"method='dense' needs L^d <= 4096, got {N}")
+        lam, Q = np.linalg.eigh(H.to_sparse().toarray())
+        A = _unitary_fft(Q.T.reshape((N,) + lat.shape), lat).reshape(N, N).T  # A[p, n] = <p|n>
+        for i, t in enumerate(times):
+            M = (A * np.exp(-1j * t * lam)) @ A.conj().T
+            out[i] = ((np.abs(M) ** 2) @ w.ravel()).reshape(lat.shape)
+    elif method == "plane_waves":
+        for flat in np.flatnonzero(w.ravel()):
+            delta = np.zeros(N, dtype=np.complex128)
+            delta[flat] = 1.0
+            phi = np.fft.ifftn(delta.reshape(lat.shape)) * np.sqrt(N)
+            for i, psi in trajectory(H, phi, times, tol=tol):
+                out[i] += w.flat[flat] * np.abs(_unitary_fft(psi, lat)) ** 2
+    else:
+        num_vectors = check_int("num_vectors", num_vectors, minimum=1)
+        rng = as_generator(seed)
+        amp = np.sqrt(w)
+        for _ in range(num_vectors):
+            phases = np.exp(2j * np.pi * rng.random(lat.shape))
+            xi = np.fft.ifftn(amp * phases) * np.sqrt(N)
+            for i, psi in trajectory(H, xi, times, tol=tol):
+                out[i] += np.abs(_unitary_fft(psi, lat)) ** 2
+        out /= num_vectors
+    return 1.0 - out if complement else out
+
+
+def _realization(seed, d, L, eta, distribution):
+    lat = Lattice(d, L)
+    return lat, AndersonHamiltonian(lat, eta, random_potential(lat, distribution, seed=seed))
+
+
+def momentum_distribution_realization(seed, *, d, L, eta, J, T, method="auto", num_vectors=16,
+                                      distribution="gaussian", tol=1e-10):
+    """One realization of :func:`evolved_momentum_distribution` at kinetic times ``T``.
+
+    For :func:`chargetransport.ensemble.ensemble_average` (pass a
+    ``functools.partial``): the potential and (for ``"random_phase"``) the phases
+    are drawn from children of ``seed``, so realizations are reproducible.
+
+    Parameters
+    ----------
+    seed : numpy.random.SeedSequence or int
+    d, L : int
+    eta : float
+        Disorder strength, > 0.
+    J : array_like, shape ``(L,) * d``
+    T : array_like of float
+        Kinetic times; microscopic ``t = T / eta^2``.
+
+    Returns
+    -------
+    dict
+        ``"distribution"``: array ``(len(T), L, ..., L)``, ``n_t(p)``.
+    """
+    eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
+    T = check_real_array("T", T, ndim=1)
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    pot_seed, phase_seed = ss.spawn(2)
+    lat, H = _realization(pot_seed, d, L, eta, distribution)
+    n = evolved_momentum_distribution(H, J, T / eta**2, method=method, num_vectors=num_vectors,
+                                      seed=phase_seed, tol=tol)
+    return {"distribution": n}
+
+
+def two_point_realization(seed, *, d, L, eta, J, f, g, T, distribution="gaussian", tol=1e-10):
+    """One realization of the two-point matrix and of its determinant at kinetic times ``T``.
+
+    Returns
+    -------
+    dict of real arrays
+        ``"re"``, ``"im"`` (nT, r, r): ``<g_i, gamma_t f_j>``; ``"det_re"``, ``"det_im"``
+        (nT,): its determinant, the 2r-point function
+        ``rho_t(a^+(f_1)...a^+(f_r) a(g_r)...a(g_1))`` of this realization.
+    """
+    eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
+    T = check_real_array("T", T, ndim=1)
+    lat, H = _realization(seed, d, L, eta, distribution)
+    M = evolved_two_point_matrix(H, J, f, g, T / eta**2, tol=tol)
+    det = wick_determinant(M)
+    return {"re": M.real, "im": M.imag, "det_re": det.real, "det_im": det.imag}
+
+
+# --------------------------------------------------------------------------------------
+# Exact Fock space (small lattices): the reference for the one-particle reduction
+# --------------------------------------------------------------------------------------
+class FockSpace:
+    """The fermionic Fock space of ``num_sites`` modes, ``2^num_sites`` dimensional.
+
+    Jordan-Wigner: basis vector ``|n>``, ``n = sum_x n_x 2^x``, and
+    ``a_x |n> = (-1)^{sum_{y < x} n_y} |n - 2^x>`` if ``n_x = 1`` (else 0).
+    Operators are ``scipy.sparse`` matrices; states are kept block-diagonal in
+    the particle-number sectors (every operator here conserves the number, as
+    ``H`` does, eq. (5.10)), so ``num_sites = 12`` costs blocks of at most 924.
+
+    Parameters
+    ----------
+    num_sites : int
+        ``1 <= num_sites <= 14``.
+    """
+
+    def __init__(self, num_sites):
+        self.num_sites = check_int("num_sites", num_sites, minimum=1, maximum=14)
+        self.dim = 2**self.num_sites
+        n = np.arange(self.dim)
+        bits = (n[:, None] >> np.arange(self.num_sites)) & 1
+        self.particle_number = bits.sum(axis=1)
+        self._bits = bits
+        order = np.argsort(self.particle_number, kind="stable")
+        self.sectors = [order[self.particle_number[order] == k] for k in range(self.num_sites + 1)]
+        self._a = [self._annihilation(x) for x in range(self.num_sites)]
+
+    def __repr__(self):
+        return f"FockSpace(num_sites={self.num_sites})"
+
+    def _annihilation(self, x):
+        n = np.arange(self.dim)
+        occ = self._bits[:, x] == 1
+        sign = (-1.0) ** self._bits[:, :x].sum(axis=1)
+        rows = n[occ] - 2**x
+        return sp.csr_matrix((sign[occ], (rows, n[occ])), shape=(self.dim, self.dim),
+                             dtype=np.complex128)
+
+    def _vector(self, f, name):
+        f = np.asarray(f, dtype=np.complex128).ravel()
+        if f.shape != (self.num_sites,):
+            raise ValueError(f"'{name}' must have {self.num_sites} components, got {f.shape}")
+        return f
+
+    def annihilator(self, g):
+        """``a(g) = sum_x conj(g_x) a_x`` (antilinear in g)."""
+        g = self._vector(g, "g")
+        return sum(np.conj(gx) * ax for gx, ax in zip(g, self._a))
+
+    def creator(self, f):
+        """``a^+(f) = sum_x f_x a_x^+``."""
+        f = self._vector(f, "f")
+        return sum(fx * ax.conj().T for fx, ax in zip(f, self._a)).tocsr()
+
+    def second_quantize(self, h):
+        """``dGamma(h) = sum_{x,y} h_xy a_x^+ a_y`` of a one-particle matrix ``h``."""
+        h = np.asarray(h.toarray() if sp.issparse(h) else h, dtype=np.complex128)
+        if h.shape != (self.num_sites, self.num_sites):
+            raise ValueError(f"'h' must be {self.num_sites} x {self.num_sites}, got {h.shape}")
+        out = sp.csr_matrix((self.dim, self.dim), dtype=np.complex128)
+        for x, y in zip(*np.nonzero(h)):
+            out = out + h[x, y] * (self._a[x].conj().T @ self._a[y])
+        return out.tocsr()
+
+    def _blocks(self, A):
+        A = sp.csr_matrix(A)
+        return [A[s][:, s].toarray() for s in self.sectors]
+
+    def quasi_free_state(self, gamma):
+        """The quasi-free state with one-particle density matrix ``gamma`` (``0 < gamma < 1``).
+
+        ``rho = exp(-dGamma(kappa)) / Z`` with ``kappa = log((1 - gamma) / gamma)``
+        (so ``rho(a^+(f) a(g)) = <g, gamma f>``; for ``gamma = fermi_dirac(h)``
+        this is the Gibbs state (5.43)). Returned as a list of sector blocks.
+        """
+        gamma = np.asarray(gamma, dtype=np.complex128)
+        lam, W = np.linalg.eigh(gamma)
+        if lam.min() <= 0 or lam.max() >= 1:
+            raise ValueError("'gamma' must have its spectrum strictly inside (0, 1) for a Gibbs "
+                             f"form, got [{lam.min():.3g}, {lam.max():.3g}]")
+        kappa = (W * np.log((1 - lam) / lam)) @ W.conj().T
+        blocks = []
+        K = self._blocks(self.second_quantize(kappa))
+        for k in K:
+            e, V = np.linalg.eigh(k)
+            blocks.append((V * np.exp(-(e - 0.0))) @ V.conj().T)
+        Z = sum(np.trace(b).real for b in blocks)
+        return [b / Z for b in blocks]
+
+    def evolve(self, state, h, t):
+        """``rho_t = exp(-i t dGamma(h)) rho exp(i t dGamma(h))`` (Schrodinger picture).
+
+        Then ``rho_t(A) = rho(exp(i t H) A exp(-i t H))``, eq. (5.13).
+        """
+        out = []
+        for blk, hb in zip(state, self._blocks(self.second_quantize(h))):
+            e, V = np.linalg.eigh(hb)
+            U = (V * np.exp(-1j * t * e)) @ V.conj().T
+            out.append(U @ blk @ U.conj().T)
+        return out
+
+    def expectation(self, state, A):
+        """``Tr(rho A)`` for a number-conserving operator ``A``."""
+        return complex(sum(np.sum(blk.T * a) for blk, a in zip(state, self._blocks(A))))
