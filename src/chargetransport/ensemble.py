@@ -551,22 +551,43 @@ def _check_numba_threads(numba_threads):
                      maximum=numba.config.NUMBA_NUM_THREADS)
 
 
-def _run_chunk(payload, seed, first, count, max_order, numba_threads):
-    """Evaluate realizations ``first, ..., first + count - 1`` and accumulate them in order."""
+def _keep_values(kept, value, keep_samples, keyed):
+    """Append the kept keys of one realization's observation to ``kept`` (lists by key)."""
+    items = value if keyed else {_VALUE_KEY: value}
+    keys = list(items) if keep_samples is True else keep_samples
+    for key in keys:
+        if key not in items:
+            raise ValueError(f"'keep_samples' names the key {key!r}, but the observable "
+                             f"returned {sorted(items) if keyed else 'a non-dict'}")
+        kept.setdefault(key, []).append(np.array(items[key], dtype=float))
+
+
+def _run_chunk(payload, seed, first, count, max_order, numba_threads, keep_samples=None):
+    """Evaluate realizations ``first, ..., first + count - 1`` and accumulate them in order.
+
+    Returns ``(first, keyed, accumulators)``, and with ``keep_samples`` (True or a
+    tuple of keys) a fourth item: the kept values, stacked by key in realization order.
+    """
     if isinstance(numba_threads, dict):  # Dask: one entry per worker address
         from distributed import get_worker
         numba_threads = numba_threads.get(get_worker().address, 1)
     _set_numba_threads(numba_threads)
     observable = _loads(payload) if isinstance(payload, bytes) else payload
     acc, keyed = None, False
+    kept = {}
     for i, seed_sequence in enumerate(realization_seeds(seed, count, start=first)):
         try:
-            acc, keyed = _accumulate(acc, observable(seed_sequence), max_order, first + i, keyed)
+            value = observable(seed_sequence)
+            acc, keyed = _accumulate(acc, value, max_order, first + i, keyed)
+            if keep_samples is not None:
+                _keep_values(kept, value, keep_samples, keyed)
         except Exception as exc:
             _annotate(exc, f"while evaluating realization {first + i} of the ensemble "
                            f"(seed {seed!r})")
             raise
-    return first, keyed, acc
+    if keep_samples is None:
+        return first, keyed, acc
+    return first, keyed, acc, {key: np.stack(values) for key, values in kept.items()}
 
 
 # --------------------------------------------------------------------------------------
@@ -672,7 +693,7 @@ class _SerialBackend:
     def run(self, tasks):
         for args in tasks:
             with _numba_threads_scope(self.numba_threads):
-                chunk = _run_chunk(*args, None)
+                chunk = _run_chunk(*args[:5], None, *args[5:])
             yield chunk
 
     def close(self):
@@ -688,7 +709,7 @@ class _FuturesBackend:
         self.numba_threads = numba_threads
 
     def submit(self, args):
-        return self.executor.submit(_run_chunk, *args, self.numba_threads)
+        return self.executor.submit(_run_chunk, *args[:5], self.numba_threads, *args[5:])
 
     @staticmethod
     def wait(pending):
@@ -717,7 +738,7 @@ class _DaskBackend:
         self._threads = _dask_numba_threads(client) if numba_threads is None else numba_threads
 
     def submit(self, args):
-        return self.client.submit(_run_chunk, *args, self._threads, pure=False)
+        return self.client.submit(_run_chunk, *args[:5], self._threads, *args[5:], pure=False)
 
     def wait(self, pending):
         return self._distributed.wait(list(pending), return_when="FIRST_COMPLETED").done
@@ -820,6 +841,9 @@ class EnsembleResult:
         Workers (processes or Dask threads) used; 1 for serial.
     wall_time : float
         Seconds from the call to the result, including any pool start-up.
+    samples : dict of str to numpy.ndarray or None
+        With ``keep_samples``: the kept observations, ``samples[key][i]`` that of
+        realization ``start + i`` (shape ``(R,) + shape``); ``None`` otherwise.
 
     Notes
     -----
@@ -838,6 +862,7 @@ class EnsembleResult:
     executor: str
     num_workers: int
     wall_time: float
+    samples: dict = None
 
     @property
     def realizations_per_second(self):
@@ -876,15 +901,37 @@ class EnsembleResult:
         return self._mirror(lambda acc: acc.central_moment(r))
 
 
-def _chunk_tasks(payload, seed, start, num_realizations, chunk_size, max_order, first_chunk=0):
+def _check_keep_samples(keep_samples):
+    """``None`` (keep nothing), ``True`` (every key) or a tuple of keys."""
+    if isinstance(keep_samples, (bool, np.bool_)):
+        return True if keep_samples else None
+    if isinstance(keep_samples, str):
+        return (keep_samples,)
+    try:
+        keys = tuple(keep_samples)
+    except TypeError:
+        raise TypeError("'keep_samples' must be a bool, a key or a sequence of keys, "
+                        f"got {type(keep_samples).__name__}") from None
+    if not keys or not all(isinstance(key, str) for key in keys):
+        raise TypeError("'keep_samples' must be a bool, a key or a non-empty sequence of str "
+                        f"keys, got {keep_samples!r}")
+    return keys
+
+
+def _chunk_tasks(payload, seed, start, num_realizations, chunk_size, max_order, first_chunk=0,
+                 keep_samples=None):
     for c in range(first_chunk, math.ceil(num_realizations / chunk_size)):
         first = start + c * chunk_size
         count = min(chunk_size, start + num_realizations - first)
-        yield payload, seed, first, count, max_order
+        if keep_samples is None:
+            yield payload, seed, first, count, max_order
+        else:
+            yield payload, seed, first, count, max_order, keep_samples
 
 
 def ensemble_average(observable, num_realizations, seed, *, executor="serial", max_workers=None,
-                     start=0, max_order=2, chunk_size=None, numba_threads=None, progress=True):
+                     start=0, max_order=2, chunk_size=None, numba_threads=None, progress=True,
+                     keep_samples=False):
     """Mean, standard error and central moments of an observable over disorder realizations.
 
     Parameters
@@ -937,6 +984,14 @@ def ensemble_average(observable, num_realizations, seed, *, executor="serial", m
         than two on a busy machine; the result does not depend on it.
     progress : bool, default True
         Show a tqdm progress bar (on stderr).
+    keep_samples : bool, str or sequence of str, default False
+        Also return the observations of every realization (``result.samples``), for
+        statistics that one pass cannot give (quantiles, bootstrap, odd absolute
+        moments): ``True`` keeps every key, a key or a sequence of keys keeps
+        those (``"value"`` for a non-dict observable). Meant for scalars and small
+        arrays: the memory grows like ``R`` times their size. The samples are the
+        observable's own return values, so they are bit-for-bit the same on every
+        executor.
 
     Returns
     -------
@@ -956,8 +1011,9 @@ def ensemble_average(observable, num_realizations, seed, *, executor="serial", m
     ``acc.update(observable(s))`` over the realization seeds, bit for bit.
 
     At most ``4 * workers`` chunks are submitted and not yet merged, and no chunk
-    keeps anything but its accumulator: memory is bounded by that many
-    accumulators of ``max_order`` arrays, whatever ``R``.
+    keeps anything but its accumulator (and, with ``keep_samples``, the kept
+    values of its realizations): memory is bounded by that many accumulators of
+    ``max_order`` arrays, whatever ``R``, plus the kept samples.
 
     With ``"processes"`` (and ``"auto"``), workers are started by ``forkserver``
     (``spawn`` where unavailable), which re-imports the main module: a script
@@ -988,6 +1044,7 @@ def ensemble_average(observable, num_realizations, seed, *, executor="serial", m
     chunk_size = check_int("chunk_size", chunk_size, minimum=1)
     if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"'progress' must be a bool, got {type(progress).__name__}")
+    keep_samples = _check_keep_samples(keep_samples)
     max_workers = _check_executor_args(executor, max_workers)
     numba_threads = _check_numba_threads(numba_threads)
     if isinstance(seed, np.random.SeedSequence):
@@ -997,10 +1054,15 @@ def ensemble_average(observable, num_realizations, seed, *, executor="serial", m
     total, keyed = None, None
     bar = tqdm(total=num_realizations, desc="realizations", unit="real", disable=not progress)
 
+    kept = {}
+
     def absorb(chunk):
         nonlocal total, keyed
-        first, chunk_keyed, acc = chunk
+        first, chunk_keyed, acc = chunk[:3]
         total, keyed = _merge_chunk(total, keyed, chunk_keyed, acc, first, max_order)
+        if keep_samples is not None:
+            for key, values in chunk[3].items():
+                kept.setdefault(key, []).append(values)
         bar.update(next(iter(acc.values())).count)
 
     auto = isinstance(executor, str) and executor == "auto"
@@ -1017,10 +1079,10 @@ def ensemble_average(observable, num_realizations, seed, *, executor="serial", m
         if auto:
             # Two chunks here (the first also pays JIT and cache loading), timing the second.
             for args in _chunk_tasks(observable, seed, start, num_realizations, chunk_size,
-                                     max_order):
+                                     max_order, keep_samples=keep_samples):
                 tc = time.perf_counter()
                 with _numba_threads_scope(numba_threads):
-                    absorb(_run_chunk(*args, None))
+                    absorb(_run_chunk(*args[:5], None, *args[5:]))
                 first_chunk += 1
                 if first_chunk == min(2, num_chunks):
                     break
@@ -1038,7 +1100,7 @@ def ensemble_average(observable, num_realizations, seed, *, executor="serial", m
             payload = observable
         try:
             tasks = _chunk_tasks(payload, seed, start, num_realizations, chunk_size, max_order,
-                                 first_chunk)
+                                 first_chunk, keep_samples)
             for chunk in backend.run(tasks):
                 absorb(chunk)
         finally:
@@ -1049,9 +1111,13 @@ def ensemble_average(observable, num_realizations, seed, *, executor="serial", m
     if auto:
         name = f"auto: serial for {first_chunk} chunk(s), then {backend.name}" \
             if isinstance(backend, _FuturesBackend) else "auto: serial"
+    samples = None
+    if keep_samples is not None:
+        samples = {key: np.concatenate(parts) for key, parts in kept.items()}
     return EnsembleResult(moments=total, keyed=keyed, num_realizations=num_realizations,
                           seed=seed, start=start, chunk_size=chunk_size, executor=name,
-                          num_workers=backend.num_workers, wall_time=time.perf_counter() - t0)
+                          num_workers=backend.num_workers, wall_time=time.perf_counter() - t0,
+                          samples=samples)
 
 
 # --------------------------------------------------------------------------------------

@@ -10,6 +10,9 @@ matching Boltzmann predictions are in :mod:`chargetransport.boltzmann`.
 """
 from __future__ import annotations
 
+import dataclasses
+from functools import partial
+
 import numpy as np
 
 from ._validation import check_int, check_real, check_real_array
@@ -23,7 +26,7 @@ from .wigner import SeparableTestFunction, wigner_pairing
 
 __all__ = ["plane_wave", "plane_wave_relaxation", "plane_wave_boltzmann_prediction",
            "momentum_bump", "generic_shell_points", "wkb_wigner_pairings", "wkb_mean_square_displacement",
-           "gaussian_wkb_state"]
+           "gaussian_wkb_state", "WKBExperiment"]
 
 
 def momentum_bump(V, center, width):
@@ -322,3 +325,88 @@ def wkb_mean_square_displacement(seed, *, d, L, eta, momentum, width, T,
         msd[i] = eta**4 * mean_square_displacement(psi)
         edge[i] = _check_fits(psi, lat, eta, boundary_margin)
     return {"msd": msd, "boundary_weight": edge}
+
+
+@dataclasses.dataclass(frozen=True)
+class WKBExperiment:
+    """The phase-space set-up of the book's "Theorem 2.1 in numbers" experiment.
+
+    A WKB state (2.6) with ``mu = eta^2``, Gaussian amplitude and linear phase
+    ``S(X) = p . X``, so that ``F_0(X, V) = N(0, width^2)^{(x) d}(X) delta(V - p)``,
+    and three Gaussian test functions: ``J_1`` around the unscattered particles at
+    ``X = v(p) T_1``, ``V = p``; ``J_2`` around ``X = 0``, ``V = q`` (weight
+    scattered to the momentum ``q`` on the shell of ``p``); ``J_3`` the density
+    near ``X = 0`` whatever the momentum.
+
+    Parameters
+    ----------
+    momentum : tuple of float, default (1/8, 1/4)
+        ``p = grad S``.
+    scattered_momentum : tuple of float, default (1/4, 1/8)
+        ``q``, on the energy shell of ``p`` (the default is ``p`` with its components swapped).
+    width : float, default 0.5
+        Standard deviation of ``|h|^2`` per axis (macroscopic units).
+    unscattered_time : float, default 1
+        ``T_1``: ``J_1`` is centred where the unscattered packet is at ``T = T_1``.
+
+    Examples
+    --------
+    >>> exp = WKBExperiment()
+    >>> [round(x, 3) for x in exp.velocity]
+    [-1.414, -2.0]
+    >>> exp.box_side(0.2, half_width=5.0)
+    250
+    """
+
+    momentum: tuple = (0.125, 0.25)
+    scattered_momentum: tuple = (0.25, 0.125)
+    width: float = 0.5
+    unscattered_time: float = 1.0
+
+    @property
+    def d(self):
+        """Dimension (the length of ``momentum``)."""
+        return len(self.momentum)
+
+    @property
+    def velocity(self):
+        """Group velocity ``v(p) = grad e(p) / (2 pi)``."""
+        return -2.0 * np.sin(2.0 * np.pi * np.asarray(self.momentum, dtype=float))
+
+    @property
+    def labels(self):
+        """Short names of the three test functions (for plots)."""
+        return [r"$J_1$: unscattered", r"$J_2$: scattered to $q$", r"$J_3$: near the origin"]
+
+    def test_functions(self):
+        """``[J_1, J_2, J_3]`` as picklable :class:`~chargetransport.wigner.SeparableTestFunction`."""
+        from .wigner import gaussian_test_function
+        origin = (0.0,) * self.d
+        return [gaussian_test_function(self.velocity * self.unscattered_time, self.momentum,
+                                       width=0.5, momentum_width=0.05),
+                gaussian_test_function(origin, self.scattered_momentum, width=1.5,
+                                       momentum_width=0.05),
+                gaussian_test_function(origin, None, width=1.0)]
+
+    def initial_samples(self, num, rng):
+        """``num`` samples ``(X, V)`` of ``F_0``, for :func:`~chargetransport.boltzmann.kinetic_monte_carlo`."""
+        X = rng.normal(0.0, self.width, size=(num, self.d))
+        return X, np.tile(np.asarray(self.momentum, dtype=float), (num, 1))
+
+    def box_side(self, eta, half_width):
+        """Even box side holding ``[-half_width, half_width]^d`` in macroscopic units: ``2 ceil(half_width / eta^2)``."""
+        eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
+        half_width = check_real("half_width", half_width, minimum=0.0, strict_minimum=True)
+        return 2 * int(np.ceil(half_width / eta**2))
+
+    def observable(self, eta, T, half_width, **kwargs):
+        """One-realization observable: ``partial(wkb_wigner_pairings, ...)`` on the box of :meth:`box_side`.
+
+        Further keyword arguments go to :func:`wkb_wigner_pairings`. Being a
+        ``functools.partial`` of a module-level function with picklable arguments,
+        it runs on worker processes and Dask clusters.
+        """
+        return partial(wkb_wigner_pairings, d=self.d, L=self.box_side(eta, half_width), eta=eta,
+                       momentum=np.asarray(self.momentum, dtype=float), width=self.width,
+                       T=np.atleast_1d(np.asarray(T, dtype=float)),
+                       test_functions=self.test_functions(), **kwargs)
