@@ -267,7 +267,7 @@ def test_keep_samples_rejects_bad_input():
 # The physics: fluctuations shrink with eta
 # --------------------------------------------------------------------------------------
 def test_fluctuations_of_the_wigner_pairing_shrink_as_eta_decreases():
-    # The book's WKB set-up at T = 1 in a box of [-5, 5]^2 (L = 32 at eta = 0.6, 112 at
+    # The book's WKB set-up at T = 1 in a box of [-5, 5]^2 (L = 28 at eta = 0.6, 112 at
     # eta = 0.3). Measured in the chapter, the standard deviation of <J_3, W> scales like
     # eta^1.3 or so: from eta = 0.6 to 0.3 a factor ~0.4. With 40 realizations the sample
     # standard deviation has a relative error ~1/sqrt(80) = 11 %; demanding a factor below

@@ -76,3 +76,33 @@ def test_momentum_bump_is_periodic_with_peak_one():
     assert kl.momentum_bump(q, q, 0.05) == pytest.approx(1.0)
     assert kl.momentum_bump(q + 1.0, q, 0.05) == pytest.approx(1.0)
     assert kl.momentum_bump(np.array([0.05, 0.1]), q, 0.05) == pytest.approx(np.exp(-2.0))
+
+
+def test_wkb_experiment_is_the_set_up_of_theorem_2_1_in_numbers():
+    setup = kl.WKBExperiment()
+    p = np.array([1 / 8, 1 / 4])
+    assert np.allclose(setup.velocity, bz.group_velocity(p), rtol=1e-15)
+    # q lies on the energy shell of p
+    assert ct.dispersion(np.array(setup.scattered_momentum)) == pytest.approx(
+        float(ct.dispersion(p)), abs=1e-14)
+    assert setup.box_side(0.2, half_width=5.0) == 250
+    assert setup.box_side(0.4, half_width=6.5) == 2 * int(np.ceil(6.5 / 0.16))
+    # J_1 peaks (value 1) at X = v(p) T_1, V = p
+    J1, J2, J3 = setup.test_functions()
+    assert J1(setup.velocity[None, :], p[None, :])[0] == pytest.approx(1.0, rel=1e-12)
+    assert J2(np.zeros((1, 2)), np.array([setup.scattered_momentum]))[0] == pytest.approx(1.0)
+    X, V = setup.initial_samples(20_000, np.random.default_rng(0))
+    assert X.shape == V.shape == (20_000, 2) and np.all(V == p)
+    # sample std 0.5 per axis: 5 standard errors of a std estimate, 0.5 * 5 / sqrt(40000)
+    assert np.allclose(X.std(axis=0), 0.5, atol=0.0125)
+
+
+def test_wkb_experiment_observable_pairs_the_initial_state():
+    import pickle
+    setup = kl.WKBExperiment()
+    obs = pickle.loads(pickle.dumps(setup.observable(0.25, [0.0], half_width=4.0)))
+    r = obs(np.random.SeedSequence(0))
+    # J_3 = exp(-|X|^2 / 2) against N(0, 0.25): 1 / (1 + w^2) = 0.8 in d = 2 (lattice sum
+    # error below 1e-6, as in test_wkb_pairing_at_time_zero_is_the_initial_position_density)
+    assert r["pairings"][0, 2] == pytest.approx(0.8, abs=1e-6)
+    assert r["pairings"].shape == (1, 3)
