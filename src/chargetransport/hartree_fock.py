@@ -1,0 +1,786 @@
+"""Fermions in a random medium with dynamical Hartree-Fock interactions (paper section 6).
+
+The Hamiltonian (6.1) is ``H(t) = T + eta V_omega + lambda W(t)`` with the
+Hartree-Fock interaction (6.2)::
+
+    W(t) = sum_{x,y} v(x - y) { gbar_t(x, x) a_y^+ a_y  -  gbar_t(x, y) a_x^+ a_y },
+    gbar_t(x, y) = E[rho_t(a_y^+ a_x)],
+
+direct and exchange term, built from the *ensemble-averaged* one-particle density
+matrix ``gbar_t``. Because the average is translation invariant,
+``gbar_t(x, y) = L^{-d} sum_u mu_t(u) exp(2 pi i u.(x - y))`` with the momentum
+distribution ``mu_t(p) = E[rho_t(a_p^+ a_p)] / L^d`` (6.10), and the one-particle
+operator of ``W`` is
+
+* direct term: ``v_hat(0) n_t`` times the identity (``n_t = int mu_t``, the density),
+  which commutes with everything and only adds a global phase;
+* exchange term: the Fourier multiplier ``-kappa_t(p)``,
+  ``kappa_t = v_hat * mu_t`` (6.16).
+
+So each realization's one-particle evolution is (6.8),
+``i d/dt f_t = (e(p) - lambda kappa_t(p)) f_t + eta V_omega f_t`` (up to the
+constant), and the realizations are coupled only through ``kappa_t``, which needs
+the ensemble mean ``mu_t``. A multiplier commutes with every translation-invariant
+density matrix and drops out of the equation for the diagonal ``rho_t(a_p^+ a_p)``:
+without disorder the Hartree-Fock terms do nothing to the momentum distribution
+("the Hartree-Fock interactions cancel, due to translation invariance",
+Theorem 6.1).
+
+Numerical formulation (random-phase vectors). The initial state is translation
+invariant and quasi-free, with one-particle density matrix ``gamma_0 = J(-i grad)``.
+With ``xi`` a vector of independent uniform phases in momentum space,
+``E_xi |J^{1/2} xi><J^{1/2} xi| = gamma_0`` exactly. Given ``mu`` the evolution of
+each realization is linear, ``gamma_t = U_t gamma_0 U_t^*``, hence
+``mu_t(p) = E_{omega, xi} |(U_t J^{1/2} xi)^(p)|^2``: a realization of the ensemble
+is a pair (potential, phase vectors), its state ``M`` vectors, and ``mu_t`` is
+their mean ``|psi_hat|^2``. Each vector costs two FFTs per time step, instead of
+the ``L^d`` vectors of the full density matrix.
+
+Conventions. The book's dispersion is ``e(p) = sum_i 2 cos(2 pi p_i)``; section 6
+of the paper writes ``E(p) = sum_i cos(2 pi p_i)``. The book's dynamics at
+``(t, eta, lambda)`` is the paper's at ``(2 t, eta / 2, lambda / 2)``. The sign of
+the exchange term in (6.2)/(6.8) gives the renormalized dispersion
+``Ebar = e - lambda v_hat * F``; (6.39) prints ``E + lambda v_hat * F``, the same
+with ``lambda -> -lambda``. Nothing below depends on the sign of ``lambda``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+import warnings
+
+import numba as nb
+import numpy as np
+import scipy.fft
+from tqdm import tqdm
+
+from ._validation import check_int, check_real, check_real_array
+from .disorder import DISTRIBUTIONS, random_potential
+from .ensemble import LockstepEnsemble
+from .fermions import as_momentum_distribution
+from .lattice import Lattice
+from .rng import as_generator
+
+__all__ = ["gaussian_pair_potential", "pair_potential_symbol", "exchange_multiplier",
+           "direct_constant", "hartree_fock_matrix", "renormalized_dispersion",
+           "level_set_average", "level_set_measure", "equidistribution_defect",
+           "HartreeFockRun", "evolve_hartree_fock", "StationaryState",
+           "solve_stationary_state", "METHODS"]
+
+#: Time integrators of :func:`evolve_hartree_fock` and their order in ``dt``.
+METHODS = {"extrapolated-midpoint": 2, "predictor-corrector": 2, "frozen": 1}
+
+
+# --------------------------------------------------------------------------------------
+# Validation helpers
+# --------------------------------------------------------------------------------------
+def _check_grid_field(name, value):
+    arr = check_real_array(name, value)
+    if not 1 <= arr.ndim <= 3 or len(set(arr.shape)) != 1 or arr.shape[0] < 3:
+        raise ValueError(f"'{name}' must be a field on a box grid, shape (L,)*d with d in 1..3 "
+                         f"and L >= 3, got {arr.shape}")
+    return arr
+
+
+def _check_potential(v):
+    v = _check_grid_field("v", v)
+    reflected = v
+    for axis in range(v.ndim):
+        reflected = np.roll(np.flip(reflected, axis=axis), 1, axis=axis)
+    scale = max(float(np.abs(v).max()), 1e-300)
+    if np.abs(reflected - v).max() > 1e-12 * scale:
+        raise ValueError("'v' must be even, v(-x) = v(x) (numpy.fft order), so that the "
+                         "Hartree-Fock operator is Hermitian")
+    return v
+
+
+def _check_distribution(name, mu, shape=None):
+    """A momentum distribution (0 <= mu <= 1), validated by the Fermi-gas module."""
+    arr = _check_grid_field(name, mu)
+    if shape is not None and arr.shape != tuple(shape):
+        raise ValueError(f"'{name}' must have shape {tuple(shape)}, got {arr.shape}")
+    try:
+        return as_momentum_distribution(Lattice(arr.ndim, arr.shape[0]), arr)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("'J'", f"'{name}'")) from None
+
+
+def _check_same_shape(name, arr, shape):
+    if arr.shape != tuple(shape):
+        raise ValueError(f"'{name}' must have the shape {tuple(shape)} of 'v', got {arr.shape}")
+
+
+def _grid_dispersion(shape):
+    k = np.arange(shape[0]) / shape[0]
+    grids = np.meshgrid(*([k] * len(shape)), indexing="ij", sparse=True)
+    return sum(2.0 * np.cos(2.0 * np.pi * g) for g in grids) * np.ones(shape)
+
+
+# --------------------------------------------------------------------------------------
+# The pair potential and the Hartree-Fock operator
+# --------------------------------------------------------------------------------------
+def gaussian_pair_potential(lattice, strength=1.0, range_=1.0):
+    """A short-range pair potential ``v(x) = strength exp(-|x|^2 / (2 range^2))``.
+
+    Parameters
+    ----------
+    lattice : Lattice
+    strength : float, default 1.0
+        ``v(0)``, in units of the hopping amplitude. Only ``lambda * strength``
+        enters the dynamics.
+    range_ : float, default 1.0
+        Range in lattice units, ``0 < range_ <= L / 4``. The potential is cut at
+        the minimal image; for ``range_ <= L / 8`` the cut is below ``exp(-8)``
+        relative.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``lattice.shape``
+        ``v`` at the minimal-image displacement of each array index (numpy.fft
+        order: index ``n`` is ``x = n`` for ``n <= L/2``, ``n - L`` otherwise),
+        even and real.
+
+    Notes
+    -----
+    Its Fourier transform is a sum of shifted Gaussians, real-analytic on the
+    torus, so it has every Sobolev regularity the paper asks for
+    (``||v_hat||_{H^{3/2 + delta}} < C``, below (6.2)).
+
+    Examples
+    --------
+    >>> v = gaussian_pair_potential(Lattice(2, 16), strength=1.0, range_=1.0)
+    >>> float(v[0, 0]), round(float(v[1, 0]), 4)
+    (1.0, 0.6065)
+    """
+    if not isinstance(lattice, Lattice):
+        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    strength = check_real("strength", strength)
+    range_ = check_real("range_", range_, minimum=0.0, strict_minimum=True,
+                        maximum=lattice.L / 4)
+    n = np.arange(lattice.L)
+    x = np.where(n <= lattice.L // 2, n, n - lattice.L).astype(np.float64)
+    grids = np.meshgrid(*([x] * lattice.d), indexing="ij", sparse=True)
+    r2 = sum(g**2 for g in grids)
+    v = strength * np.exp(-r2 / (2.0 * range_**2)) * np.ones(lattice.shape)
+    if lattice.L % 2 == 0:  # x = L/2 and -L/2 are the same site: keep v even
+        v = 0.5 * (v + _reflect(v))
+    return v
+
+
+def _reflect(v):
+    out = v
+    for axis in range(v.ndim):
+        out = np.roll(np.flip(out, axis=axis), 1, axis=axis)
+    return out
+
+
+def pair_potential_symbol(v):
+    """The Fourier transform ``v_hat(p) = sum_x v(x) exp(-2 pi i p.x)`` on the momentum grid.
+
+    Parameters
+    ----------
+    v : numpy.ndarray, shape ``(L,) * d``
+        Even, real pair potential in numpy.fft order.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(L,) * d``
+        Real (``v`` is even).
+    """
+    v = _check_potential(v)
+    return np.real(scipy.fft.fftn(v))
+
+
+def _exchange(v, mu):
+    """kappa = v_hat * mu = L^{-d} sum_u v_hat(p - u) mu(u), by FFT (no validation)."""
+    axes = tuple(range(-v.ndim, 0))
+    return np.real(scipy.fft.fftn(v * scipy.fft.ifftn(mu, axes=axes), axes=axes))
+
+
+def exchange_multiplier(v, mu):
+    """The exchange symbol ``kappa(p) = (v_hat * mu)(p)`` of (6.16).
+
+    Parameters
+    ----------
+    v : numpy.ndarray, shape ``(L,) * d``
+        Pair potential (see :func:`gaussian_pair_potential`).
+    mu : numpy.ndarray, shape ``(L,) * d``
+        Momentum distribution on the grid (any real density; the convolution is
+        linear).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``kappa(p) = int du v_hat(p - u) mu(u) = L^{-d} sum_u v_hat(p - u) mu(u)``.
+        The exchange term of (6.2) acts on one particle as the multiplier
+        ``-kappa``.
+
+    Notes
+    -----
+    Computed as ``fft(v * ifft(mu))``: ``ifft(mu)(x) = gbar(x, 0)`` is the
+    translation-invariant density matrix, and ``sum_x v(x) gbar(x, 0)
+    exp(-2 pi i p.x)`` is the exchange kernel's symbol; cost ``O(L^d log L)``.
+    """
+    v = _check_potential(v)
+    mu = _check_grid_field("mu", mu)
+    _check_same_shape("mu", mu, v.shape)
+    return _exchange(v, mu)
+
+
+def direct_constant(v, mu):
+    """The direct (Hartree) term of (6.2) for a translation-invariant average: ``v_hat(0) n``.
+
+    Parameters
+    ----------
+    v, mu : numpy.ndarray, shape ``(L,) * d``
+
+    Returns
+    -------
+    float
+        ``sum_x v(x) * int mu``; the direct term is this number times the
+        particle-number operator, which commutes with ``H(t)`` and with every
+        observable that conserves the particle number.
+    """
+    v = _check_potential(v)
+    mu = _check_grid_field("mu", mu)
+    _check_same_shape("mu", mu, v.shape)
+    return float(v.sum() * mu.mean())
+
+
+def hartree_fock_matrix(v, gamma):
+    """The one-particle Hartree-Fock operator of (6.2), as a dense matrix (small boxes).
+
+    Parameters
+    ----------
+    v : numpy.ndarray, shape ``(L,) * d``
+        Pair potential.
+    gamma : numpy.ndarray, shape ``(L^d, L^d)``
+        One-particle density matrix ``gamma(x, y) = E[rho(a_y^+ a_x)]``, sites in
+        C order of the box array (Hermitian).
+
+    Returns
+    -------
+    numpy.ndarray of complex128, shape ``(L^d, L^d)``
+        ``w(x, y) = delta_{xy} sum_z v(x - z) gamma(z, z) - v(x - y) gamma(x, y)``,
+        the coefficient of ``a_x^+ a_y`` in ``W`` (direct minus exchange), built
+        site by site from (6.2) without Fourier transforms. For a translation-
+        invariant ``gamma`` it equals ``direct_constant - kappa(-i grad)``.
+    """
+    v = _check_potential(v)
+    gamma = np.asarray(gamma)
+    N = v.size
+    if gamma.shape != (N, N):
+        raise ValueError(f"'gamma' must have shape ({N}, {N}) for a box of {v.shape}, "
+                         f"got {gamma.shape}")
+    if not np.issubdtype(gamma.dtype, np.number) or not np.all(np.isfinite(gamma)):
+        raise ValueError("'gamma' must be a finite numeric matrix")
+    if N > 4096:
+        raise ValueError(f"'gamma' has {N} sites: the dense operator is meant for boxes of at "
+                         "most 4096 sites; use exchange_multiplier for larger ones")
+    L, d = v.shape[0], v.ndim
+    idx = np.indices(v.shape).reshape(d, -1)
+    diff = (idx[:, :, None] - idx[:, None, :]) % L
+    vxy = v[tuple(diff)]
+    w = -vxy * gamma
+    w[np.diag_indices(N)] += vxy @ np.real(np.diag(gamma))
+    return w.astype(np.complex128)
+
+
+def renormalized_dispersion(F, v, lam):
+    """The renormalized kinetic energy ``Ebar(p) = e(p) - lambda (v_hat * F)(p)`` (6.39).
+
+    Parameters
+    ----------
+    F : numpy.ndarray, shape ``(L,) * d``
+        Momentum distribution (values in [0, 1]).
+    v : numpy.ndarray, shape ``(L,) * d``
+        Pair potential.
+    lam : float
+        Coupling ``lambda``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``Ebar`` on the momentum grid; ``e(p) = sum_i 2 cos(2 pi p_i)``.
+
+    Notes
+    -----
+    Sign: with the exchange term of (6.2) as printed, the one-particle
+    dispersion of (6.8) is ``e - lambda kappa``; the paper's (6.39) prints
+    ``+ lambda``, which is the same formula for ``-lambda``.
+    """
+    v = _check_potential(v)
+    F = _check_distribution("F", F, v.shape)
+    lam = check_real("lam", lam)
+    return _grid_dispersion(v.shape) - lam * _exchange(v, F)
+
+
+# --------------------------------------------------------------------------------------
+# Level surfaces: averages and measure
+# --------------------------------------------------------------------------------------
+@nb.njit(cache=True)
+def _smoothed_shell_sums(energy_sorted, values_sorted, energy, width, cutoff):
+    """For each energy E_p: sum_u K(E_u - E_p) F_u and sum_u K(E_u - E_p), K Gaussian."""
+    n = energy.size
+    m = energy_sorted.size
+    num = np.empty(n)
+    den = np.empty(n)
+    for i in range(n):
+        e0 = energy[i]
+        lo = np.searchsorted(energy_sorted, e0 - cutoff)
+        hi = np.searchsorted(energy_sorted, e0 + cutoff, side="right")
+        s = 0.0
+        w = 0.0
+        for j in range(lo, hi):
+            x = (energy_sorted[j] - e0) / width
+            k = math.exp(-0.5 * x * x)
+            s += k * values_sorted[j]
+            w += k
+        num[i] = s
+        den[i] = w
+    return num, den
+
+
+def _shell_sums(F, energy, width):
+    order = np.argsort(energy, axis=None, kind="stable")
+    es = np.ascontiguousarray(energy.ravel()[order])
+    fs = np.ascontiguousarray(F.ravel()[order])
+    num, den = _smoothed_shell_sums(es, fs, np.ascontiguousarray(energy.ravel()), width,
+                                    8.0 * width)
+    return num.reshape(energy.shape), den.reshape(energy.shape)
+
+
+def _check_width(width):
+    return check_real("width", width, minimum=0.0, strict_minimum=True)
+
+
+def level_set_average(F, energy, width=0.05):
+    """Average of ``F`` over the level surface of ``energy`` through each grid point.
+
+    Parameters
+    ----------
+    F : numpy.ndarray, shape ``(L,) * d``
+        Real function on the momentum grid.
+    energy : numpy.ndarray, shape ``(L,) * d``
+        The dispersion whose level surfaces are used (``e`` or ``Ebar``).
+    width : float, default 0.05
+        Width ``w`` of the Gaussian ``delta_w`` replacing the delta function.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(P F)(p) = int du delta_w(E(u) - E(p)) F(u) / int du delta_w(E(u) - E(p))``,
+        the right-hand side of (6.43) (``= 2 pi / mbar * int du delta(...) F``).
+
+    Notes
+    -----
+    On the grid the integrals are sums over the ``L^d`` momenta. The smoothed
+    ``P`` converges to the level-surface average as ``w -> 0`` and
+    ``L -> infinity`` with ``w`` large compared with the grid's energy spacing
+    ``|grad E| / L``. It is continuous in ``energy``, which the fixed-point
+    iteration of :func:`solve_stationary_state` needs (hard energy bins make the
+    map discontinuous).
+    """
+    F = _check_grid_field("F", F)
+    energy = _check_grid_field("energy", energy)
+    if energy.shape != F.shape:
+        raise ValueError(f"'energy' must have the shape {F.shape} of 'F', got {energy.shape}")
+    width = _check_width(width)
+    num, den = _shell_sums(F, energy, width)
+    return num / den
+
+
+def level_set_measure(energy, width=0.05):
+    """The measure ``mbar(p) = 2 pi int du delta(E(u) - E(p))`` of the level surface (6.44).
+
+    Parameters
+    ----------
+    energy : numpy.ndarray, shape ``(L,) * d``
+    width : float, default 0.05
+        Gaussian width replacing the delta function.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``2 pi L^{-d} sum_u delta_w(E(u) - E(p))``. For ``E = e`` it tends to the
+        Boltzmann collision rate ``2 pi rho(e(p))``
+        (:func:`chargetransport.boltzmann.collision_rate`).
+    """
+    energy = _check_grid_field("energy", energy)
+    width = _check_width(width)
+    _, den = _shell_sums(np.ones_like(energy), energy, width)
+    return 2.0 * np.pi * den / (energy.size * width * math.sqrt(2.0 * math.pi))
+
+
+def equidistribution_defect(F, energy, bin_width=0.05):
+    """How far ``F`` is from a function of ``energy``: ``||F - B F||_2 / ||F - <F>||_2``.
+
+    ``B`` is the average over energy bins of width ``bin_width`` (a projection:
+    the conditional expectation given the bin), so the ratio is the fraction of
+    the spread of ``F`` that is not explained by ``energy``: 0 for a function of
+    ``energy`` that is constant on each bin, about 1 when ``energy`` carries no
+    information about ``F``. A smooth function of ``energy`` of slope ``s`` gives
+    about ``s * bin_width / sqrt(12)`` in the numerator. Norms are grid means.
+
+    Parameters
+    ----------
+    F, energy : numpy.ndarray, shape ``(L,) * d``
+    bin_width : float, default 0.05
+
+    Returns
+    -------
+    float
+    """
+    F = _check_grid_field("F", F)
+    energy = _check_grid_field("energy", energy)
+    if energy.shape != F.shape:
+        raise ValueError(f"'energy' must have the shape {F.shape} of 'F', got {energy.shape}")
+    bin_width = check_real("bin_width", bin_width, minimum=0.0, strict_minimum=True)
+    bins = np.floor((energy - energy.min()) / bin_width).astype(np.int64).ravel()
+    counts = np.bincount(bins)
+    sums = np.bincount(bins, weights=F.ravel())
+    BF = (sums / np.maximum(counts, 1))[bins].reshape(F.shape)
+    spread = float(np.sqrt(np.mean((F - F.mean()) ** 2)))
+    if spread == 0.0:
+        return 0.0
+    return float(np.sqrt(np.mean((F - BF) ** 2))) / spread
+
+
+# --------------------------------------------------------------------------------------
+# Self-consistent dynamics
+# --------------------------------------------------------------------------------------
+def _init_realization(seed_sequence, L, d, J, vectors, dt, eta, distribution):
+    """State of one realization: potential phase exp(-i dt eta V) and M random-phase vectors."""
+    rng = as_generator(seed_sequence)
+    lat = Lattice(d, L)
+    V = random_potential(lat, distribution, seed=rng)
+    theta = rng.uniform(0.0, 2.0 * np.pi, size=(vectors,) + lat.shape)
+    psi_hat = np.sqrt(J) * np.exp(1j * theta)
+    return {"potential_phase": np.exp(-1j * dt * eta * V), "psi_hat": psi_hat}
+
+
+def _strang(state, kinetic_half_phase):
+    """One Strang step: half kinetic (multiplier), full potential, half kinetic."""
+    d = kinetic_half_phase.ndim
+    axes = tuple(range(1, d + 1))
+    psi_hat = state["psi_hat"] * kinetic_half_phase
+    psi = scipy.fft.ifftn(psi_hat, axes=axes, norm="ortho", overwrite_x=True)
+    psi *= state["potential_phase"]
+    psi_hat = scipy.fft.fftn(psi, axes=axes, norm="ortho", overwrite_x=True)
+    psi_hat *= kinetic_half_phase
+    return psi_hat
+
+
+def _lockstep_step(state, shared):
+    """LockstepEnsemble step: shared = (advance, kinetic symbol K = e - lambda kappa, dt)."""
+    advance, symbol, dt = shared
+    psi_hat = _strang(state, np.exp(-0.5j * dt * symbol))
+    contribution = np.mean(psi_hat.real**2 + psi_hat.imag**2, axis=0)
+    if advance:
+        state = {"potential_phase": state["potential_phase"], "psi_hat": psi_hat}
+    return state, contribution
+
+
+def _momentum_density(state):
+    psi_hat = state["psi_hat"]
+    return np.mean(psi_hat.real**2 + psi_hat.imag**2, axis=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class HartreeFockRun:
+    """Result of :func:`evolve_hartree_fock`.
+
+    Attributes
+    ----------
+    times : numpy.ndarray, shape (n,)
+        Recorded times ``t_0 = 0, ...``.
+    mu : numpy.ndarray, shape ``(n,) + (L,) * d``
+        Ensemble-mean momentum distribution ``mu_t`` (6.10) at those times.
+    mu_standard_error : numpy.ndarray, same shape
+        Standard error of ``mu_t`` over the realizations (NaN for one).
+    kappa : numpy.ndarray, same shape
+        Exchange symbol ``v_hat * mu_t`` at those times.
+    time_average : numpy.ndarray, shape ``(L,) * d``
+        ``mu_t`` averaged over the steps with ``t >= average_from``.
+    dt, method, num_realizations, vectors_per_realization, executor, num_workers,
+    wall_time :
+        How it was computed (``wall_time`` in seconds).
+    state_bytes : int
+        Memory of the states of all realizations (the dominant allocation).
+    """
+
+    times: np.ndarray
+    mu: np.ndarray
+    mu_standard_error: np.ndarray
+    kappa: np.ndarray
+    time_average: np.ndarray
+    dt: float
+    method: str
+    num_realizations: int
+    vectors_per_realization: int
+    executor: str
+    num_workers: int
+    wall_time: float
+    state_bytes: int
+
+
+def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
+                        vectors_per_realization=4, method="extrapolated-midpoint",
+                        record_every=1, average_from=None, distribution="gaussian",
+                        executor="serial", max_workers=None, block_size=1, progress=False):
+    """Self-consistent Hartree-Fock dynamics (6.3)/(6.8) of a disorder ensemble, in lock-step.
+
+    Parameters
+    ----------
+    J : numpy.ndarray, shape ``(L,) * d``
+        Initial momentum distribution ``mu_0 = J`` (6.12)-(6.13), values in [0, 1]
+        (e.g. a Fermi-Dirac distribution of the free gas).
+    v : numpy.ndarray, shape ``(L,) * d``
+        Pair potential (:func:`gaussian_pair_potential`).
+    lam : float
+        Interaction strength ``lambda`` (any sign).
+    eta : float
+        Disorder strength ``eta >= 0``; ``H = Delta + eta V``.
+    t_final : float
+        Final microscopic time ``> 0``; it is rounded up to a whole number of steps.
+    dt : float
+        Time step ``0 < dt <= 1``.
+    num_realizations : int
+        Number of disorder realizations ``R >= 1``.
+    seed : int or numpy.random.SeedSequence
+        Master seed; realization ``r`` (potential and phases) comes from its
+        ``r``-th spawned child, whatever the executor.
+    vectors_per_realization : int, default 4
+        Random-phase vectors ``M`` per realization (see the module notes).
+    method : {"extrapolated-midpoint", "predictor-corrector", "frozen"}
+        How ``kappa`` is chosen on each step ``[t_n, t_n + dt]`` of the Strang
+        splitting ``exp(-i dt K/2) exp(-i dt eta V) exp(-i dt K/2)``,
+        ``K = e - lambda kappa``: at the midpoint, from ``(3 mu_n - mu_{n-1}) / 2``
+        (one ensemble reduction per step; the first step uses a predictor); at the
+        midpoint from ``(mu_n + mu*_{n+1}) / 2`` with a predictor step
+        ``mu*_{n+1}`` (two reductions per step); or frozen at ``mu_n`` (first
+        order, for comparison). Every step is unitary for every realization.
+    record_every : int, default 1
+        Record ``mu`` every so many steps (and at the end).
+    average_from : float, optional
+        Start of the window of :attr:`HartreeFockRun.time_average` (default
+        ``t_final / 2``).
+    distribution : str, default "gaussian"
+        Law of the random potential (:func:`chargetransport.random_potential`).
+    executor, max_workers, block_size :
+        As for :class:`chargetransport.LockstepEnsemble`. The result is bit-for-bit
+        the same for every executor and split of the realizations.
+    progress : bool, default False
+        Show a tqdm bar over the time steps.
+
+    Returns
+    -------
+    HartreeFockRun
+
+    Notes
+    -----
+    Each step sends the symbol ``K`` (one real array) to the workers and merges
+    the per-block means of ``|psi_hat|^2`` back, in block order. Memory: the
+    states, ``16 R M L^d`` bytes, plus the records, ``24 n L^d`` bytes.
+
+    References
+    ----------
+    Paper eqs. (6.2), (6.3), (6.8), (6.10), (6.16).
+    """
+    t_start = time.perf_counter()
+    v = _check_potential(v)
+    J = _check_distribution("J", J, v.shape)
+    lam = check_real("lam", lam)
+    eta = check_real("eta", eta, minimum=0.0)
+    t_final = check_real("t_final", t_final, minimum=0.0, strict_minimum=True)
+    dt = check_real("dt", dt, minimum=0.0, strict_minimum=True, maximum=1.0)
+    num_realizations = check_int("num_realizations", num_realizations, minimum=1)
+    vectors = check_int("vectors_per_realization", vectors_per_realization, minimum=1)
+    if method not in METHODS:
+        raise ValueError(f"'method' must be one of {sorted(METHODS)}, got {method!r}")
+    record_every = check_int("record_every", record_every, minimum=1)
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"'distribution' must be one of {DISTRIBUTIONS}, got {distribution!r}")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"'progress' must be a bool, got {type(progress).__name__}")
+    num_steps = max(1, math.ceil(t_final / dt - 1e-9))
+    if average_from is None:
+        average_from = 0.5 * num_steps * dt
+    average_from = check_real("average_from", average_from, minimum=0.0,
+                              maximum=num_steps * dt)
+    L, d = v.shape[0], v.ndim
+    state_bytes = 16 * num_realizations * (vectors + 1) * v.size
+    e = _grid_dispersion(v.shape)
+
+    def symbol(mu):
+        return e - lam * _exchange(v, mu)
+
+    init = functools.partial(_init_realization, L=L, d=d, J=J, vectors=vectors, dt=dt,
+                             eta=eta, distribution=distribution)
+    times, mus, ses = [], [], []
+    avg, avg_count = np.zeros(v.shape), 0
+
+    def record(n, moments):
+        nonlocal avg, avg_count
+        t = n * dt
+        if n % record_every == 0 or n == num_steps:
+            times.append(t)
+            mus.append(moments.mean)
+            ses.append(moments.standard_error)
+        if t >= average_from - 1e-9 * dt:
+            avg += moments.mean
+            avg_count += 1
+
+    with LockstepEnsemble(init, _lockstep_step, num_realizations, seed, executor=executor,
+                          max_workers=max_workers, block_size=block_size) as ens:
+        moments = ens.reduce(_momentum_density)
+        mu_prev, mu = None, moments.mean
+        record(0, moments)
+        for n in tqdm(range(num_steps), desc="time steps", unit="step", disable=not progress):
+            if method == "frozen":
+                mu_mid = mu
+            elif method == "predictor-corrector" or mu_prev is None:
+                predicted = ens.step((False, symbol(mu), dt)).mean
+                mu_mid = 0.5 * (mu + predicted)
+            else:
+                mu_mid = 1.5 * mu - 0.5 * mu_prev
+            moments = ens.step((True, symbol(mu_mid), dt))
+            mu_prev, mu = mu, moments.mean
+            record(n + 1, moments)
+        executor_name, workers = ens.executor, ens.num_workers
+    mu_arr = np.array(mus)
+    return HartreeFockRun(
+        times=np.array(times), mu=mu_arr, mu_standard_error=np.array(ses),
+        kappa=np.array([_exchange(v, m) for m in mu_arr]),
+        time_average=avg / max(avg_count, 1), dt=dt, method=method,
+        num_realizations=num_realizations, vectors_per_realization=vectors,
+        executor=executor_name, num_workers=workers,
+        wall_time=time.perf_counter() - t_start, state_bytes=state_bytes)
+
+
+# --------------------------------------------------------------------------------------
+# Stationary states: the fixed-point equation (6.43)
+# --------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class StationaryState:
+    """Result of :func:`solve_stationary_state`.
+
+    Attributes
+    ----------
+    F : numpy.ndarray
+        The last iterate.
+    energy : numpy.ndarray
+        ``Ebar_lambda`` of ``F`` (6.39).
+    converged : bool
+        Whether the increment fell below ``tol`` within ``max_iter`` iterations.
+    iterations : int
+    increments : numpy.ndarray
+        ``max |F_{k+1} - F_k|`` per iteration (the convergence history).
+    residual : float
+        ``max |F - P_{Ebar(F)} mu_0|``: the fixed-point defect.
+    equidistribution : float
+        ``max |F - P_{Ebar(F)} F|``: how far ``F`` is from solving (6.43).
+    contraction : float
+        Geometric-mean ratio of the last increments (< 1: linear convergence at
+        that rate; >= 1: no convergence).
+    """
+
+    F: np.ndarray
+    energy: np.ndarray
+    converged: bool
+    iterations: int
+    increments: np.ndarray
+    residual: float
+    equidistribution: float
+    contraction: float
+
+
+def solve_stationary_state(mu0, v, lam, *, width=0.05, damping=0.5, tol=1e-10, max_iter=500,
+                           initial=None, warn=True):
+    """Solve the stationary fixed-point equation (6.43) reached from ``mu0``.
+
+    Find ``F = P_{Ebar(F)} mu0``, where ``Ebar(F) = e - lambda v_hat * F`` (6.39)
+    and ``P_E`` averages over the level surfaces of ``E``
+    (:func:`level_set_average`). Such an ``F`` is a function of ``Ebar(F)``, so
+    it satisfies (6.43), ``F(p) = (2 pi / mbar(p)) int du delta(Ebar(u) - Ebar(p)) F(u)``;
+    among the many solutions of (6.43) it is the one with the shell contents
+    ``int delta(Ebar - E) mu0`` of the initial distribution, which the collisions
+    conserve.
+
+    Parameters
+    ----------
+    mu0 : numpy.ndarray, shape ``(L,) * d``
+        Initial momentum distribution (values in [0, 1]).
+    v : numpy.ndarray, shape ``(L,) * d``
+        Pair potential.
+    lam : float
+        Coupling; ``lam = 0`` gives the linear Boltzmann limit ``P_e mu0``.
+    width : float, default 0.05
+        Smoothing of the level surfaces (:func:`level_set_average`).
+    damping : float, default 0.5
+        ``alpha`` in ``F_{k+1} = (1 - alpha) F_k + alpha P_{Ebar(F_k)} mu0``,
+        ``0 < alpha <= 1``.
+    tol : float, default 1e-10
+        Stop when ``max |F_{k+1} - F_k| < tol``.
+    max_iter : int, default 500
+    initial : numpy.ndarray, optional
+        Starting point (default ``mu0``).
+    warn : bool, default True
+        Emit a ``RuntimeWarning`` if the iteration does not converge.
+
+    Returns
+    -------
+    StationaryState
+        With the convergence history. When it does not converge (the map is
+        not a contraction at this ``lambda`` and ``damping``: the increments
+        oscillate or grow) ``converged`` is False and the last iterate is
+        returned; smaller ``damping`` or a continuation in ``lambda`` (start
+        from the solution at a smaller ``lambda``) usually helps.
+
+    Notes
+    -----
+    Each iteration costs one FFT convolution and one smoothed level-set
+    average. The undamped map ``F -> P_{Ebar(F)} mu0`` has Lipschitz constant of
+    order ``|lambda| ||v_hat||_1 ||grad mu0|| / width``; damping by ``alpha``
+    turns a map whose linearisation has eigenvalues in ``(-1 - 2/alpha + 2, 1)``
+    into a contraction.
+    """
+    v = _check_potential(v)
+    mu0 = _check_distribution("mu0", mu0, v.shape)
+    lam = check_real("lam", lam)
+    width = _check_width(width)
+    damping = check_real("damping", damping, minimum=0.0, strict_minimum=True, maximum=1.0)
+    tol = check_real("tol", tol, minimum=0.0, strict_minimum=True)
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    F = mu0.copy() if initial is None else _check_distribution("initial", initial, v.shape).copy()
+    e = _grid_dispersion(v.shape)
+    increments = []
+    converged = False
+    for _ in range(max_iter):
+        energy = e - lam * _exchange(v, F)
+        target = level_set_average(mu0, energy, width)
+        new = (1.0 - damping) * F + damping * target
+        increments.append(float(np.abs(new - F).max()))
+        F = new
+        if not np.all(np.isfinite(F)):
+            break
+        if increments[-1] < tol:
+            converged = True
+            break
+    energy = e - lam * _exchange(v, F)
+    residual = float(np.abs(F - level_set_average(mu0, energy, width)).max())
+    equid = float(np.abs(F - level_set_average(F, energy, width)).max())
+    inc = np.array(increments)
+    tail = inc[-min(10, len(inc)):]
+    tail = tail[tail > 0]
+    contraction = float(np.exp(np.mean(np.diff(np.log(tail))))) if len(tail) > 1 else 0.0
+    if not converged and warn:
+        warnings.warn(f"solve_stationary_state did not converge in {len(inc)} iterations "
+                      f"(last increment {inc[-1]:.2e}, contraction ratio {contraction:.3f}); "
+                      "try a smaller 'damping' or a continuation in 'lam'",
+                      RuntimeWarning, stacklevel=2)
+    return StationaryState(F=F, energy=energy, converged=converged, iterations=len(inc),
+                           increments=inc, residual=residual, equidistribution=equid,
+                           contraction=contraction)

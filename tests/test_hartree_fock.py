@@ -1,0 +1,328 @@
+"""Unit tests for chargetransport.hartree_fock (paper section 6)."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy import optimize
+
+import chargetransport as ct
+from chargetransport import boltzmann as bz
+from chargetransport import hartree_fock as hf
+from chargetransport.fermions import (fermi_dirac, fermi_sea, gibbs_distribution,
+                                     one_particle_density_matrix)
+
+
+def fourier_matrix(lat):
+    """Unitary F with (F psi)(p) = L^{-d/2} sum_x exp(-2 pi i p.x) psi(x), C order."""
+    N = lat.num_sites
+    cols = np.eye(N).reshape((N,) + lat.shape)
+    axes = tuple(range(1, lat.d + 1))
+    return np.fft.fftn(cols, axes=axes, norm="ortho").reshape(N, N).T
+
+
+def symmetric_distribution(lat, seed):
+    """A random translation-invariant momentum distribution with mu(-p) = mu(p)."""
+    mu = ct.as_generator(seed).uniform(0.0, 1.0, lat.shape)
+    return 0.5 * (mu + hf._reflect(mu))
+
+
+# --------------------------------------------------------------------------------------
+# The Hartree-Fock operator (6.2) and the cancellation for translation-invariant averages
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("d, L", [(1, 9), (2, 6), (3, 4)])
+def test_dense_operator_of_6_2_is_direct_constant_minus_exchange_multiplier(d, L):
+    lat = ct.Lattice(d, L)
+    v = hf.gaussian_pair_potential(lat, strength=0.7, range_=0.5)
+    mu = symmetric_distribution(lat, 3)
+    W = hf.hartree_fock_matrix(v, one_particle_density_matrix(lat, mu))
+    F = fourier_matrix(lat)
+    W_hat = F @ W @ F.conj().T
+    expected = hf.direct_constant(v, mu) - hf.exchange_multiplier(v, mu).ravel()
+    # The dense matrix is built site by site from (6.2), kappa by FFT: they agree to
+    # rounding (sums of ~L^d terms of size <= 1): 1e-12.
+    np.testing.assert_allclose(np.diag(W_hat).real, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(W_hat - np.diag(np.diag(W_hat)), 0, atol=1e-12)
+
+
+def test_exchange_multiplier_is_the_convolution_v_hat_star_mu():
+    lat = ct.Lattice(2, 8)
+    v = hf.gaussian_pair_potential(lat, 1.3, 1.0)
+    mu = symmetric_distribution(lat, 5)
+    vh = hf.pair_potential_symbol(v)
+    k = np.indices(lat.shape).reshape(2, -1).T
+    direct = np.array([np.mean(vh[tuple(((p - k) % 8).T)] * mu[tuple(k.T)]) for p in k])
+    # brute-force (1/N) sum_u v_hat(p - u) mu(u) vs FFT: rounding only
+    np.testing.assert_allclose(hf.exchange_multiplier(v, mu).ravel(), direct, atol=1e-12)
+
+
+def test_hartree_fock_terms_cancel_for_translation_invariant_density_matrices():
+    lat = ct.Lattice(2, 6)
+    v = hf.gaussian_pair_potential(lat, 1.0, 1.0)
+    mu = symmetric_distribution(lat, 7)
+    gamma = one_particle_density_matrix(lat, mu)
+    W = hf.hartree_fock_matrix(v, gamma)
+    # [W, gamma] = 0: a Fourier multiplier commutes with a translation-invariant gamma
+    np.testing.assert_allclose(W @ gamma - gamma @ W, 0, atol=1e-12)
+    # For any other density matrix (one realization's gamma_t is not translation
+    # invariant), W still drops out of d/dt <p|gamma|p> = -i <p|[W, gamma]|p>.
+    rng = ct.as_generator(8)
+    A = rng.standard_normal((36, 36)) + 1j * rng.standard_normal((36, 36))
+    other = A @ A.conj().T / 100
+    F = fourier_matrix(lat)
+    comm_hat = F @ (W @ other - other @ W) @ F.conj().T
+    np.testing.assert_allclose(np.diag(comm_hat), 0, atol=1e-12)
+    # ... but not its off-diagonal elements (the HF terms act on the coherences)
+    assert np.abs(comm_hat).max() > 1e-3
+
+
+def test_momentum_distribution_is_frozen_without_disorder():
+    lat = ct.Lattice(2, 16)
+    v = hf.gaussian_pair_potential(lat, 1.0, 1.5)
+    J = fermi_sea(lat, 0.5, shift=(0.1, 0.0), beta=3.0)
+    run = hf.evolve_hartree_fock(J, v, lam=5.0, eta=0.0, t_final=3.0, dt=0.25,
+                                 num_realizations=2, seed=1, vectors_per_realization=2)
+    # |psi_hat(p)|^2 is multiplied by |phase|^2 = 1 each step: rounding only
+    np.testing.assert_allclose(run.mu, np.broadcast_to(J, run.mu.shape), rtol=0, atol=1e-13)
+
+
+def test_every_step_conserves_the_particle_number():
+    lat = ct.Lattice(2, 12)
+    v = hf.gaussian_pair_potential(lat, 1.0, 1.0)
+    J = gibbs_distribution(lat, 2.0, -0.5)
+    run = hf.evolve_hartree_fock(J, v, lam=3.0, eta=0.5, t_final=4.0, dt=0.2,
+                                 num_realizations=3, seed=2, vectors_per_realization=2)
+    # unitary Strang steps: the norm of each vector, hence int mu_t, is conserved to rounding
+    np.testing.assert_allclose(run.mu.mean(axis=(1, 2)), J.mean(), rtol=1e-13)
+    assert run.mu.shape == (21, 12, 12) and run.times[-1] == pytest.approx(4.0)
+    assert run.state_bytes == 16 * 3 * 3 * 144
+
+
+def test_lambda_zero_realization_matches_chebyshev_propagation():
+    """One realization, one plane wave, lambda = 0: Strang vs ct.evolve, error O(dt^2)."""
+    lat = ct.Lattice(2, 10)
+    seed = ct.realization_seeds(11, 1)[0]
+    state = hf._init_realization(seed, 10, 2, np.ones(lat.shape), 1, 0.05, 0.4, "gaussian")
+    psi0_hat = state["psi_hat"][0].copy()
+    V = ct.random_potential(lat, "gaussian", seed=ct.as_generator(seed))
+    H = ct.AndersonHamiltonian(lat, 0.4, V)
+    exact = np.fft.fftn(ct.evolve(H, np.fft.ifftn(psi0_hat, norm="ortho"), t=2.0),
+                        norm="ortho")
+    e = lat.dispersion()
+    errors = []
+    for dt in (0.1, 0.05):
+        st = hf._init_realization(seed, 10, 2, np.ones(lat.shape), 1, dt, 0.4, "gaussian")
+        for _ in range(round(2.0 / dt)):
+            st, _ = hf._lockstep_step(st, (True, e, dt))
+        errors.append(np.abs(st["psi_hat"][0] - exact).max())
+    # Strang splitting is second order: halving dt divides the error by ~4 (3.5-4.5)
+    assert 3.5 < errors[0] / errors[1] < 4.5
+    assert errors[1] < 1e-3
+
+
+# --------------------------------------------------------------------------------------
+# The time integrator
+# --------------------------------------------------------------------------------------
+def test_integrator_orders_in_the_self_consistent_coupling():
+    lat = ct.Lattice(2, 12)
+    v = hf.gaussian_pair_potential(lat, 1.0, 1.5)
+    J = fermi_sea(lat, 0.5, shift=(0.15, 0.05), beta=3.0)
+    kw = dict(lam=4.0, eta=0.5, t_final=2.0, num_realizations=3, seed=4,
+              vectors_per_realization=2)
+    ref = hf.evolve_hartree_fock(J, v, dt=1 / 320, **kw).mu[-1]
+    dts = np.array([0.2, 0.1, 0.05])
+    for method, order in hf.METHODS.items():
+        errors = np.array([np.abs(hf.evolve_hartree_fock(J, v, dt=dt, method=method,
+                                                         **kw).mu[-1] - ref).max()
+                           for dt in dts])
+        slope = np.polyfit(np.log(dts), np.log(errors), 1)[0]
+        # measured 2.01-2.04 (midpoint methods) and 0.83-0.96 (frozen): the reference
+        # has error (1/320 / 0.05)^2 ~ 0.4% of the smallest, the pre-asymptotic
+        # O(dt^3) / O(dt^2) terms move the fitted slope by < 0.2
+        assert abs(slope - order) < 0.2, (method, errors, slope)
+
+
+# --------------------------------------------------------------------------------------
+# Independence from the executor and the split across workers
+# --------------------------------------------------------------------------------------
+def _small_run(**kwargs):
+    lat = ct.Lattice(2, 8)
+    v = hf.gaussian_pair_potential(lat, 1.0, 1.0)
+    J = fermi_sea(lat, 0.0, shift=(0.1, 0.0), beta=2.0)
+    return hf.evolve_hartree_fock(J, v, 2.0, 0.4, 1.0, 0.1, 5, 17,
+                                  vectors_per_realization=2, **kwargs)
+
+
+def test_result_is_bitwise_independent_of_the_worker_split():
+    serial = _small_run(block_size=1)
+    for workers in (1, 2):
+        other = _small_run(block_size=1, executor="processes", max_workers=workers)
+        assert other.num_workers == workers and other.executor == "processes"
+        assert other.mu.tobytes() == serial.mu.tobytes()
+        assert other.mu_standard_error.tobytes() == serial.mu_standard_error.tobytes()
+
+
+def test_result_is_bitwise_identical_on_dask():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        dask = _small_run(executor=client)
+    assert dask.executor == "dask"
+    assert dask.mu.tobytes() == _small_run().mu.tobytes()
+
+
+# --------------------------------------------------------------------------------------
+# Level surfaces and the fixed-point solver
+# --------------------------------------------------------------------------------------
+def test_level_set_measure_tends_to_the_boltzmann_collision_rate():
+    lat = ct.Lattice(2, 256)
+    e = lat.dispersion()
+    m = hf.level_set_measure(e, width=0.02)
+    away = (np.abs(e) > 0.5) & (np.abs(e) < 3.5)  # away from the van Hove point and band edges
+    rate = bz.collision_rate(e[away], 2)
+    # Gaussian smoothing of rho by w = 0.02 changes it by O(w^2 rho'') < 1%; the grid
+    # sum by O(1/(L w)) ~ 0.2%: allow 2%
+    np.testing.assert_allclose(m[away], rate, rtol=0.02)
+
+
+def test_level_set_average_of_a_function_of_the_energy_is_itself():
+    lat = ct.Lattice(2, 64)
+    e = lat.dispersion()
+    F = 0.5 + 0.4 * np.tanh(e / 2)
+    # measured <= 3.4e-3: on a 64^2 grid the energies cluster on few values per shell
+    # (square-lattice degeneracies), so a Gaussian of width 0.02 weights neighbouring
+    # shells unevenly, an error of order slope * w ~ 4e-3 (O(w^2 F'') alone is 4e-5)
+    np.testing.assert_allclose(hf.level_set_average(F, e, 0.02), F, atol=5e-3)
+    assert hf.equidistribution_defect(F, e, 0.01) < 1e-2
+    G = fermi_sea(lat, 0.0, shift=(0.2, 0.0), beta=3.0)  # not a function of e
+    assert hf.equidistribution_defect(G, e) > 0.3
+
+
+def _displaced_sea(k, shift=(0.15, 0.05), beta=2.0, mu=0.5):
+    k = np.asarray(k)
+    es = sum(2 * np.cos(2 * np.pi * (k[..., i] - shift[i])) for i in range(2))
+    return fermi_dirac(es, beta, mu)
+
+
+def test_level_set_average_matches_exact_shell_samples():
+    lat = ct.Lattice(2, 128)
+    e = lat.dispersion()
+    J = _displaced_sea(np.stack(lat.momenta(sparse=False), axis=-1))
+    P = hf.level_set_average(J, e, 0.02)
+    for E in (-3.0, -2.0, -1.0, 0.7, 1.5, 2.5, 3.5):
+        i = np.argmin(np.abs(e - E))
+        exact, se = bz.shell_average(_displaced_sea, float(e.flat[i]), 2, num_samples=100_000)
+        # grid shells smoothed by w = 0.02 vs exact shell samples: measured <= 4.5e-3
+        # (at E = -2, a highly degenerate grid shell); Monte Carlo error ~1e-3
+        assert abs(P.flat[i] - exact) < 8e-3 + 4 * se, E
+
+
+def test_fixed_point_at_lambda_zero_is_the_linear_boltzmann_limit():
+    lat = ct.Lattice(2, 128)
+    J = fermi_sea(lat, 0.5, shift=(0.15, 0.05), beta=2.0)
+    st = hf.solve_stationary_state(J, hf.gaussian_pair_potential(lat), 0.0, width=0.02,
+                                   damping=1.0)
+    assert st.converged and st.iterations == 2  # one step to P_e J, one to see no change
+    np.testing.assert_array_equal(st.F, hf.level_set_average(J, lat.dispersion(), 0.02))
+    # long-time limit of the closed-form linear Boltzmann solution, whose hard energy
+    # bins (0.01) deviate from exact shell averages by up to 0.015 on this grid (they
+    # can hold a single symmetry class of grid momenta): rms difference measured 0.020
+    limit = bz.homogeneous_solution(J, 200.0)
+    assert np.sqrt(np.mean((st.F - limit) ** 2)) < 0.03
+    # and the mass: P is not exactly mass-conserving with a Gaussian (the weights of
+    # neighbouring shells differ), but to ~1e-4 here
+    assert abs(st.F.mean() - J.mean()) < 1e-3
+
+
+def test_fixed_point_with_nearest_neighbour_potential_matches_the_scalar_self_consistency():
+    """v = g0 at 0, g1 at the neighbours: kappa = g0 n + g1 c1 e with c1 = <F cos 2pi u_1>,
+    so Ebar = a e + b is a function of e and F = P_e^{w/a} mu0 with a = 1 - lam g1 c1."""
+    lat = ct.Lattice(2, 64)
+    g0, g1, lam, w = 1.0, 0.5, 3.0, 0.04
+    v = np.zeros(lat.shape)
+    v[0, 0] = g0
+    v[1, 0] = v[-1, 0] = v[0, 1] = v[0, -1] = g1
+    e = lat.dispersion()
+    mu0 = gibbs_distribution(lat, 2.0, 0.5)
+    cos1 = np.cos(2 * np.pi * lat.momenta()[0]) * np.ones(lat.shape)
+
+    def solution(c1):
+        return hf.level_set_average(mu0, (1 - lam * g1 * c1) * e, w)
+
+    c1 = optimize.brentq(lambda c: np.mean(solution(c) * cos1) - c, -0.3, 0.3, xtol=1e-14)
+    st = hf.solve_stationary_state(mu0, v, lam, width=w, damping=1.0, tol=1e-13)
+    assert st.converged
+    # the solver's tol 1e-13 and brentq's 1e-14 on c1 (times |d F / d c1| ~ 10): 1e-11
+    np.testing.assert_allclose(st.F, solution(c1), atol=1e-11)
+    assert st.residual < 1e-11
+
+
+def test_fixed_point_solver_reports_non_convergence_and_damping_cures_it():
+    lat = ct.Lattice(2, 64)
+    v = hf.gaussian_pair_potential(lat, 1.0, 1.5)
+    J = gibbs_distribution(lat, np.inf, 0.5)
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        bad = hf.solve_stationary_state(J, v, 16.0, width=0.02, damping=1.0, max_iter=100)
+    assert not bad.converged and bad.iterations == 100
+    assert bad.contraction > 0.9 and bad.residual > 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        good = hf.solve_stationary_state(J, v, 16.0, width=0.02, damping=0.3)
+    assert good.converged and good.residual < 1e-9
+    assert good.contraction < 0.9
+
+
+def test_renormalized_dispersion_sign_and_lambda_zero():
+    lat = ct.Lattice(2, 16)
+    v = hf.gaussian_pair_potential(lat, 1.0, 1.0)
+    J = gibbs_distribution(lat, 1.0, 0.0)
+    np.testing.assert_array_equal(hf.renormalized_dispersion(J, v, 0.0), lat.dispersion())
+    kappa = hf.exchange_multiplier(v, J)
+    np.testing.assert_allclose(hf.renormalized_dispersion(J, v, 2.0),
+                               lat.dispersion() - 2.0 * kappa, atol=1e-14)
+
+
+# --------------------------------------------------------------------------------------
+# Bad input
+# --------------------------------------------------------------------------------------
+def test_bad_input_is_rejected_with_named_parameters():
+    lat = ct.Lattice(2, 16)
+    v = hf.gaussian_pair_potential(lat)
+    J = gibbs_distribution(lat, 1.0, 0.0)
+    with pytest.raises(TypeError, match="'lattice'"):
+        hf.gaussian_pair_potential(16)
+    with pytest.raises(ValueError, match="'range_'"):
+        hf.gaussian_pair_potential(lat, range_=5.0)
+    odd = v.copy()
+    odd[1, 0] += 0.1
+    with pytest.raises(ValueError, match="'v' must be even"):
+        hf.exchange_multiplier(odd, J)
+    with pytest.raises(ValueError, match="'mu' must have the shape"):
+        hf.exchange_multiplier(v, J[:8, :8])
+    with pytest.raises(ValueError, match="'J' must satisfy 0 <= J <= 1"):
+        hf.evolve_hartree_fock(J + 0.5, v, 1.0, 0.1, 1.0, 0.1, 1, 0)
+    with pytest.raises(ValueError, match="'F'"):
+        hf.renormalized_dispersion(-J, v, 1.0)
+    with pytest.raises(ValueError, match="'dt' must be <= 1"):
+        hf.evolve_hartree_fock(J, v, 1.0, 0.1, 1.0, 2.0, 1, 0)
+    with pytest.raises(ValueError, match="'eta' must be >= 0"):
+        hf.evolve_hartree_fock(J, v, 1.0, -0.1, 1.0, 0.1, 1, 0)
+    with pytest.raises(ValueError, match="'method' must be one of"):
+        hf.evolve_hartree_fock(J, v, 1.0, 0.1, 1.0, 0.1, 1, 0, method="euler")
+    with pytest.raises(TypeError, match="'num_realizations' must be an integer"):
+        hf.evolve_hartree_fock(J, v, 1.0, 0.1, 1.0, 0.1, 1.5, 0)
+    with pytest.raises(ValueError, match="'t_final' must be > 0"):
+        hf.evolve_hartree_fock(J, v, 1.0, 0.1, 0.0, 0.1, 1, 0)
+    with pytest.raises(ValueError, match="'lam' must be finite"):
+        hf.solve_stationary_state(J, v, math.inf)
+    with pytest.raises(ValueError, match="'damping' must be <= 1"):
+        hf.solve_stationary_state(J, v, 1.0, damping=1.5)
+    with pytest.raises(ValueError, match="'width' must be > 0"):
+        hf.level_set_average(J, lat.dispersion(), width=0.0)
+    with pytest.raises(ValueError, match="'energy' must have the shape"):
+        hf.level_set_average(J, lat.dispersion()[:4, :4])
+    with pytest.raises(ValueError, match="'gamma' must have shape"):
+        hf.hartree_fock_matrix(v, np.eye(3))
+    with pytest.raises(ValueError, match="'F' must be a field on a box grid"):
+        hf.equidistribution_defect(np.ones((3, 4)), np.ones((3, 4)))
