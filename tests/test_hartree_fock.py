@@ -326,3 +326,32 @@ def test_bad_input_is_rejected_with_named_parameters():
         hf.hartree_fock_matrix(v, np.eye(3))
     with pytest.raises(ValueError, match="'F' must be a field on a box grid"):
         hf.equidistribution_defect(np.ones((3, 4)), np.ones((3, 4)))
+
+
+def test_test_function_pairings_are_the_grid_pairings_of_mu():
+    lat = ct.Lattice(2, 12)
+    v = hf.gaussian_pair_potential(lat, 1.0, 1.0)
+    J = fermi_sea(lat, 0.5, shift=(0.1, 0.0), beta=2.0)
+    f = -2 * np.sin(2 * np.pi * lat.momenta()[0]) * np.ones(lat.shape)
+    run = hf.evolve_hartree_fock(J, v, 1.0, 0.5, 2.0, 0.2, 4, 3, vectors_per_realization=2,
+                                 test_functions={"current": f})
+    # the mean of per-realization pairings is the pairing of the mean: rounding only
+    np.testing.assert_allclose(run.pairings["current"], (run.mu * f).mean(axis=(1, 2)),
+                               atol=1e-14)
+    assert np.all(run.pairing_standard_errors["current"][1:] > 0)
+    assert run.pairing_standard_errors["current"][0] < 1e-15  # |psi_hat_0|^2 = J exactly
+    with pytest.raises(ValueError, match="keys must be strings other than 'mu'"):
+        hf.evolve_hartree_fock(J, v, 1.0, 0.5, 2.0, 0.2, 1, 3, test_functions={"mu": f})
+    with pytest.raises(ValueError, match="must have shape"):
+        hf.evolve_hartree_fock(J, v, 1.0, 0.5, 2.0, 0.2, 1, 3, test_functions={"f": f[:3]})
+
+
+def test_symmetrize_averages_over_the_point_group():
+    lat = ct.Lattice(2, 8)
+    F = ct.as_generator(2).uniform(size=lat.shape)
+    S = hf.symmetrize(F)
+    np.testing.assert_allclose(S, S.T, atol=1e-15)
+    np.testing.assert_allclose(S, hf._reflect(S), atol=1e-15)
+    assert S.mean() == pytest.approx(F.mean(), abs=1e-15)
+    E = lat.dispersion()
+    np.testing.assert_allclose(hf.symmetrize(E), E, atol=1e-14)

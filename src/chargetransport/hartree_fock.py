@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 import time
 import warnings
@@ -65,7 +66,7 @@ from .rng import as_generator
 
 __all__ = ["gaussian_pair_potential", "pair_potential_symbol", "exchange_multiplier",
            "direct_constant", "hartree_fock_matrix", "renormalized_dispersion",
-           "level_set_average", "level_set_measure", "equidistribution_defect",
+           "level_set_average", "level_set_measure", "equidistribution_defect", "symmetrize",
            "HartreeFockRun", "evolve_hartree_fock", "StationaryState",
            "solve_stationary_state", "METHODS"]
 
@@ -448,17 +449,49 @@ def equidistribution_defect(F, energy, bin_width=0.05):
     return float(np.sqrt(np.mean((F - BF) ** 2))) / spread
 
 
+def symmetrize(F):
+    """Average of ``F`` over the point group of ``Z^d`` (axis reflections and permutations).
+
+    When ``J`` and ``v`` are invariant under the ``d! 2^d`` symmetries of the
+    lattice, so is the exact ensemble mean ``mu_t``; averaging an estimate over
+    the group keeps its mean and divides the variance of independent noise by up
+    to ``d! 2^d`` (8 in ``d = 2``).
+
+    Parameters
+    ----------
+    F : numpy.ndarray, shape ``(L,) * d``
+        Function on the momentum grid (numpy.fft order: ``-p`` is ``(-m) mod L``).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    F = _check_grid_field("F", F)
+    d = F.ndim
+    images = []
+    for perm in itertools.permutations(range(d)):
+        G = np.transpose(F, perm)
+        for flips in itertools.product((False, True), repeat=d):
+            H = G
+            for axis, flip in enumerate(flips):
+                if flip:
+                    H = np.roll(np.flip(H, axis=axis), 1, axis=axis)
+            images.append(H)
+    return np.mean(images, axis=0)
+
+
 # --------------------------------------------------------------------------------------
 # Self-consistent dynamics
 # --------------------------------------------------------------------------------------
-def _init_realization(seed_sequence, L, d, J, vectors, dt, eta, distribution):
+def _init_realization(seed_sequence, L, d, J, vectors, dt, eta, distribution, test_functions=None):
     """State of one realization: potential phase exp(-i dt eta V) and M random-phase vectors."""
     rng = as_generator(seed_sequence)
     lat = Lattice(d, L)
     V = random_potential(lat, distribution, seed=rng)
     theta = rng.uniform(0.0, 2.0 * np.pi, size=(vectors,) + lat.shape)
     psi_hat = np.sqrt(J) * np.exp(1j * theta)
-    return {"potential_phase": np.exp(-1j * dt * eta * V), "psi_hat": psi_hat}
+    return {"potential_phase": np.exp(-1j * dt * eta * V), "psi_hat": psi_hat,
+            "test_functions": test_functions or {}}
 
 
 def _strang(state, kinetic_half_phase):
@@ -473,19 +506,26 @@ def _strang(state, kinetic_half_phase):
     return psi_hat
 
 
+def _contribution(state, psi_hat):
+    density = np.mean(psi_hat.real**2 + psi_hat.imag**2, axis=0)
+    out = {"mu": density}
+    for name, f in state["test_functions"].items():
+        out[name] = float(np.mean(f * density))
+    return out
+
+
 def _lockstep_step(state, shared):
     """LockstepEnsemble step: shared = (advance, kinetic symbol K = e - lambda kappa, dt)."""
     advance, symbol, dt = shared
     psi_hat = _strang(state, np.exp(-0.5j * dt * symbol))
-    contribution = np.mean(psi_hat.real**2 + psi_hat.imag**2, axis=0)
+    contribution = _contribution(state, psi_hat)
     if advance:
-        state = {"potential_phase": state["potential_phase"], "psi_hat": psi_hat}
+        state = dict(state, psi_hat=psi_hat)
     return state, contribution
 
 
 def _momentum_density(state):
-    psi_hat = state["psi_hat"]
-    return np.mean(psi_hat.real**2 + psi_hat.imag**2, axis=0)
+    return _contribution(state, state["psi_hat"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -502,6 +542,10 @@ class HartreeFockRun:
         Standard error of ``mu_t`` over the realizations (NaN for one).
     kappa : numpy.ndarray, same shape
         Exchange symbol ``v_hat * mu_t`` at those times.
+    pairings : dict of str to numpy.ndarray, shape (n,)
+        ``<f, mu_t> = L^{-d} sum_p f(p) mu_t(p)`` for each test function ``f``.
+    pairing_standard_errors : dict of str to numpy.ndarray, shape (n,)
+        Their standard errors over the realizations.
     time_average : numpy.ndarray, shape ``(L,) * d``
         ``mu_t`` averaged over the steps with ``t >= average_from``.
     dt, method, num_realizations, vectors_per_realization, executor, num_workers,
@@ -515,6 +559,8 @@ class HartreeFockRun:
     mu: np.ndarray
     mu_standard_error: np.ndarray
     kappa: np.ndarray
+    pairings: dict
+    pairing_standard_errors: dict
     time_average: np.ndarray
     dt: float
     method: str
@@ -528,7 +574,8 @@ class HartreeFockRun:
 
 def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
                         vectors_per_realization=4, method="extrapolated-midpoint",
-                        record_every=1, average_from=None, distribution="gaussian",
+                        record_every=1, average_from=None, test_functions=None,
+                        distribution="gaussian",
                         executor="serial", max_workers=None, block_size=1, progress=False):
     """Self-consistent Hartree-Fock dynamics (6.3)/(6.8) of a disorder ensemble, in lock-step.
 
@@ -567,6 +614,10 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
     average_from : float, optional
         Start of the window of :attr:`HartreeFockRun.time_average` (default
         ``t_final / 2``).
+    test_functions : dict of str to numpy.ndarray, optional
+        Real functions ``f`` on the momentum grid; their pairings ``<f, mu_t>``
+        (the quantities of Theorems 6.1-6.2, with ``f = g``-type products) are
+        accumulated per realization, so that they come with standard errors.
     distribution : str, default "gaussian"
         Law of the random potential (:func:`chargetransport.random_potential`).
     executor, max_workers, block_size :
@@ -605,6 +656,20 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
         raise ValueError(f"'distribution' must be one of {DISTRIBUTIONS}, got {distribution!r}")
     if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"'progress' must be a bool, got {type(progress).__name__}")
+    tests = {}
+    if test_functions is not None:
+        if not isinstance(test_functions, dict):
+            raise TypeError("'test_functions' must be a dict of name to array, got "
+                            f"{type(test_functions).__name__}")
+        for name, f in test_functions.items():
+            if not isinstance(name, str) or name == "mu":
+                raise ValueError("'test_functions' keys must be strings other than 'mu', "
+                                 f"got {name!r}")
+            f = check_real_array(f"test_functions[{name!r}]", f)
+            if f.shape != v.shape:
+                raise ValueError(f"'test_functions[{name!r}]' must have shape {v.shape}, "
+                                 f"got {f.shape}")
+            tests[name] = f
     num_steps = max(1, math.ceil(t_final / dt - 1e-9))
     if average_from is None:
         average_from = 0.5 * num_steps * dt
@@ -618,8 +683,10 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
         return e - lam * _exchange(v, mu)
 
     init = functools.partial(_init_realization, L=L, d=d, J=J, vectors=vectors, dt=dt,
-                             eta=eta, distribution=distribution)
+                             eta=eta, distribution=distribution, test_functions=tests)
     times, mus, ses = [], [], []
+    pairs = {name: [] for name in tests}
+    pair_ses = {name: [] for name in tests}
     avg, avg_count = np.zeros(v.shape), 0
 
     def record(n, moments):
@@ -627,33 +694,38 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
         t = n * dt
         if n % record_every == 0 or n == num_steps:
             times.append(t)
-            mus.append(moments.mean)
-            ses.append(moments.standard_error)
+            mus.append(moments["mu"].mean)
+            ses.append(moments["mu"].standard_error)
+            for name in tests:
+                pairs[name].append(float(moments[name].mean))
+                pair_ses[name].append(float(moments[name].standard_error))
         if t >= average_from - 1e-9 * dt:
-            avg += moments.mean
+            avg += moments["mu"].mean
             avg_count += 1
 
     with LockstepEnsemble(init, _lockstep_step, num_realizations, seed, executor=executor,
                           max_workers=max_workers, block_size=block_size) as ens:
         moments = ens.reduce(_momentum_density)
-        mu_prev, mu = None, moments.mean
+        mu_prev, mu = None, moments["mu"].mean
         record(0, moments)
         for n in tqdm(range(num_steps), desc="time steps", unit="step", disable=not progress):
             if method == "frozen":
                 mu_mid = mu
             elif method == "predictor-corrector" or mu_prev is None:
-                predicted = ens.step((False, symbol(mu), dt)).mean
+                predicted = ens.step((False, symbol(mu), dt))["mu"].mean
                 mu_mid = 0.5 * (mu + predicted)
             else:
                 mu_mid = 1.5 * mu - 0.5 * mu_prev
             moments = ens.step((True, symbol(mu_mid), dt))
-            mu_prev, mu = mu, moments.mean
+            mu_prev, mu = mu, moments["mu"].mean
             record(n + 1, moments)
         executor_name, workers = ens.executor, ens.num_workers
     mu_arr = np.array(mus)
     return HartreeFockRun(
         times=np.array(times), mu=mu_arr, mu_standard_error=np.array(ses),
         kappa=np.array([_exchange(v, m) for m in mu_arr]),
+        pairings={name: np.array(val) for name, val in pairs.items()},
+        pairing_standard_errors={name: np.array(val) for name, val in pair_ses.items()},
         time_average=avg / max(avg_count, 1), dt=dt, method=method,
         num_realizations=num_realizations, vectors_per_realization=vectors,
         executor=executor_name, num_workers=workers,
