@@ -59,7 +59,8 @@ from .rng import as_generator
 __all__ = ["fermi_dirac", "as_momentum_distribution", "gibbs_distribution", "fermi_sea",
            "one_particle_density_matrix", "apply_density_matrix", "two_point_matrix",
            "wick_determinant", "evolved_two_point_matrix", "evolved_momentum_distribution",
-           "momentum_distribution_realization", "two_point_realization", "FockSpace"]
+           "momentum_distribution_realization", "two_point_realization", "quasi_free_deviation",
+           "momentum_packet", "FockSpace"]
 
 
 # --------------------------------------------------------------------------------------
@@ -490,7 +491,7 @@ def _realization(seed, d, L, eta, distribution):
 
 
 def momentum_distribution_realization(seed, *, d, L, eta, J, T, method="auto", num_vectors=16,
-                                      distribution="gaussian", tol=1e-10):
+                                      observables=None, distribution="gaussian", tol=1e-10):
     """One realization of :func:`evolved_momentum_distribution` at kinetic times ``T``.
 
     For :func:`chargetransport.ensemble.ensemble_average` (pass a
@@ -507,10 +508,16 @@ def momentum_distribution_realization(seed, *, d, L, eta, J, T, method="auto", n
     T : array_like of float
         Kinetic times; microscopic ``t = T / eta^2``.
 
+    observables : dict of str to array_like, optional
+        Momentum-space weights ``w(p)`` (lattice shape): for each, the key
+        ``name`` of the result holds ``L^{-d} sum_p w(p) n_t(p)`` per time, so that
+        its standard error over realizations is available.
+
     Returns
     -------
     dict
-        ``"distribution"``: array ``(len(T), L, ..., L)``, ``n_t(p)``.
+        ``"distribution"``: array ``(len(T), L, ..., L)``, ``n_t(p)``; plus one
+        ``(len(T),)`` array per observable.
     """
     eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
     T = check_real_array("T", T, ndim=1)
@@ -519,7 +526,16 @@ def momentum_distribution_realization(seed, *, d, L, eta, J, T, method="auto", n
     lat, H = _realization(pot_seed, d, L, eta, distribution)
     n = evolved_momentum_distribution(H, J, T / eta**2, method=method, num_vectors=num_vectors,
                                       seed=phase_seed, tol=tol)
-    return {"distribution": n}
+    out = {"distribution": n}
+    for name, w in (observables or {}).items():
+        if name == "distribution":
+            raise ValueError("'observables' must not use the key 'distribution'")
+        w = check_real_array(f"observables[{name!r}]", w)
+        if w.shape != lat.shape:
+            raise ValueError(f"observables[{name!r}] must have the lattice shape {lat.shape}, "
+                             f"got {w.shape}")
+        out[name] = (n * w).reshape(len(T), -1).sum(axis=1) / lat.num_sites
+    return out
 
 
 def two_point_realization(seed, *, d, L, eta, J, f, g, T, distribution="gaussian", tol=1e-10):
@@ -538,6 +554,104 @@ def two_point_realization(seed, *, d, L, eta, J, f, g, T, distribution="gaussian
     M = evolved_two_point_matrix(H, J, f, g, T / eta**2, tol=tol)
     det = wick_determinant(M)
     return {"re": M.real, "im": M.imag, "det_re": det.real, "det_im": det.imag}
+
+
+def quasi_free_deviation(num_realizations, seed, *, d, L, eta, J, f, g, T,
+                         distribution="gaussian", tol=1e-10, progress=False):
+    """How far the disorder-averaged state is from quasi-free (Theorem 5.2), with error bars.
+
+    For each realization the state is quasi-free, so its 2r-point function is
+    ``det M_t`` with ``M_t = [<g_i, gamma_t f_j>]``; the average of the
+    determinants is in general not the determinant of the averages.
+
+    Parameters
+    ----------
+    num_realizations : int
+        ``R >= 2`` (the jackknife needs two).
+    seed : int or numpy.random.SeedSequence
+        Realization ``r`` uses ``realization_seeds(seed, R)[r]``.
+    d, L, eta, J, f, g, T, distribution, tol
+        As in :func:`two_point_realization` (``T`` kinetic times).
+    progress : bool, default False
+        tqdm bar over realizations.
+
+    Returns
+    -------
+    dict
+        ``"two_point"`` (nT, r, r) complex: ``E M_t``; ``"correlation"`` (nT,)
+        complex: ``E det M_t``, the averaged 2r-point function
+        ``E rho_t(a^+(f_1)...a^+(f_r) a(g_r)...a(g_1))``; ``"deviation"`` (nT,)
+        complex: ``E det M_t - det E M_t``; ``"deviation_se"`` (nT,): its
+        jackknife standard error; ``"two_point_se"`` (nT, r, r): standard errors
+        of ``E M_t`` (modulus of the complex error).
+
+    Notes
+    -----
+    The plug-in ``det(mean M)`` is biased at order ``1/R``; the jackknife
+    estimate ``R D - (R - 1) mean_i D_(i)`` removes that bias and is the value
+    returned, ``D_(i)`` being the estimate without realization i.
+    """
+    from tqdm import tqdm
+
+    from .rng import realization_seeds
+    R = check_int("num_realizations", num_realizations, minimum=2)
+    seeds = realization_seeds(seed, R)
+    Ms = []
+    for s in tqdm(seeds, disable=not progress, desc="realizations"):
+        out = two_point_realization(s, d=d, L=L, eta=eta, J=J, f=f, g=g, T=T,
+                                    distribution=distribution, tol=tol)
+        Ms.append(out["re"] + 1j * out["im"])
+    Ms = np.array(Ms)                       # (R, nT, r, r)
+    dets = np.linalg.det(Ms)                # (R, nT)
+    mean_M = Ms.mean(axis=0)
+    full = dets.mean(axis=0) - np.linalg.det(mean_M)
+    loo_M = (Ms.sum(axis=0)[None] - Ms) / (R - 1)
+    loo_det = (dets.sum(axis=0)[None] - dets) / (R - 1)
+    loo = loo_det - np.linalg.det(loo_M)    # (R, nT)
+    jack_mean = loo.mean(axis=0)
+    se = np.sqrt((R - 1) / R * (np.abs(loo - jack_mean) ** 2).sum(axis=0))
+    se_M = np.sqrt(Ms.real.var(axis=0, ddof=1) + Ms.imag.var(axis=0, ddof=1)) / np.sqrt(R)
+    return {"two_point": mean_M, "two_point_se": se_M, "correlation": dets.mean(axis=0),
+            "deviation": R * full - (R - 1) * jack_mean, "deviation_se": se}
+
+
+def momentum_packet(lattice, center, width):
+    """A normalised wave packet whose Fourier transform is a periodic Gaussian bump.
+
+    ``f_hat(p) ∝ prod_i exp(-dist(p_i, k_i)^2 / (4 w^2))`` on the grid (so
+    ``|f_hat|^2`` has standard deviation ``w`` per axis), centred at the origin of
+    the box in position (spatial width about ``1 / (4 pi w)`` per axis). These are
+    the Schwartz test functions of Theorems 5.1 and 5.2: smooth in momentum,
+    localised in space.
+
+    Parameters
+    ----------
+    lattice : Lattice
+    center : sequence of d floats
+        Momentum ``k`` (torus coordinates).
+    width : float
+        ``w > 0``.
+
+    Returns
+    -------
+    numpy.ndarray of complex128, shape ``lattice.shape``, unit l2 norm.
+    """
+    if not isinstance(lattice, Lattice):
+        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    k0 = check_real_array("center", center, ndim=1)
+    if k0.shape != (lattice.d,):
+        raise ValueError(f"'center' must have {lattice.d} components, got {k0.shape}")
+    w = check_real("width", width, minimum=0.0, strict_minimum=True)
+    amp = 1.0
+    for ki, ci in zip(lattice.momenta(sparse=True), k0):
+        dist = (ki - ci + 0.5) % 1.0 - 0.5
+        amp = amp * np.exp(-dist**2 / (4.0 * w**2))
+    amp = np.broadcast_to(amp, lattice.shape)
+    # centre at the middle site: phase exp(-2 pi i p.x0) with x0 = L // 2
+    x0 = lattice.origin_index
+    phase = np.exp(-2j * np.pi * sum(ki * x0 for ki in lattice.momenta(sparse=True)))
+    psi = np.fft.ifftn(amp * phase)
+    return (psi / np.linalg.norm(psi)).astype(np.complex128)
 
 
 # --------------------------------------------------------------------------------------
@@ -601,10 +715,16 @@ class FockSpace:
         h = np.asarray(h.toarray() if sp.issparse(h) else h, dtype=np.complex128)
         if h.shape != (self.num_sites, self.num_sites):
             raise ValueError(f"'h' must be {self.num_sites} x {self.num_sites}, got {h.shape}")
-        out = sp.csr_matrix((self.dim, self.dim), dtype=np.complex128)
+        rows, cols, vals = [], [], []
         for x, y in zip(*np.nonzero(h)):
-            out = out + h[x, y] * (self._a[x].conj().T @ self._a[y])
-        return out.tocsr()
+            term = (self._a[x].conj().T @ self._a[y]).tocoo()
+            rows.append(term.row)
+            cols.append(term.col)
+            vals.append(h[x, y] * term.data)
+        if not rows:
+            return sp.csr_matrix((self.dim, self.dim), dtype=np.complex128)
+        return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                             shape=(self.dim, self.dim))
 
     def _blocks(self, A):
         A = sp.csr_matrix(A)

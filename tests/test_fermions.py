@@ -1,0 +1,316 @@
+"""Unit tests for chargetransport.fermions: quasi-free states of the ideal Fermi gas.
+
+References are independent computations: the exact many-body dynamics on the
+Fock space (Jordan-Wigner, dense per particle-number sector), dense matrix
+exponentials of the one-particle Hamiltonian, brute-force sums, closed forms.
+"""
+import itertools
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+import chargetransport as ct
+from chargetransport import boltzmann as bz
+from chargetransport import fermions as fm
+
+
+def _random_functions(rng, r, shape):
+    return rng.standard_normal((r,) + shape) + 1j * rng.standard_normal((r,) + shape)
+
+
+# ------------------------------------------------------------------ Fermi-Dirac
+
+def test_fermi_dirac_values_and_zero_temperature_limit():
+    E = np.array([-3.0, -1.0, 0.0, 0.5, 2.0])
+    np.testing.assert_allclose(fm.fermi_dirac(E, 2.0, 0.5), 1 / (1 + np.exp(2.0 * (E - 0.5))),
+                               rtol=1e-14)
+    np.testing.assert_array_equal(fm.fermi_dirac(E, np.inf, 0.5), [1, 1, 1, 0.5, 0])
+    # beta = 0: infinite temperature, every state half filled
+    np.testing.assert_array_equal(fm.fermi_dirac(E, 0.0, 0.5), 0.5)
+    # no overflow far from mu at large beta
+    assert fm.fermi_dirac(1e3, 1e6, 0.0) == 0.0 and fm.fermi_dirac(-1e3, 1e6, 0.0) == 1.0
+    # the finite-beta formula converges pointwise to the beta = inf values (incl. 1/2 at mu)
+    np.testing.assert_allclose(fm.fermi_dirac(E, 1e4, 0.5), fm.fermi_dirac(E, np.inf, 0.5),
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("beta", [-1.0, np.nan, -np.inf])
+def test_fermi_dirac_rejects_bad_beta(beta):
+    with pytest.raises(ValueError, match="'beta'"):
+        fm.fermi_dirac(0.0, beta, 0.0)
+
+
+def test_fermi_dirac_rejects_bad_types_and_nan():
+    with pytest.raises(TypeError, match="'beta'"):
+        fm.fermi_dirac(0.0, "hot", 0.0)
+    with pytest.raises(ValueError, match="'energy'"):
+        fm.fermi_dirac([0.0, np.nan], 1.0, 0.0)
+    with pytest.raises(ValueError, match="'mu'"):
+        fm.fermi_dirac(0.0, 1.0, np.inf)
+
+
+def test_momentum_distribution_validation():
+    lat = ct.Lattice(2, 4)
+    with pytest.raises(ValueError, match="0 <= J <= 1"):
+        fm.as_momentum_distribution(lat, np.full(lat.shape, 1.2))
+    with pytest.raises(ValueError, match="0 <= J <= 1"):
+        fm.as_momentum_distribution(lat, np.full(lat.shape, -0.1))
+    with pytest.raises(ValueError, match="finite"):
+        fm.as_momentum_distribution(lat, np.full(lat.shape, np.nan))
+    with pytest.raises(ValueError, match="shape"):
+        fm.as_momentum_distribution(lat, np.full((4,), 0.5))
+    with pytest.raises(TypeError):
+        fm.as_momentum_distribution(lat, np.full(lat.shape, 0.5 + 0j))
+    with pytest.raises(TypeError, match="'lattice'"):
+        fm.as_momentum_distribution("lattice", np.full(lat.shape, 0.5))
+    J = fm.as_momentum_distribution(lat, np.full(lat.shape, 0.5))
+    assert J.dtype == np.float64
+
+
+def test_gibbs_and_fermi_sea_helpers():
+    lat = ct.Lattice(2, 8)
+    np.testing.assert_array_equal(fm.gibbs_distribution(lat, np.inf, 0.0),
+                                  fm.fermi_dirac(lat.dispersion(), np.inf, 0.0))
+    # a shifted sea is the unshifted one translated by the shift on the grid
+    shifted = fm.fermi_sea(lat, -1.0, shift=[2 / 8, 0.0])
+    np.testing.assert_array_equal(shifted, np.roll(fm.fermi_sea(lat, -1.0), 2, axis=0))
+    with pytest.raises(ValueError, match="anisotropy"):
+        fm.fermi_sea(lat, 0.0, anisotropy=[1.0, -1.0])
+
+
+# ------------------------------------------------------------------ density matrix
+
+def test_density_matrix_is_brute_force_sum_of_plane_waves():
+    lat = ct.Lattice(2, 5)
+    rng = np.random.default_rng(1)
+    J = rng.uniform(0, 1, lat.shape)
+    x = np.indices(lat.shape).reshape(2, -1)
+    k = np.indices(lat.shape).reshape(2, -1) / lat.L
+    phases = np.exp(2j * np.pi * (k.T @ x))         # (p, site)
+    brute = (phases.T * J.ravel()) @ phases.conj() / lat.num_sites
+    gamma = fm.one_particle_density_matrix(lat, J)
+    np.testing.assert_allclose(gamma, brute, atol=1e-14)   # rounding of 25-term sums
+    np.testing.assert_allclose(np.sort(np.linalg.eigvalsh(gamma)), np.sort(J.ravel()), atol=1e-13)
+    psi = _random_functions(rng, 1, lat.shape)[0]
+    np.testing.assert_allclose(fm.apply_density_matrix(lat, J, psi).ravel(), gamma @ psi.ravel(),
+                               atol=1e-13)
+
+
+def test_two_point_matrix_matches_dense_inner_products():
+    lat = ct.Lattice(1, 7)
+    rng = np.random.default_rng(2)
+    J = rng.uniform(0, 1, lat.shape)
+    f, g = _random_functions(rng, 3, lat.shape), _random_functions(rng, 2, lat.shape)
+    gamma = fm.one_particle_density_matrix(lat, J)
+    M = fm.two_point_matrix(lat, J, f, g)
+    np.testing.assert_allclose(M, g.conj() @ gamma @ f.T, atol=1e-13)
+
+
+def test_dense_density_matrix_refuses_when_memory_is_short(monkeypatch):
+    monkeypatch.setattr(fm, "available_memory_bytes", lambda: 1000)
+    with pytest.raises(ValueError, match="apply_density_matrix"):
+        fm.one_particle_density_matrix(ct.Lattice(1, 8), np.zeros(8))
+
+
+# ------------------------------------------------------------------ Fock space
+
+def test_fock_space_car_relations():
+    fs = fm.FockSpace(4)
+    a = [fs.annihilator(np.eye(4)[x]) for x in range(4)]
+    I = np.eye(fs.dim)
+    for x, y in itertools.product(range(4), repeat=2):
+        np.testing.assert_array_equal((a[x] @ a[y].conj().T + a[y].conj().T @ a[x]).toarray(),
+                                      I * (x == y))
+        np.testing.assert_array_equal((a[x] @ a[y] + a[y] @ a[x]).toarray(), 0 * I)
+
+
+@pytest.mark.parametrize("d, L", [(1, 10), (2, 3)])
+def test_fock_space_dynamics_matches_one_particle_reduction(d, L):
+    """Many-body evolution of a quasi-free state vs gamma_t = U gamma U^*: 2- and 4-point functions."""
+    lat = ct.Lattice(d, L)
+    rng = np.random.default_rng(3)
+    J = rng.uniform(0.05, 0.95, lat.shape)       # strictly inside (0, 1): a Gibbs form exists
+    H = ct.AndersonHamiltonian(lat, 0.8, ct.random_potential(lat, seed=4))
+    fs = fm.FockSpace(lat.num_sites)
+    state0 = fs.quasi_free_state(fm.one_particle_density_matrix(lat, J))
+    f, g = _random_functions(rng, 2, lat.shape), _random_functions(rng, 2, lat.shape)
+    times = [0.0, 0.7, 3.1]
+    M = fm.evolved_two_point_matrix(H, J, f, g, times, tol=1e-14)
+    h = H.to_sparse().toarray()
+    four = fs.creator(f[0].ravel()) @ fs.creator(f[1].ravel()) @ fs.annihilator(g[1].ravel()) \
+        @ fs.annihilator(g[0].ravel())
+    for i, t in enumerate(times):
+        state = fs.evolve(state0, h, t)
+        two = np.array([[fs.expectation(state, fs.creator(f[j].ravel()) @ fs.annihilator(g[k].ravel()))
+                         for j in range(2)] for k in range(2)])
+        # 1e-10 absolute on O(1..10) entries: Chebyshev tol 1e-14 and dense eigh rounding
+        np.testing.assert_allclose(M[i], two, atol=1e-10)
+        np.testing.assert_allclose(fm.wick_determinant(M[i]), fs.expectation(state, four), atol=1e-10)
+
+
+def test_paper_order_of_annihilators_changes_sign_as_stated():
+    # rho(a+(f1) a+(f2) a(g1) a(g2)) = -det M for r = 2: (-1)^{r(r-1)/2}
+    lat = ct.Lattice(1, 6)
+    rng = np.random.default_rng(5)
+    J = rng.uniform(0.1, 0.9, lat.shape)
+    fs = fm.FockSpace(6)
+    state = fs.quasi_free_state(fm.one_particle_density_matrix(lat, J))
+    f, g = _random_functions(rng, 2, lat.shape), _random_functions(rng, 2, lat.shape)
+    paper = fs.creator(f[0]) @ fs.creator(f[1]) @ fs.annihilator(g[0]) @ fs.annihilator(g[1])
+    det = fm.wick_determinant(fm.two_point_matrix(lat, J, f, g))
+    np.testing.assert_allclose(fs.expectation(state, paper), -det, atol=1e-12)
+
+
+def test_six_point_function_is_a_determinant():
+    lat = ct.Lattice(1, 7)
+    rng = np.random.default_rng(6)
+    J = rng.uniform(0.1, 0.9, lat.shape)
+    fs = fm.FockSpace(7)
+    state = fs.quasi_free_state(fm.one_particle_density_matrix(lat, J))
+    f, g = _random_functions(rng, 3, lat.shape), _random_functions(rng, 3, lat.shape)
+    op = fs.creator(f[0]) @ fs.creator(f[1]) @ fs.creator(f[2]) @ fs.annihilator(g[2]) \
+        @ fs.annihilator(g[1]) @ fs.annihilator(g[0])
+    det = fm.wick_determinant(fm.two_point_matrix(lat, J, f, g))
+    np.testing.assert_allclose(fs.expectation(state, op), det, rtol=1e-10)
+
+
+def test_quasi_free_state_rejects_pure_occupations():
+    fs = fm.FockSpace(3)
+    with pytest.raises(ValueError, match="strictly inside"):
+        fs.quasi_free_state(np.diag([1.0, 0.5, 0.2]))
+
+
+# ------------------------------------------------------------------ momentum distribution
+
+@pytest.fixture(scope="module")
+def small_system():
+    lat = ct.Lattice(2, 6)
+    H = ct.AndersonHamiltonian(lat, 0.6, ct.random_potential(lat, seed=7))
+    J = fm.fermi_sea(lat, -0.5, shift=[1 / 6, 0.0], beta=3.0)
+    return lat, H, J
+
+
+def test_momentum_distribution_methods_agree_with_dense_expm(small_system):
+    lat, H, J = small_system
+    times = [0.0, 1.3, 4.0]
+    U = scipy.linalg.expm(-1j * times[2] * H.to_sparse().toarray())
+    gamma_t = U @ fm.one_particle_density_matrix(lat, J) @ U.conj().T
+    F = np.fft.fftn(np.eye(lat.num_sites).reshape((-1,) + lat.shape), axes=(1, 2))
+    F = F.reshape(lat.num_sites, -1).T / np.sqrt(lat.num_sites)     # F[p, x] = <p|x>
+    reference = np.real(np.diag(F @ gamma_t @ F.conj().T)).reshape(lat.shape)
+    dense = fm.evolved_momentum_distribution(H, J, times, method="dense")
+    waves = fm.evolved_momentum_distribution(H, J, times, method="plane_waves", tol=1e-13)
+    np.testing.assert_allclose(dense[0], J, atol=1e-13)
+    np.testing.assert_allclose(dense[2], reference, atol=1e-12)
+    np.testing.assert_allclose(waves, dense, atol=1e-11)   # Chebyshev tol 1e-13 per wave, 36 waves
+
+
+def test_random_phase_estimator_is_unbiased(small_system):
+    lat, H, J = small_system
+    exact = fm.evolved_momentum_distribution(H, J, [2.5], method="dense")[0]
+    est = fm.evolved_momentum_distribution(H, J, [2.5], method="random_phase", num_vectors=3000,
+                                           seed=11)[0]
+    # each vector gives |<p|U xi>|^2 with relative spread <= 1: 3000 vectors give <~2%
+    # of max(n, 1 - n) <= 1 per momentum; 0.06 is ~3 standard deviations at the worst point
+    assert np.abs(est - exact).max() < 0.06
+    # and the average over momenta (particle number per site) is exact for every vector
+    # (up to the propagation tolerance 1e-10 of each vector)
+    assert abs(est.mean() - J.mean()) < 1e-9
+
+
+def test_particle_number_is_conserved(small_system):
+    lat, H, J = small_system
+    n = fm.evolved_momentum_distribution(H, J, [0.0, 2.0, 9.0], method="dense")
+    np.testing.assert_allclose(n.mean(axis=(1, 2)), J.mean(), atol=1e-13)
+    assert n.min() > -1e-13 and n.max() < 1 + 1e-13          # Pauli principle at all times
+
+
+# ------------------------------------------------------------------ stationarity
+
+@pytest.mark.parametrize("beta", [0.5, 3.0, np.inf])
+def test_fermi_dirac_is_stationary_for_the_boltzmann_operator(beta):
+    """C[g(e)] = m (P g(e) - g(e)) = 0: the shell average of a function of the energy is itself."""
+    for d, E in ((2, -1.3), (3, 0.7)):
+        value, err = bz.shell_average(lambda U: fm.fermi_dirac(ct.dispersion(U), beta, -0.2),
+                                      E, d, num_samples=2000, seed=1)
+        # exact shell samples: the integrand is constant on the shell, so the average is
+        # g(E) to rounding and its Monte Carlo error is 0
+        assert abs(value - fm.fermi_dirac(E, beta, -0.2)) < 1e-12 and err < 1e-12
+    # on a grid, the closed-form solution keeps a finite-beta Gibbs state up to the energy
+    # binning (slope of the Fermi function times the bin width 1e-3)
+    lat = ct.Lattice(2, 64)
+    J = fm.gibbs_distribution(lat, beta if np.isfinite(beta) else 3.0, -0.2)
+    F = bz.homogeneous_solution(J, [0.5, 4.0], bin_width=1e-3)
+    assert np.abs(F - J).max() < 1e-3
+
+
+def test_averaged_dynamics_keeps_gibbs_state_to_order_eta_squared():
+    """Small configuration, dense evolution: the Gibbs state moves by O(eta^2), a shifted sea by O(1)."""
+    lat = ct.Lattice(2, 12)
+    T = np.array([0.0, 1.5])
+    gibbs = fm.gibbs_distribution(lat, 2.0, -1.0)
+    shifted = fm.fermi_sea(lat, -1.0, shift=[2 / 12, 0.0], beta=2.0)
+    change = {}
+    for name, J in (("gibbs", gibbs), ("shifted", shifted)):
+        acc = 0.0
+        for r, s in enumerate(ct.realization_seeds(3, 6)):
+            n = fm.momentum_distribution_realization(s, d=2, L=12, eta=0.3, J=J, T=T,
+                                                     method="dense")["distribution"]
+            acc = acc + n / 6
+        change[name] = np.abs(acc[1] - acc[0]).max()
+    # Gibbs: the dressing by the potential is ~eta^2 x (slope of J ~ beta/4): measured 0.03;
+    # 0.08 leaves room for 6 realizations' noise, still far below the shifted sea's O(1) change
+    assert change["gibbs"] < 0.08
+    assert change["shifted"] > 0.3
+
+
+# ------------------------------------------------------------------ averaged correlations
+
+def test_quasi_free_deviation_vanishes_without_disorder_and_at_time_zero():
+    lat = ct.Lattice(2, 16)
+    J = fm.fermi_sea(lat, -1.0, shift=[0.125, 0.0])
+    f = np.array([fm.momentum_packet(lat, [1 / 6, 0.5], 0.05),
+                  fm.momentum_packet(lat, [5 / 6, 0.5], 0.05)])
+    out = fm.quasi_free_deviation(4, 1, d=2, L=16, eta=0.5, J=J, f=f, g=f, T=[0.0, 0.5])
+    # at T = 0 the state is deterministic and quasi-free: the deviation is rounding
+    assert abs(out["deviation"][0]) < 1e-14
+    # Pauli principle: the averaged 4-point function of (f1, f2) lies in [0, 1]
+    assert np.all(out["correlation"].real > -1e-14) and np.all(out["correlation"].real < 1)
+    # and matches the free evolution (eta -> 0 limit of the deterministic part) at T = 0
+    np.testing.assert_allclose(out["two_point"][0], fm.two_point_matrix(lat, J, f, f), atol=1e-14)
+
+
+def test_momentum_packet_is_normalised_and_centred():
+    lat = ct.Lattice(2, 32)
+    f = fm.momentum_packet(lat, [0.2, 0.7], 0.05)
+    assert abs(np.linalg.norm(f) - 1) < 1e-14
+    # |f|^2 is centred at the middle site (the origin of the centred coordinates)
+    x = lat.coordinates()
+    assert abs(float((np.abs(f) ** 2 * x[0]).sum())) < 1e-10
+    p = np.abs(np.fft.fftn(f)) ** 2
+    assert np.unravel_index(np.argmax(p), p.shape) == (round(0.2 * 32), round(0.7 * 32))
+
+
+def test_bad_inputs_are_rejected_with_clear_errors(small_system):
+    lat, H, J = small_system
+    with pytest.raises(ValueError, match="'method'"):
+        fm.evolved_momentum_distribution(H, J, [1.0], method="fast")
+    with pytest.raises(TypeError, match="'hamiltonian'"):
+        fm.evolved_momentum_distribution("H", J, [1.0])
+    with pytest.raises(ValueError, match="0 <= J <= 1"):
+        fm.evolved_two_point_matrix(H, J + 0.5, J.astype(complex), J.astype(complex), [1.0])
+    with pytest.raises(ValueError, match="'f'"):
+        fm.two_point_matrix(lat, J, np.ones((2, 3)), np.ones(lat.shape))
+    with pytest.raises(ValueError, match="observables"):
+        fm.momentum_distribution_realization(0, d=2, L=6, eta=0.5, J=J, T=[1.0],
+                                             observables={"x": np.ones(3)})
+    with pytest.raises(ValueError, match="'eta'"):
+        fm.momentum_distribution_realization(0, d=2, L=6, eta=0.0, J=J, T=[1.0])
+    with pytest.raises(ValueError, match="num_realizations"):
+        fm.quasi_free_deviation(1, 0, d=2, L=6, eta=0.5, J=J, f=np.ones(lat.shape),
+                                g=np.ones(lat.shape), T=[1.0])
+    with pytest.raises(ValueError, match="square"):
+        fm.wick_determinant(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="'num_sites'"):
+        fm.FockSpace(20)
