@@ -280,3 +280,33 @@ def test_fluctuations_of_the_wigner_pairing_shrink_as_eta_decreases():
                                keep_samples="pairings", numba_threads=1)
         std[eta] = res.samples["pairings"][:, 0, 2].std(ddof=1)
     assert std[0.3] < 0.75 * std[0.6]
+
+
+_BLAS_PROBE = """
+import numpy as np
+import chargetransport as ct
+from chargetransport import kinetic_limit as kl
+setup = kl.WKBExperiment()
+lat = ct.Lattice(2, 128)
+psi = kl.gaussian_wkb_state(lat, 0.25, setup.momentum, setup.width)
+psi = psi * np.exp(0.3j * np.sin(np.arange(psi.size)).reshape(psi.shape))
+values = [ct.wigner_pairing(psi, J, scale=0.0625) for J in setup.test_functions()]
+print(psi.tobytes().hex()[:64], np.array(values).tobytes().hex())
+"""
+
+
+def test_pairings_do_not_depend_on_the_blas_thread_count():
+    # Dask workers run with OPENBLAS/OMP/MKL_NUM_THREADS=1, a process pool with the
+    # default; BLAS dot products (np.vdot, np.linalg.norm) of 16k-site states round
+    # differently with 1 and 2 threads, which broke the bit-for-bit equality of the
+    # chapter's ensembles across executors. The package reduces in a fixed order instead.
+    import os
+    import subprocess
+    import sys
+    env_one = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+                   MKL_NUM_THREADS="1")
+    env_two = dict(os.environ, OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2",
+                   MKL_NUM_THREADS="2")
+    out = [subprocess.run([sys.executable, "-c", _BLAS_PROBE], env=env, check=True,
+                          capture_output=True, text=True).stdout for env in (env_one, env_two)]
+    assert out[0] == out[1]

@@ -23,7 +23,10 @@ def _check_vector(name, value, d):
 
 
 def _normalised(psi):
-    norm = np.linalg.norm(psi)
+    # pairwise summation in NumPy, not BLAS: the result must not depend on the BLAS
+    # thread count (bit-for-bit ensembles across executors)
+    norm = np.sqrt(np.sum(psi.real**2 + psi.imag**2)) if np.iscomplexobj(psi) \
+        else np.sqrt(np.sum(np.asarray(psi, dtype=float) ** 2))
     if not np.isfinite(norm) or norm == 0.0:
         raise ValueError("the state vanishes (or overflows) on the lattice: check its centre, "
                          "width and amplitude against the box")

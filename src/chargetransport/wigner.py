@@ -19,6 +19,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from . import _kernels
+from .hamiltonian import as_3d
 from ._validation import (available_memory_bytes, check_int, check_real,
                           format_bytes)
 
@@ -258,7 +260,10 @@ def wigner_pairing(psi, test_function, scale=1.0):
         out = np.empty_like(a3)
         _axis_kernel(a3, np.ascontiguousarray(G), Phi, n_max, out)
         result = out.reshape(psi.shape)
-    return complex(np.vdot(psi, result))
+    # a fixed-block reduction, not BLAS: np.vdot's sum depends on the BLAS thread count
+    # (Dask workers run one BLAS thread, a process pool several), which would break the
+    # bit-for-bit equality of ensembles across executors
+    return _kernels.vdot(as_3d(psi), as_3d(np.ascontiguousarray(result)))
 
 
 def wigner_transform(psi, num_momenta=None, scale=1.0):
