@@ -302,8 +302,10 @@ def test_bad_input_is_rejected_with_named_parameters():
         hf.exchange_multiplier(v, J[:8, :8])
     with pytest.raises(ValueError, match="'J' must satisfy 0 <= J <= 1"):
         hf.evolve_hartree_fock(J + 0.5, v, 1.0, 0.1, 1.0, 0.1, 1, 0)
-    with pytest.raises(ValueError, match="'F'"):
-        hf.renormalized_dispersion(-J, v, 1.0)
+    with pytest.raises(ValueError, match="'F' must have the shape"):
+        hf.renormalized_dispersion(J[:8, :8], v, 1.0)
+    with pytest.raises(ValueError, match="'mu0' must satisfy"):
+        hf.solve_stationary_state(-J, v, 1.0)
     with pytest.raises(ValueError, match="'dt' must be <= 1"):
         hf.evolve_hartree_fock(J, v, 1.0, 0.1, 1.0, 2.0, 1, 0)
     with pytest.raises(ValueError, match="'eta' must be >= 0"):

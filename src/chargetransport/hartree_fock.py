@@ -295,7 +295,8 @@ def renormalized_dispersion(F, v, lam):
     Parameters
     ----------
     F : numpy.ndarray, shape ``(L,) * d``
-        Momentum distribution (values in [0, 1]).
+        Momentum distribution. Any real array is accepted: a statistical estimate
+        of ``mu_t`` (random-phase vectors) may leave [0, 1] by its noise.
     v : numpy.ndarray, shape ``(L,) * d``
         Pair potential.
     lam : float
@@ -313,7 +314,8 @@ def renormalized_dispersion(F, v, lam):
     ``+ lambda``, which is the same formula for ``-lambda``.
     """
     v = _check_potential(v)
-    F = _check_distribution("F", F, v.shape)
+    F = _check_grid_field("F", F)
+    _check_same_shape("F", F, v.shape)
     lam = check_real("lam", lam)
     return _grid_dispersion(v.shape) - lam * _exchange(v, F)
 
