@@ -95,3 +95,10 @@ def test_fixed_point_solver_claims(values):
     # Remark 4: |F_lambda - P_e mu_0| = O(lambda), fitted for lambda <= 0.2
     assert abs(values["remark4_slope"] - 1) < 0.1
     assert values["remark4_smallest"] < 1e-3
+    # the dynamics: distances to the lambda = 0 state grow with lambda, and exceed the
+    # fixed point's by no more than the non-cancelling noise (<= 2 x noise rms)
+    sims = [values[f"remark4_sim_{lam}"] for lam in (1, 2, 4)]
+    fixed = [values[f"remark4_fixed_{lam}"] for lam in (1, 2, 4)]
+    assert sims[0] < sims[1] < sims[2] and fixed[0] < fixed[1] < fixed[2]
+    for s, f in zip(sims, fixed):
+        assert s < f + 2 * values["noise_rms_lambda4"]
