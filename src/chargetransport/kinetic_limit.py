@@ -352,7 +352,7 @@ class WKBExperiment:
     Examples
     --------
     >>> exp = WKBExperiment()
-    >>> [round(x, 3) for x in exp.velocity]
+    >>> [round(float(x), 3) for x in exp.velocity]
     [-1.414, -2.0]
     >>> exp.box_side(0.2, half_width=5.0)
     250
