@@ -38,11 +38,14 @@ def test_integrator_orders(values):
 
 
 def test_weak_coupling_follows_the_linear_boltzmann_equation(values):
-    # O(eta^2) + finite-box deviations of the current, measured 0.07-0.09 j0 (standard
-    # error 0.005): they must stay below 0.12 and shrink from eta = 0.4 to eta = 0.3
-    for key in ("0.4_0.0", "0.4_0.16", "0.3_0.09"):
+    # O(eta^2) + finite-box deviations of the current, measured 0.05-0.09 j0 (standard
+    # error 0.005): they must stay below 0.12 and shrink from eta = 0.4 to 0.3 to 0.2
+    for key in ("0.4_0.0", "0.4_0.16", "0.3_0.09", "0.2_0.04"):
         assert values[f"linear_deviation_{key}"] < 0.12
-    assert values["linear_deviation_0.3_0.09"] < values["linear_deviation_0.4_0.16"]
+    assert (values["linear_deviation_0.2_0.04"] < values["linear_deviation_0.3_0.09"]
+            < values["linear_deviation_0.4_0.16"])
+    # the text: at eta = 0.2 the largest deviation is at the beginning (T < 0.5)
+    assert values["linear_deviation_at_0.2_0.04"] < 0.5
     # the HF run at lambda = eta^2 differs from the free one by O(lambda): a few per cent
     assert values["hf_vs_free_current_0.4"] < 0.05
     # lambda = 4 is a different dynamics: much more current left than Boltzmann predicts,
