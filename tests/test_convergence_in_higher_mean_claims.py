@@ -105,6 +105,13 @@ def test_self_averaging_in_space(values):
     assert values["box_bias"] < 0.02
     assert 0 < values["bump_final"] < 1
     assert values["realizations_box"] == 24
+    # the mean does not depend on L (within 3 combined standard errors), and the level
+    # counts are L^2 rho Gamma, growing like L^2
+    for L in (64, 128):
+        diff = abs(values[f"box_mean_L{L}"] - values["box_mean_L512"])
+        assert diff < 3 * math.hypot(values[f"box_mean_se_L{L}"], values["box_mean_se_L512"])
+    assert values["levels_L128"] == pytest.approx(4 * values["levels_L64"], rel=1e-12)
+    assert values["levels_L128"] > 100
 
 
 def test_executors_agree_bit_for_bit_and_report_rates(values):
