@@ -388,8 +388,11 @@ def homogeneous_solution(F0, T, bin_width=0.01):
     PF = bin_average(F0)
     # The rate is taken constant on each bin (its bin average), so that the
     # discrete P and m commute and mass is conserved exactly on the grid.
+    # The rate depends on V only through e(V): evaluate it once per distinct grid energy
+    # (same values; the d = 3 density of states is a quadrature, ~1 ms per energy).
+    unique_e, inverse = np.unique(e, return_inverse=True)
     with np.errstate(divide="ignore"):
-        rate = collision_rate(e, d)
+        rate = collision_rate(unique_e, d)[inverse.ravel()].reshape(e.shape)
     m = bin_average(np.where(np.isfinite(rate), rate, 1e300))  # infinite rate: relaxes at once
     out = np.stack([PF + np.exp(-m * t) * (F0 - PF) for t in Ts])
     return out[0] if np.ndim(T) == 0 else out
