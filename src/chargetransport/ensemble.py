@@ -10,7 +10,8 @@ the same state wherever it is computed. This module turns such a loop into
   ``O(max_order)`` arrays of that shape whatever the number of realizations;
 * :func:`ensemble_average`: the loop itself, run serially, on a local process pool
   or on a ``dask.distributed`` cluster, with a tqdm progress bar, returning an
-  :class:`EnsembleResult`;
+  :class:`EnsembleResult` (with ``keep_samples``, also the per-realization values of
+  chosen keys, for statistics that need the samples: quantiles, bootstrap);
 * :class:`LockstepEnsemble`: realizations advanced together, each step of each
   realization seeing the ensemble mean of the previous step (the coupling of
   self-consistent mean-field dynamics).
