@@ -65,6 +65,10 @@ def test_fluctuations_decrease_with_eta_far_faster_than_the_proven_rate(values):
             # positive exponent two orders of magnitude above the proven 1 / (300 r)
             assert 0 < se < 0.3
             assert a - 3 * se > 0.2 > 100 / (300 * r)
+    assert values["std_drop_min"] > 1 / 0.7
+    assert values["std_drop_max"] >= values["std_drop_min"]
+    exps = [values[f"exponent_J{j}_r{r}"] for j in TESTS for r in (2, 4, 6)]
+    assert values["exponent_min"] == min(exps) and values["exponent_max"] == max(exps)
     # the density near the origin (J_3) decays fastest, with exponent ~1
     assert values["exponent_J3_r2"] - 3 * values["exponent_se_J3_r2"] > 0.7
     assert values["proven_exponent_r2"] == pytest.approx(1 / 600)
@@ -99,6 +103,10 @@ def test_exceedance_probabilities_fall_with_eta(values):
     # the bias of J_1 at eta = 0.4 (a quarter of <J_1, F_T>) exceeds delta = 10 %:
     # nearly every realization deviates by more than delta
     assert values["exceedance_J1_0.1_0.4"] > 0.8
+    # ... because the bias is more than 10 % of <J_1, F_T> (measured ~25 %)
+    assert values["bias_J1_0.4_relative"] > 0.1
+    assert values["bias_J1_0.4_relative"] == pytest.approx(
+        abs(values["bias_J1_0.4"]) / values["boltzmann_J1"], rel=1e-12)
     # J_2 fluctuates most, relative to its mean (measured ~0.15 at eta = 0.15)
     assert values["relative_std_J2_0.15"] > values["std_J3_0.15"] / values["boltzmann_J3"]
     assert values["relative_std_J2_0.15"] > values["std_J1_0.15"] / values["boltzmann_J1"]
@@ -140,6 +148,9 @@ def test_executors_agree_bit_for_bit_and_report_rates(values):
         assert 0 < values[f"rate_{name}"] < math.inf
     for eta in ETAS:
         assert values[f"rate_pool_{eta}"] > 0
+    assert values["task_seconds"] == pytest.approx(8 / values["rate_serial"], rel=1e-12)
+    assert values["speedup_processes"] == pytest.approx(
+        values["rate_processes"] / values["rate_serial"], rel=1e-12)
     # the cost grows as eta decreases (L^2 t ~ eta^-6)
     assert values["rate_pool_0.15"] < values["rate_pool_0.3"]
 
