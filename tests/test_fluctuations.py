@@ -310,3 +310,11 @@ def test_pairings_do_not_depend_on_the_blas_thread_count():
     out = [subprocess.run([sys.executable, "-c", _BLAS_PROBE], env=env, check=True,
                           capture_output=True, text=True).stdout for env in (env_one, env_two)]
     assert out[0] == out[1]
+
+
+def test_kept_samples_with_executor_auto_equal_serial():
+    kwargs = dict(progress=False, keep_samples=True, max_order=3)
+    auto = ensemble_average(pair_and_scalar, 9, 4, executor="auto", **kwargs)
+    serial = ensemble_average(pair_and_scalar, 9, 4, **kwargs)
+    for key in ("pair", "scalar"):
+        assert auto.samples[key].tobytes() == serial.samples[key].tobytes()

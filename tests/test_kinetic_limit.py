@@ -106,3 +106,13 @@ def test_wkb_experiment_observable_pairs_the_initial_state():
     # error below 1e-6, as in test_wkb_pairing_at_time_zero_is_the_initial_position_density)
     assert r["pairings"][0, 2] == pytest.approx(0.8, abs=1e-6)
     assert r["pairings"].shape == (1, 3)
+
+
+def test_wkb_experiment_rejects_bad_input():
+    setup = kl.WKBExperiment()
+    with pytest.raises(ValueError, match="'eta'"):
+        setup.box_side(0.0, half_width=5.0)
+    with pytest.raises(ValueError, match="'half_width'"):
+        setup.box_side(0.3, half_width=-1.0)
+    with pytest.raises(TypeError, match="'eta'"):
+        setup.observable("0.3", [1.0], half_width=5.0)
