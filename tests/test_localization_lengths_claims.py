@@ -113,16 +113,18 @@ def test_anderson_transition(values):
 # ------------------------------------------------------------------------------ decaying
 def test_decaying_potential_regimes(values):
     assert values["plateau_sigma_0"] == pytest.approx(2.0, abs=0.1)
-    # pre-asymptotic power for sigma = 1/4 (Born asymptote 0.5), closer at smaller eta
-    assert 0.35 < values["power_sigma_0.25"] < 0.6
-    assert values["power_sigma_0.25"] > values["power_sigma_0.25_eta0.5"]
+    # power for sigma = 1/4 at eta = 0.25 near the Born 1 - 2 sigma = 0.5 (fit over
+    # 10 <= t <= 60 of six realizations: +-0.1); at eta = 0.5 visibly smaller (beyond Born)
+    assert 0.4 < values["power_sigma_0.25"] < 0.6
+    assert values["power_sigma_0.25"] > values["power_sigma_0.25_eta0.5"] + 0.05
     assert values["log_slope_sigma_0.5"] > 0
     # saturation for sigma > 1/2: less than 20% growth from t = 20 to 80, less for larger sigma
     assert values["growth_late_1.0"] < values["growth_late_0.75"] < 1.2
-    # eta = 0.5 is beyond second order: F / eta^2 is larger at eta = 0.25
-    assert values["born_ratio_0.25"] > 1.1 and values["born_ratio_0.5"] > 1.1
-    # time-scale exponent for sigma = 1/4 against the bound's 4
-    assert 3.3 < values["tc_exponent_0.25"] < 5.7
+    # Born scaling F ~ eta^2 at t ~ 10: ratio one within the realization noise of six
+    # realizations (~15% at t ~ 10)
+    assert abs(values["born_ratio_0.25"] - 1) < 0.3 and abs(values["born_ratio_0.5"] - 1) < 0.3
+    # time-scale exponent 2/p for sigma = 1/4 against the bound's 4 (p within 0.4-0.6)
+    assert 3.3 < values["tc_exponent_0.25"] < 5.0
     assert values["rate2"] == pytest.approx(_golden_rule_rate(2), rel=2e-3)
 
 
