@@ -314,3 +314,15 @@ def test_bad_inputs_are_rejected_with_clear_errors(small_system):
         fm.wick_determinant(np.ones((2, 3)))
     with pytest.raises(ValueError, match="'num_sites'"):
         fm.FockSpace(20)
+
+
+def test_realization_is_reproducible_from_its_seed():
+    lat = ct.Lattice(2, 8)
+    J = fm.fermi_sea(lat, -1.0, shift=[0.125, 0.0])
+    seed = ct.realization_seeds(4, 1)[0]
+    kw = dict(d=2, L=8, eta=0.5, J=J, T=[1.0], method="random_phase", num_vectors=2)
+    a = fm.momentum_distribution_realization(seed, **kw)["distribution"]
+    b = fm.momentum_distribution_realization(seed, **kw)["distribution"]   # same object again
+    c = fm.momentum_distribution_realization(ct.realization_seeds(4, 1)[0], **kw)["distribution"]
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, c)

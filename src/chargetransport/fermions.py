@@ -373,6 +373,17 @@ def evolved_two_point_matrix(hamiltonian, J, f, g, times, *, tol=1e-10):
     (eq. (5.30)), i.e. ``<g, gamma_t f> = <g_t, gamma f_t>``: each test function
     is propagated backwards once (``trajectory`` with times ``-t``) and ``gamma``
     is applied by FFT. No many-body object and no dense matrix is formed.
+
+    Examples
+    --------
+    >>> import numpy as np, chargetransport as ct
+    >>> lat = ct.Lattice(1, 16)
+    >>> H = ct.AndersonHamiltonian(lat, 0.3, ct.random_potential(lat, seed=2))
+    >>> J = gibbs_distribution(lat, 2.0, 0.0)
+    >>> f = np.zeros(lat.shape, complex); f[8] = 1.0          # a_x at one site
+    >>> M = evolved_two_point_matrix(H, J, f, f, [0.0, 3.0])
+    >>> bool(np.isclose(M[0, 0, 0].real, J.mean()))           # density rho(a_x^+ a_x)
+    True
     """
     H = _check_hamiltonian(hamiltonian)
     lat = H.lattice
@@ -443,6 +454,16 @@ def evolved_momentum_distribution(hamiltonian, J, times, *, method="auto", num_v
     estimate anyway; the random-phase estimator adds its own zero-mean noise at
     the cost of one propagation per vector, which is the cheapest unbiased
     route on large boxes (stochastic trace estimation, Weisse et al., Rev. Mod. Phys. 78, 275 (2006)).
+
+    Examples
+    --------
+    >>> import numpy as np, chargetransport as ct
+    >>> lat = ct.Lattice(2, 8)
+    >>> H = ct.AndersonHamiltonian(lat, 0.5, ct.random_potential(lat, seed=0))
+    >>> J = fermi_sea(lat, -1.0, shift=[0.125, 0.0])
+    >>> n = evolved_momentum_distribution(H, J, [0.0, 5.0], method="dense")
+    >>> bool(np.allclose(n[0], J)), bool(np.isclose(n[1].sum(), J.sum()))  # N conserved
+    (True, True)
     """
     H = _check_hamiltonian(hamiltonian)
     lat = H.lattice
@@ -522,7 +543,10 @@ def momentum_distribution_realization(seed, *, d, L, eta, J, T, method="auto", n
     eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
     T = check_real_array("T", T, ndim=1)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    pot_seed, phase_seed = ss.spawn(2)
+    # children 0 (potential) and 1 (phases), built without spawning, so that the same
+    # SeedSequence object always gives the same realization
+    pot_seed, phase_seed = (np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key + (i,),
+                                                   pool_size=ss.pool_size) for i in (0, 1))
     lat, H = _realization(pot_seed, d, L, eta, distribution)
     n = evolved_momentum_distribution(H, J, T / eta**2, method=method, num_vectors=num_vectors,
                                       seed=phase_seed, tol=tol)
