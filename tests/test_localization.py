@@ -169,7 +169,7 @@ def test_strip_box_width_is_uniform_with_eta_w_over_sqrt12():
     assert loc.box_disorder_eta(12.0) == pytest.approx(math.sqrt(12.0))
 
 
-def test_strip_exponents_of_width_one_limit_and_error_bars():
+def test_strip_exponents_are_sorted_with_small_block_errors():
     # strong disorder d = 2 strip: the smallest exponent's block error is a few per cent
     # and the normalised length is consistent with xi_M / M
     r = loc.strip_lyapunov_exponents(0.0, 6, 20_000, eta=3.0, seed=3)

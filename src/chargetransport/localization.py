@@ -449,7 +449,7 @@ def _run_strip(E, eta, M, d, n_steps, rng, distribution, reorth, num_blocks):
 
 def strip_lyapunov_exponents(E, width, n_steps, *, d=2, eta=None, box_width=None,
                              distribution="gaussian", seed=0, reorth_every=None,
-                             num_blocks=50, progress=False):
+                             num_blocks=50):
     """MacKinnon-Kramer Lyapunov spectrum of a strip (d = 2) or bar (d = 3).
 
     Parameters
@@ -476,8 +476,6 @@ def strip_lyapunov_exponents(E, width, n_steps, *, d=2, eta=None, box_width=None
         spread of the exponents between two steps stays below ``e^18``.
     num_blocks : int, default 50
         Blocks for the error estimate (>= 2).
-    progress : bool
-        Unused placeholder for API symmetry; the run is a single Numba loop.
 
     Returns
     -------
