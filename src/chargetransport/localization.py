@@ -629,7 +629,8 @@ def spreading_distance(seed, *, d, L, eta, times, distribution="gaussian", decay
 
 
 def spreading_functional(*, d, L, eta, times, num_realizations, seed=0, distribution="gaussian",
-                         decay_exponent=0.0, tol=1e-10, executor="serial", progress=True):
+                         decay_exponent=0.0, tol=1e-10, executor="serial", max_workers=None,
+                         numba_threads=None, progress=True):
     """``E ||e^{-itH} phi_0 - e^{-it Delta} phi_0||^2`` with ``phi_0 = delta_0``, eqs. (4.1), (4.16).
 
     Parameters
@@ -646,8 +647,9 @@ def spreading_functional(*, d, L, eta, times, num_realizations, seed=0, distribu
         ``sigma`` of the decaying potential ``w_x <x>^{-sigma}`` (section 4.1).
     tol : float
         Chebyshev tolerance of :func:`chargetransport.evolve`.
-    executor, progress
-        Passed to :func:`chargetransport.ensemble_average`.
+    executor, max_workers, numba_threads, progress
+        Passed to :func:`chargetransport.ensemble_average` (the result does not
+        depend on them).
 
     Returns
     -------
@@ -668,7 +670,9 @@ def spreading_functional(*, d, L, eta, times, num_realizations, seed=0, distribu
     obs = partial(spreading_distance, d=d, L=L, eta=eta,
                   times=check_real_array("times", times, ndim=1),
                   distribution=distribution, decay_exponent=decay_exponent, tol=tol)
-    result = ensemble_average(obs, num_realizations, seed, executor=executor, progress=progress)
+    result = ensemble_average(obs, num_realizations, seed, executor=executor,
+                              max_workers=max_workers, numba_threads=numba_threads,
+                              progress=progress)
     return np.asarray(result.mean), np.asarray(result.standard_error)
 
 
