@@ -19,7 +19,13 @@ from .rng import as_generator, realization_seeds
 from .observables import (boundary_weight, mean_square_displacement, mean_square_velocity,
                           momentum_distribution)
 from .states import gaussian_wave_packet, wkb_state
-from . import boltzmann, kinetic_limit, plotting
+from .localization import (LyapunovResult, StripResult, box_disorder_eta, eigenvector_ipr,
+                           golden_rule_spreading, inverse_participation_ratio,
+                           lyapunov_exponent, spreading_distance, spreading_functional,
+                           strip_lyapunov_exponents, thouless_exponent)
+from .fermions import fermi_dirac, fermi_sea, gibbs_distribution, one_particle_density_matrix
+from . import (boltzmann, duhamel, fermions, fluctuations, graphs, hartree_fock, kinetic_limit,
+               localization, plotting, resolvents)
 from .wigner import (SeparableTestFunction, gaussian_test_function, wigner_pairing,
                      wigner_transform)
 
@@ -34,4 +40,14 @@ __all__ = [
     "kpm_density_of_states", "mean_square_displacement", "mean_square_velocity",
     "momentum_distribution", "random_potential",
     "realization_seeds", "trajectory", "wigner_pairing", "wigner_transform", "wkb_state",
+    # section 2.3 (graphs, Duhamel terms, resolvents) and section 3 (fluctuations)
+    "duhamel", "fluctuations", "graphs", "resolvents",
+    # section 4: localization
+    "localization", "LyapunovResult", "StripResult", "box_disorder_eta", "eigenvector_ipr",
+    "golden_rule_spreading", "inverse_participation_ratio", "lyapunov_exponent",
+    "spreading_distance", "spreading_functional", "strip_lyapunov_exponents",
+    "thouless_exponent",
+    # sections 5 and 6: fermions, Hartree-Fock
+    "fermions", "hartree_fock", "fermi_dirac", "fermi_sea", "gibbs_distribution",
+    "one_particle_density_matrix",
 ]
