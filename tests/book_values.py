@@ -31,3 +31,20 @@ def glued_values(notebook: Path) -> dict[str, object]:
             except (ValueError, SyntaxError):
                 values[name] = text
     return values
+
+
+def chapter_values(chapter: str):
+    """A module-scoped pytest fixture ``values``: the glued values of ``chapter``.
+
+    Use in a claims test as ``values = chapter_values("book/<chapter>")``; the
+    values come from the notebook of the session's book build (``built_book``).
+    """
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def values(built_book):
+        path = built_book.executed_notebook(chapter)
+        assert path.exists(), f"the chapter was not executed: {path}"
+        return glued_values(path)
+
+    return values

@@ -5,16 +5,12 @@ The values are read from the notebook the book build executed (see
 """
 import pytest
 
-from book_values import glued_values
+from book_values import chapter_values
 
 pytestmark = pytest.mark.book
 
 
-@pytest.fixture(scope="module")
-def values(built_book):
-    path = built_book.executed_notebook("book/anderson_model")
-    assert path.exists(), f"the chapter was not executed: {path}"
-    return glued_values(path)
+values = chapter_values("book/anderson_model")
 
 
 def test_stencil_reproduces_plane_wave_eigenvalue(values):

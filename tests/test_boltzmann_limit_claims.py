@@ -4,18 +4,14 @@ Values are read from the notebook the book build executed (``book_values.py``).
 """
 import pytest
 
-from book_values import glued_values
+from book_values import chapter_values
 
 pytestmark = pytest.mark.book
 
 ETAS = (0.4, 0.2, 0.1, 0.05)
 
 
-@pytest.fixture(scope="module")
-def values(built_book):
-    path = built_book.executed_notebook("book/boltzmann_limit")
-    assert path.exists(), f"the chapter was not executed: {path}"
-    return glued_values(path)
+values = chapter_values("book/boltzmann_limit")
 
 
 def test_homogeneous_solvers_agree_and_conserve_mass(values):

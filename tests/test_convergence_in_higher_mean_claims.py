@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from book_values import glued_values
+from book_values import chapter_values
 
 pytestmark = pytest.mark.book
 
@@ -15,11 +15,7 @@ ETAS = (0.4, 0.3, 0.2, 0.15)
 TESTS = (1, 2, 3)
 
 
-@pytest.fixture(scope="module")
-def values(built_book):
-    path = built_book.executed_notebook("book/convergence_in_higher_mean")
-    assert path.exists(), f"the chapter was not executed: {path}"
-    return glued_values(path)
+values = chapter_values("book/convergence_in_higher_mean")
 
 
 def test_set_up_boxes_and_ensembles(values):

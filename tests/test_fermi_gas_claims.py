@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from book_values import glued_values
+from book_values import chapter_values
 
 pytestmark = pytest.mark.book
 
@@ -14,11 +14,7 @@ ETAS = (0.4, 0.28, 0.2, 0.14)
 BETAS = ("1.0", "4.0", "inf")
 
 
-@pytest.fixture(scope="module")
-def values(built_book):
-    path = built_book.executed_notebook("book/fermi_gas")
-    assert path.exists(), f"the chapter was not executed: {path}"
-    return glued_values(path)
+values = chapter_values("book/fermi_gas")
 
 
 def test_fock_space_agrees_with_one_particle_reduction(values):

@@ -4,16 +4,12 @@ Values are read from the notebook the book build executed (``book_values.py``).
 """
 import pytest
 
-from book_values import glued_values
+from book_values import chapter_values
 
 pytestmark = pytest.mark.book
 
 
-@pytest.fixture(scope="module")
-def values(built_book):
-    path = built_book.executed_notebook("book/hartree_fock")
-    assert path.exists(), f"the chapter was not executed: {path}"
-    return glued_values(path)
+values = chapter_values("book/hartree_fock")
 
 
 def test_hartree_fock_terms_are_a_constant_plus_a_multiplier(values):

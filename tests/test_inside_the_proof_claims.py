@@ -7,17 +7,13 @@ import math
 
 import pytest
 
-from book_values import glued_values
+from book_values import chapter_values
 from chargetransport import duhamel, graphs
 
 pytestmark = pytest.mark.book
 
 
-@pytest.fixture(scope="module")
-def values(built_book):
-    path = built_book.executed_notebook("book/inside_the_proof")
-    assert path.exists(), f"the chapter was not executed: {path}"
-    return glued_values(path)
+values = chapter_values("book/inside_the_proof")
 
 
 # --------------------------------------------------------------------------------------

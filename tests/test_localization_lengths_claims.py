@@ -9,16 +9,12 @@ import pytest
 from scipy import integrate
 
 import chargetransport as ct
-from book_values import glued_values
+from book_values import chapter_values
 
 pytestmark = pytest.mark.book
 
 
-@pytest.fixture(scope="module")
-def values(built_book):
-    path = built_book.executed_notebook("book/localization_lengths")
-    assert path.exists(), f"the chapter was not executed: {path}"
-    return glued_values(path)
+values = chapter_values("book/localization_lengths")
 
 
 # ------------------------------------------------------------------------------ d = 1

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from ._validation import check_int, check_real, check_real_array
 from .dos import density_of_states
+from .lattice import dispersion_gradient
 from .rng import as_generator, realization_seeds
 
 __all__ = ["collision_rate", "group_velocity", "shell_mean_square_velocity",
@@ -43,8 +44,7 @@ def group_velocity(k):
     -------
     numpy.ndarray, shape (..., d)
     """
-    k = check_real_array("k", k)
-    return -2.0 * np.sin(2.0 * np.pi * k)
+    return dispersion_gradient(k) / (2.0 * np.pi)
 
 
 def collision_rate(E, d):

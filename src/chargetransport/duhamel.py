@@ -173,6 +173,17 @@ def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol):
     return acc.reshape((len(times), levels) + psi0.shape)
 
 
+def _check_lattice_arguments(lattice, eta, psi0, t, times, tol):
+    """Validate the arguments shared by the lattice-based expansions: (eta, ts, scalar, tol)."""
+    if not isinstance(lattice, Lattice):
+        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    eta = check_real("eta", eta, minimum=0.0)
+    check_field("psi0", psi0, lattice.shape)
+    ts, scalar = _check_times(t, times)
+    tol = check_real("tol", tol, minimum=1e-14, maximum=1e-3)
+    return eta, ts, scalar, tol
+
+
 def _check_times(t, times):
     if (t is None) == (times is None):
         raise TypeError("give exactly one of 't' and 'times'")
@@ -302,12 +313,7 @@ def multilinear_duhamel_terms(lattice, eta, potentials, psi0, t=None, *, times=N
     >>> bool(np.abs(a - b).max() < 1e-13)
     True
     """
-    if not isinstance(lattice, Lattice):
-        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
-    eta = check_real("eta", eta, minimum=0.0)
-    check_field("psi0", psi0, lattice.shape)
-    ts, scalar = _check_times(t, times)
-    tol = check_real("tol", tol, minimum=1e-14, maximum=1e-3)
+    eta, ts, scalar, tol = _check_lattice_arguments(lattice, eta, psi0, t, times, tol)
     if isinstance(potentials, np.ndarray) and potentials.shape == lattice.shape:
         raise TypeError("'potentials' must be a sequence of arrays (one per interaction); "
                         "for one potential at every vertex use duhamel_terms")
@@ -387,12 +393,7 @@ def pairing_contributions(lattice, eta, graph_list, psi0, t=None, *, times=None,
     from .propagation import free_evolution
     from .rng import realization_seeds
 
-    if not isinstance(lattice, Lattice):
-        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
-    eta = check_real("eta", eta, minimum=0.0)
-    check_field("psi0", psi0, lattice.shape)
-    ts, scalar = _check_times(t, times)
-    tol = check_real("tol", tol, minimum=1e-14, maximum=1e-3)
+    eta, ts, scalar, tol = _check_lattice_arguments(lattice, eta, psi0, t, times, tol)
     sequences = []
     num_fields = 0
     for k, item in enumerate(graph_list):
