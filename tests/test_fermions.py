@@ -149,26 +149,27 @@ def test_fock_space_dynamics_matches_one_particle_reduction(d, L):
         np.testing.assert_allclose(fm.wick_determinant(M[i]), fs.expectation(state, four), atol=1e-10)
 
 
+def _random_quasi_free_ring(L, seed, r):
+    """A quasi-free state of random J on the ring of L sites, in Fock space, and r pairs (f, g)."""
+    lat = ct.Lattice(1, L)
+    rng = np.random.default_rng(seed)
+    J = rng.uniform(0.1, 0.9, lat.shape)
+    fs = fm.FockSpace(L)
+    state = fs.quasi_free_state(fm.one_particle_density_matrix(lat, J))
+    f, g = _random_functions(rng, r, lat.shape), _random_functions(rng, r, lat.shape)
+    return lat, J, fs, state, f, g
+
+
 def test_paper_order_of_annihilators_changes_sign_as_stated():
     # rho(a+(f1) a+(f2) a(g1) a(g2)) = -det M for r = 2: (-1)^{r(r-1)/2}
-    lat = ct.Lattice(1, 6)
-    rng = np.random.default_rng(5)
-    J = rng.uniform(0.1, 0.9, lat.shape)
-    fs = fm.FockSpace(6)
-    state = fs.quasi_free_state(fm.one_particle_density_matrix(lat, J))
-    f, g = _random_functions(rng, 2, lat.shape), _random_functions(rng, 2, lat.shape)
+    lat, J, fs, state, f, g = _random_quasi_free_ring(6, seed=5, r=2)
     paper = fs.creator(f[0]) @ fs.creator(f[1]) @ fs.annihilator(g[0]) @ fs.annihilator(g[1])
     det = fm.wick_determinant(fm.two_point_matrix(lat, J, f, g))
     np.testing.assert_allclose(fs.expectation(state, paper), -det, atol=1e-12)
 
 
 def test_six_point_function_is_a_determinant():
-    lat = ct.Lattice(1, 7)
-    rng = np.random.default_rng(6)
-    J = rng.uniform(0.1, 0.9, lat.shape)
-    fs = fm.FockSpace(7)
-    state = fs.quasi_free_state(fm.one_particle_density_matrix(lat, J))
-    f, g = _random_functions(rng, 3, lat.shape), _random_functions(rng, 3, lat.shape)
+    lat, J, fs, state, f, g = _random_quasi_free_ring(7, seed=6, r=3)
     op = fs.creator(f[0]) @ fs.creator(f[1]) @ fs.creator(f[2]) @ fs.annihilator(g[2]) \
         @ fs.annihilator(g[1]) @ fs.annihilator(g[0])
     det = fm.wick_determinant(fm.two_point_matrix(lat, J, f, g))
