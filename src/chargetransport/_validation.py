@@ -81,19 +81,129 @@ def check_field(name, value, shape, dtype=np.complex128):
     return value
 
 
+def check_instance(name, value, cls):
+    """Return ``value`` if it is an instance of ``cls``, else raise ``TypeError`` naming ``name``."""
+    if not isinstance(value, cls):
+        names = " or ".join(f"{c.__module__.split('.')[0]}.{c.__name__}"
+                            for c in (cls if isinstance(cls, tuple) else (cls,)))
+        raise TypeError(f"'{name}' must be a {names}, got {type(value).__name__}")
+    return value
+
+
+def check_bool(name, value):
+    """Return ``value`` as a bool; only ``True``/``False`` (or NumPy bools) are accepted.
+
+    Strings such as ``"yes"`` are rejected rather than read as true.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"'{name}' must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_finite_field(name, value):
+    """Raise ``ValueError`` if a field contains NaN or inf (one pass over memory).
+
+    The rule of the package: public entry points reject non-finite fields; the
+    Numba kernels behind them stay unchecked.
+    """
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"'{name}' must contain only finite numbers (no NaN or inf)")
+    return value
+
+
+def _read_int(path):
+    try:
+        text = open(path).read().strip()
+    except OSError:
+        return None
+    if not text or text == "max":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    # cgroup v1 reports "no limit" as a huge page-aligned number
+    return value if value < 1 << 60 else None
+
+
+def _cgroup_memory_headroom():
+    """Bytes the process's cgroup still allows (limit - usage), or None without a limit.
+
+    Containers (Binder, Colab, CI) cap memory with a cgroup while /proc/meminfo shows the
+    host's memory: v2 ``memory.max``/``memory.current``, v1 ``memory.limit_in_bytes``/
+    ``memory.usage_in_bytes``.
+    """
+    paths = []
+    try:
+        for line in open("/proc/self/cgroup"):
+            parts = line.strip().split(":", 2)
+            if len(parts) == 3 and (parts[1] == "" or "memory" in parts[1].split(",")):
+                paths.append((parts[1] == "", parts[2]))
+    except OSError:
+        return None
+    best = None
+    for v2, rel in paths:
+        root = "/sys/fs/cgroup" if v2 else "/sys/fs/cgroup/memory"
+        rel = rel.rstrip("/")
+        limit_name, usage_name = (("memory.max", "memory.current") if v2 else
+                                  ("memory.limit_in_bytes", "memory.usage_in_bytes"))
+        # walk up the hierarchy: a parent's limit binds too
+        while True:
+            limit = _read_int(f"{root}{rel}/{limit_name}")
+            if limit is not None:
+                usage = _read_int(f"{root}{rel}/{usage_name}") or 0
+                headroom = max(limit - usage, 0)
+                best = headroom if best is None else min(best, headroom)
+            if not rel:
+                break
+            rel = rel.rsplit("/", 1)[0]
+    return best
+
+
 def available_memory_bytes():
-    """Memory the process may still use: MemAvailable from /proc, else total RAM."""
+    """Memory the process may still allocate, in bytes.
+
+    The smallest of: ``MemAvailable`` from /proc/meminfo (else total RAM), the
+    headroom under the process's cgroup memory limit (v1 or v2), and the
+    address-space limit ``RLIMIT_AS``.
+    """
+    available = None
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    available = int(line.split()[1]) * 1024
+                    break
     except OSError:
         pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+            available = 8 * 1024**3
+    cgroup = _cgroup_memory_headroom()
+    if cgroup is not None:
+        available = min(available, cgroup)
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 8 * 1024**3
+        import resource
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft not in (resource.RLIM_INFINITY, -1) and soft > 0:
+            available = min(available, soft)
+    except (ImportError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        pass
+    return available
+
+
+def check_memory(name, needed_bytes, what, hint=""):
+    """Raise ``ValueError`` naming ``name`` if ``needed_bytes`` exceeds the available memory.
+
+    Call before allocating, so that an absurd size is an error that names the
+    parameter rather than a ``MemoryError`` (or a swap storm) later.
+    """
+    available = available_memory_bytes()
+    if needed_bytes > available:
+        raise ValueError(f"'{name}' is too large: {what} needs about {format_bytes(needed_bytes)} "
+                         f"but {format_bytes(available)} is available" + (f"; {hint}" if hint else ""))
 
 
 def format_bytes(n):
