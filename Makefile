@@ -1,6 +1,8 @@
 # chargetransport: build the executable book and run the test suite.
 #
 #   make book   -- set up the environment, execute every chapter, build _build/html
+#                  (tools/build_book.py: chapters come from the execution cache unless
+#                  the chapter, the package under src/ or the environment changed)
 #   make test   -- set up the environment (+ Debian chromium), run pytest over tests/
 #
 # Both work on a fresh clone with nothing installed but python3 (with venv), npm and
@@ -65,8 +67,11 @@ $(MATHJAX_STAMP):
 	test -f $(MATHJAX_DIR)/tex-chtml.js
 	touch $@
 
+# The execution cache is keyed on the package too: if src/, requirements.txt,
+# pyproject.toml or the Python environment changed since the last successful build,
+# tools/build_book.py empties _build/.jupyter_cache and every chapter is executed again.
 book: env
-	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	$(BIN)/python tools/build_book.py $(JB_FLAGS)
 
 chromium:
 	@if [ ! -x $(CHROMIUM) ]; then \
