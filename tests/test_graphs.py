@@ -244,32 +244,12 @@ def test_multiline_formulas_for_a_single_line_and_large_sizes():
 
 
 # --------------------------------------------------------------------------------------
-# Random graphs, drawings, validation
+# Random graphs, validation (the drawings are tested in test_plotting.py)
 # --------------------------------------------------------------------------------------
 def test_random_graph_is_reproducible_and_valid():
     a = graphs.random_contraction_graph(5, 7, seed=3)
     assert a == graphs.random_contraction_graph(5, 7, seed=3)
     assert sorted(v for p in a for v in p) == list(range(1, 13))
-
-
-@pytest.mark.parametrize("layout", ["line", "folded"])
-def test_drawing_returns_labelled_axes(layout):
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots()
-    out = graphs.draw_contraction_graph(((1, 2), (3, 12), (4, 6), (5, 7), (8, 11), (9, 10)), 5,
-                                        ax, layout=layout, highlight={(4, 6): "r"})
-    assert out is ax and ax.get_xlabel() and ax.get_ylabel()
-    assert len(ax.patches) + len(ax.lines) >= 6       # six contractions drawn
-    plt.close(fig)
-
-
-def test_multiline_drawing_returns_labelled_axes():
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots()
-    g = graphs.random_contraction_graph(0, 12, seed=1)
-    graphs.draw_multiline_graph(g, 3, 2, 4, ax)
-    assert ax.get_xlabel() and ax.get_ylabel()
-    plt.close(fig)
 
 
 @pytest.mark.parametrize("call, error", [
@@ -284,7 +264,6 @@ def test_multiline_drawing_returns_labelled_axes():
     (lambda: graphs.random_contraction_graph(2, 3), ValueError),
     (lambda: graphs.multiline_graph_class(((1, 2),), r=2, nbar=2), ValueError),
     (lambda: graphs.count_table(18), ValueError),
-    (lambda: graphs.draw_contraction_graph(((1, 2),), 1, layout="circle"), ValueError),
     (lambda: graphs.double_factorial(-3), ValueError),
 ])
 def test_invalid_input_raises_with_a_clear_error(call, error):

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 
 import matplotlib
+import matplotlib.colors
+import matplotlib.patches
 import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
 import pytest
 
-from chargetransport import plotting
+from chargetransport import graphs, plotting
 from chargetransport.plotting import (
     BOOK_RC_PARAMS,
     FIGURE_LOG_ENV,
@@ -197,3 +199,92 @@ def test_figure_log_counts_the_figures_the_inline_backend_shows_in_a_kernel(
     assert [a["xlabel"] for a in records[1]["axes"]] == ["c", ""]
     # The inline backend must not undo the book style (it sets its own dpi and size).
     assert notebook.cells[3].outputs[0]["text"].strip() == "110.0 (6.4, 4.0)"
+
+
+# --------------------------------------------------------------------------------------
+# Contraction graphs drawn as in the paper's Figures 1 and 2
+# --------------------------------------------------------------------------------------
+def _arcs(ax) -> list[tuple[float, float, float, float]]:
+    """(left end, right end, y, theta1) of every arc patch."""
+    return sorted(
+        (p.center[0] - p.width / 2, p.center[0] + p.width / 2, p.center[1], p.theta1)
+        for p in ax.patches if isinstance(p, matplotlib.patches.Arc)
+    )
+
+
+def _dashed_segments(ax) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    return [
+        tuple(zip(*line.get_data())) for line in ax.lines
+        if line.get_linestyle() not in ("-", "None") and len(line.get_xdata()) == 2
+    ]
+
+
+EXAMPLE = ((1, 2), (3, 12), (4, 6), (5, 7), (8, 11), (9, 10))   # Gamma_{5,7}, the book's
+
+
+def test_line_layout_puts_one_arc_over_each_contraction() -> None:
+    fig, ax = plt.subplots()
+    out = plotting.draw_contraction_graph(EXAMPLE, 5, ax, highlight={(6, 4): "r"})
+    assert out is ax and ax.get_xlabel() and ax.get_ylabel()
+    x = {v: v if v <= 5 else v + 1 for v in range(1, 13)}       # J sits at x = 6
+    assert _arcs(ax) == sorted((x[a], x[b], 0.0, 0.0) for a, b in EXAMPLE)
+    colors = {(p.center[0] - p.width / 2, p.center[0] + p.width / 2): p.get_edgecolor()
+              for p in ax.patches}
+    assert colors[(4, 7)] == matplotlib.colors.to_rgba("r")     # (4, 6) highlighted
+    assert colors[(1, 2)] == matplotlib.colors.to_rgba("C0")
+    vertices, j_vertex = ax.collections
+    assert sorted(vertices.get_offsets()[:, 0]) == sorted(x.values())
+    assert j_vertex.get_offsets().tolist() == [[6.0, 0.0]]
+
+
+def test_folded_layout_draws_a_basic_ladder_with_vertical_rungs() -> None:
+    n = 4
+    ladder = tuple((l, 2 * n + 1 - l) for l in range(1, n + 1))
+    fig, ax = plt.subplots()
+    plotting.draw_contraction_graph(ladder, n, ax, layout="folded")
+    rungs = _dashed_segments(ax)
+    assert not _arcs(ax) and len(rungs) == n
+    assert sorted(rungs) == [((l, 1.0), (l, 0.0)) for l in range(1, n + 1)]
+
+
+def test_folded_layout_bends_recollisions_away_from_the_other_line() -> None:
+    fig, ax = plt.subplots()
+    plotting.draw_contraction_graph(EXAMPLE, 5, ax, layout="folded")
+    arcs = _arcs(ax)
+    # left line (y = 1): arcs above it (theta 0..180); right line (y = 0): below (180..360)
+    assert all((y == 1.0) == (theta1 == 0.0) for _, _, y, theta1 in arcs)
+    same_side = [(a, b) for a, b in EXAMPLE if (a <= 5) == (b <= 5)]
+    assert len(arcs) == len(same_side) and len(_dashed_segments(ax)) == len(EXAMPLE) - len(same_side)
+
+
+def test_multiline_drawing_arcs_within_lines_and_segments_between() -> None:
+    r, n, nbar = 3, 2, 4
+    g = graphs.random_contraction_graph(0, r * nbar, seed=1)
+    line = {v: (v - 1) // nbar for pair in g for v in pair}
+    within = sum(line[a] == line[b] for a, b in g)
+    fig, ax = plt.subplots()
+    plotting.draw_multiline_graph(g, r, n, nbar, ax)
+    assert ax.get_xlabel() and ax.get_ylabel()
+    assert len(_arcs(ax)) == within
+    assert len(_dashed_segments(ax)) == len(g) - within
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1", "2", "3"]
+
+
+def test_drawing_uses_the_current_axes_by_default() -> None:
+    fig, ax = plt.subplots()
+    assert plotting.draw_contraction_graph((), 0) is ax
+    assert plotting.draw_multiline_graph(((1, 2),), 1, 0, 2) is ax
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: plotting.draw_contraction_graph(((1, 2),), 1, layout="circle"), ValueError, "layout"),
+    (lambda: plotting.draw_contraction_graph(((1, 2),), 3), ValueError, "'n'"),
+    (lambda: plotting.draw_contraction_graph(((1, 2), (2, 3)), 1), ValueError, "graph"),
+    (lambda: plotting.draw_contraction_graph(5, 1), TypeError, "graph"),
+    (lambda: plotting.draw_multiline_graph(((1, 2),), 2, 0, 2), ValueError, "r \\* nbar"),
+    (lambda: plotting.draw_multiline_graph(((1, 2),), 1, 3, 2), ValueError, "'n'"),
+    (lambda: plotting.draw_multiline_graph(((1, 2),), 0, 0, 2), ValueError, "'r'"),
+])
+def test_drawing_rejects_invalid_input(call, error, match) -> None:
+    with pytest.raises(error, match=match):
+        call()

@@ -12,6 +12,10 @@ every figure that gets drawn is also described in one JSON line of
 ``tests/test_chapters.py`` reads that file to check that every figure of every
 chapter has labelled axes. When the variable is unset nothing but the style is
 changed, and the figures a reader sees are the same.
+
+The contraction graphs of :mod:`chargetransport.graphs` are drawn here too, in the
+style of the paper's Figures 1 and 2: :func:`draw_contraction_graph` and
+:func:`draw_multiline_graph`.
 """
 
 from __future__ import annotations
@@ -23,10 +27,18 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ._validation import check_int
+# The graphs' own validation, so that a drawing accepts exactly the graphs graphs.py does.
+from .graphs import _as_tuple, _check_multiline, _graph_partner
+
 __all__ = [
     "BOOK_RC_PARAMS",
     "FIGURE_LOG_ENV",
     "describe_figure",
+    "draw_contraction_graph",
+    "draw_multiline_graph",
     "figure_log_path",
     "use_book_style",
 ]
@@ -276,3 +288,202 @@ def use_book_style(chapter: str) -> None:
         _ACTIVE_LOG = _FigureLog(path, chapter)
         hooks.append(_HOOK)
     matplotlib.rcParams["figure.hooks"] = hooks
+
+
+# --------------------------------------------------------------------------------------
+# Contraction graphs drawn in the style of the paper's Figures 1 and 2 (chargetransport.graphs)
+# --------------------------------------------------------------------------------------
+def _arc(ax, x0, x1, y, height, *, below=False, **style):
+    """A dashed-contraction half ellipse over ``[x0, x1]`` on the line ``y``, above or below it."""
+    import matplotlib.patches as mpatches
+    theta1, theta2 = (180, 360) if below else (0, 180)
+    ax.add_patch(mpatches.Arc(((x0 + x1) / 2, y), abs(x1 - x0), 2 * height, theta1=theta1,
+                              theta2=theta2, **style))
+
+
+def draw_contraction_graph(graph, n, ax=None, *, layout="line", labels=True,
+                           highlight=None):
+    """Draw a graph of ``Gamma_{n, nbar}`` in the style of the paper's Figure 1.
+
+    Parameters
+    ----------
+    graph : tuple of (int, int)
+    n : int
+        Vertices on the left particle line.
+    ax : matplotlib.axes.Axes, optional
+    layout : {"line", "folded"}, default "line"
+        ``"line"``: both particle lines on one horizontal line, J (filled) between
+        vertex ``n`` and ``n + 1``, contractions as dashed arcs above it.
+        ``"folded"``: the right line folded back under the left one, both running
+        from ``psi_0`` (left) to J (right), so that rungs are vertical and a basic
+        ladder looks like a ladder.
+    labels : bool, default True
+        Number the vertices.
+    highlight : dict, optional
+        ``{(l, l'): color}`` to colour some contractions.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Axis labels name the vertex numbering and the time order.
+
+    See Also
+    --------
+    chargetransport.graphs.contraction_graphs : the graphs of ``Gamma_{n, nbar}``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> ax = draw_contraction_graph(((1, 4), (2, 3)), 2, ax)   # a ladder of Gamma_{2,2}
+    >>> len(ax.patches)                                         # one arc per contraction
+    2
+    >>> plt.close(fig)
+    """
+    import matplotlib.pyplot as plt
+
+    p = _graph_partner(graph, n)
+    m2 = len(p)
+    n = check_int("n", n, minimum=0, maximum=m2)
+    if layout not in ("line", "folded"):
+        raise ValueError(f"'layout' must be 'line' or 'folded', got {layout!r}")
+    ax = plt.gca() if ax is None else ax
+    highlight = {tuple(sorted(k)): v for k, v in (highlight or {}).items()}
+    pairs = _as_tuple(p)
+    line_style = dict(color="k", lw=1.6, zorder=1)
+    if layout == "line":
+        xs = {v: (v if v <= n else v + 1) for v in range(1, m2 + 1)}
+        xj = n + 1
+        ax.plot([0, m2 + 2], [0, 0], **line_style)
+        for a, b in pairs:
+            color = highlight.get((a, b), "C0")
+            _arc(ax, xs[a], xs[b], 0.0, 0.35 + 0.28 * abs(xs[b] - xs[a]), color=color,
+                 ls=(0, (4, 2.5)), lw=1.3)
+        ax.scatter([xs[v] for v in xs], [0] * m2, s=46, facecolor="white", edgecolor="k",
+                   zorder=3)
+        ax.scatter([xj], [0], s=70, color="k", zorder=4)
+        ax.annotate("J", (xj, 0), xytext=(0, -14), textcoords="offset points", ha="center",
+                    fontsize=9)
+        if labels:
+            for v, x in xs.items():
+                ax.annotate(str(v), (x, 0), xytext=(0, -14), textcoords="offset points",
+                            ha="center", fontsize=8, color="0.3")
+        for x, txt in ((0, r"$\overline{\psi_0}$"), (m2 + 2, r"$\psi_0$")):
+            ax.annotate(txt, (x, 0), xytext=(0, 6), textcoords="offset points", ha="center",
+                        fontsize=9)
+        top = max([0.35 + 0.28 * abs(xs[b] - xs[a]) for a, b in pairs] or [1.0])
+        ax.set_xlim(-0.6, m2 + 2.6)
+        ax.set_ylim(-0.45 * max(top, 1.0) - 0.3, top + 0.4)
+        ax.set_xlabel("vertex $\\ell$ (left line: time order; right line: reversed)")
+        ax.set_ylabel("contractions")
+    else:
+        width = max(n, m2 - n)
+        pos = {}
+        for v in range(1, n + 1):                  # left line, time order, top
+            pos[v] = (v, 1.0)
+        for v in range(n + 1, m2 + 1):             # right line: vertex n+nbar earliest
+            pos[v] = (m2 - v + 1, 0.0)
+        xj = width + 1
+        ax.plot([0, xj], [1, 1], **line_style)
+        ax.plot([0, xj], [0, 0], **line_style)
+        ax.plot([xj, xj], [0, 1], **line_style)
+        for a, b in pairs:
+            color = highlight.get((a, b), "C0")
+            (xa, ya), (xb, yb) = pos[a], pos[b]
+            if ya == yb:   # arcs above the upper (left) line, below the lower (right) one
+                _arc(ax, xa, xb, ya, 0.18 + 0.1 * abs(xb - xa), below=ya != 1.0, color=color,
+                     ls=(0, (4, 2.5)), lw=1.3)
+            else:
+                ax.plot([xa, xb], [ya, yb], color=color, ls=(0, (4, 2.5)), lw=1.3)
+        ax.scatter([q[0] for q in pos.values()], [q[1] for q in pos.values()], s=46,
+                   facecolor="white", edgecolor="k", zorder=3)
+        ax.scatter([xj], [0.5], s=70, color="k", zorder=4)
+        ax.plot([xj], [0.5], alpha=0)
+        ax.annotate("J", (xj, 0.5), xytext=(8, -3), textcoords="offset points", fontsize=9)
+        if labels:
+            for v, (x, y) in pos.items():
+                ax.annotate(str(v), (x, y), xytext=(0, 7 if y == 1 else -14),
+                            textcoords="offset points", ha="center", fontsize=8, color="0.3")
+        ax.set_xlim(-0.5, xj + 1.0)
+        ax.set_ylim(-0.9, 1.9)
+        ax.set_xlabel("time order of the interaction (from $\\psi_0$ to J)")
+        ax.set_ylabel("left / right line")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    for side in ("left", "bottom", "top", "right"):
+        ax.spines[side].set_visible(False)
+    return ax
+
+
+def draw_multiline_graph(graph, r, n, nbar, ax=None):
+    """Draw a pairing of ``r`` particle lines in the style of the paper's Figure 2.
+
+    Parameters
+    ----------
+    graph : tuple of (int, int)
+        A pairing of the ``r * nbar`` interaction vertices; line ``j`` holds the vertices
+        ``(j-1) nbar + 1 .. j nbar``, the first ``n`` of them left of its J vertex.
+    r, n, nbar : int
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Particle lines solid, J vertices black, potential vertices white, contractions
+        dashed (arcs within a line, straight between lines).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> ax = draw_multiline_graph(((1, 3), (2, 4)), r=2, n=1, nbar=2, ax=ax)
+    >>> len(ax.lines)          # two particle lines, two contractions between them
+    4
+    >>> plt.close(fig)
+    """
+    import matplotlib.pyplot as plt
+
+    r, nbar = _check_multiline(r, nbar)
+    n = check_int("n", n, minimum=0, maximum=nbar)
+    p = _graph_partner(graph)
+    if len(p) != r * nbar:
+        raise ValueError(f"'graph' must pair r * nbar = {r * nbar} vertices, got {len(p)}")
+    ax = plt.gca() if ax is None else ax
+
+    def where(v):   # v 0-based
+        line, k = divmod(v, nbar)
+        x = k + 1 if k < n else k + 2
+        return x, -1.6 * line
+
+    for line in range(r):
+        y = -1.6 * line
+        ax.plot([0, nbar + 2], [y, y], color="k", lw=1.4, zorder=1)
+        ax.scatter([n + 1], [y], s=60, color="k", zorder=4)
+    for a in range(len(p)):
+        b = int(p[a])
+        if b < a:
+            continue
+        (xa, ya), (xb, yb) = where(a), where(b)
+        if ya == yb:
+            _arc(ax, xa, xb, ya, 0.18 + 0.1 * abs(xb - xa), color="C0", ls=(0, (4, 2.5)),
+                 lw=1.1)
+        else:
+            ax.plot([xa, xb], [ya, yb], color="C3", ls=(0, (4, 2.5)), lw=1.0, zorder=2)
+    xy = np.array([where(v) for v in range(len(p))])
+    ax.scatter(xy[:, 0], xy[:, 1], s=36, facecolor="white", edgecolor="k", zorder=3)
+    ax.set_xticks([])
+    ax.set_yticks([-1.6 * j for j in range(r)])
+    ax.set_yticklabels([f"{j + 1}" for j in range(r)])
+    ax.set_xlim(-0.5, nbar + 2.5)
+    ax.set_ylim(-1.6 * (r - 1) - 0.8, 1.2)
+    ax.set_xlabel("vertex position along each line (J filled)")
+    ax.set_ylabel("particle line $j$")
+    ax.grid(False)
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    return ax
