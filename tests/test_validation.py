@@ -3,10 +3,20 @@ wrong value) or TypeError (wrong kind) whose message names the offending paramet
 anything reaches a Numba kernel (``_validation.py``; STYLE.md: "messages that name the
 parameter").
 """
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import chargetransport as ct
+from chargetransport import _validation
+from chargetransport._validation import (
+    _cgroup_memory_headroom, available_memory_bytes, check_bool, check_finite_field,
+    check_instance, check_memory, format_bytes,
+)
 
 LAT1 = ct.Lattice(1, 8)
 LAT2 = ct.Lattice(2, 6)
@@ -236,3 +246,163 @@ def test_wigner_pairing_handles_or_names_scalar_valued_factors(which):
 def test_chebyshev_num_terms_rejects_a_non_hamiltonian():
     with pytest.raises(TypeError, match="'hamiltonian'"):
         ct.chebyshev_num_terms(LAT2, 1.0)
+
+
+# ---------------------------------------------------------------------------------------
+# the shared helpers of _validation.py
+# ---------------------------------------------------------------------------------------
+def test_check_instance_returns_the_object_or_names_parameter_and_classes():
+    lat = ct.Lattice(1, 4)
+    assert check_instance("lattice", lat, ct.Lattice) is lat
+    assert check_instance("x", [1], (np.ndarray, list)) == [1]
+    with pytest.raises(TypeError, match=r"'lattice' must be a chargetransport\.Lattice, got int"):
+        check_instance("lattice", 3, ct.Lattice)
+    with pytest.raises(TypeError, match=r"'x' must be a numpy\.ndarray or builtins\.list, got str"):
+        check_instance("x", "abc", (np.ndarray, list))
+
+
+@pytest.mark.parametrize("value", [True, False, np.True_, np.False_])
+def test_check_bool_accepts_booleans_as_python_bool(value):
+    out = check_bool("flag", value)
+    assert type(out) is bool and out == bool(value)
+
+
+@pytest.mark.parametrize("value", ["yes", "False", 1, 0, 1.0, None, np.array([True])])
+def test_check_bool_rejects_everything_else(value):
+    with pytest.raises(TypeError, match="'flag' must be True or False"):
+        check_bool("flag", value)
+
+
+def test_check_finite_field_passes_finite_fields_through_without_a_copy():
+    psi = np.full((3, 4), 1 + 2j)
+    assert check_finite_field("psi", psi) is psi
+
+
+@pytest.mark.parametrize("dtype, bad", [
+    (np.float64, np.nan), (np.float64, np.inf), (np.float64, -np.inf),
+    (np.complex128, complex(np.nan, 0)), (np.complex128, complex(0, np.nan)),
+    (np.complex128, complex(np.inf, 0)), (np.complex128, complex(0, -np.inf)),
+])
+def test_check_finite_field_rejects_nan_and_inf(dtype, bad):
+    field = np.zeros((3, 4), dtype=dtype)
+    field[2, 1] = bad
+    with pytest.raises(ValueError, match="'psi' must contain only finite numbers"):
+        check_finite_field("psi", field)
+
+
+def test_check_memory_compares_with_the_available_memory(monkeypatch):
+    monkeypatch.setattr(_validation, "available_memory_bytes", lambda: 3 * 1024**3)
+    assert check_memory("L", 3 * 1024**3, "the field") is None          # exactly fits
+    with pytest.raises(ValueError) as info:
+        check_memory("L", 3 * 1024**3 + 1, "the field", hint="choose L <= 10")
+    assert str(info.value) == ("'L' is too large: the field needs about 3.0 GiB but 3.0 GiB "
+                               "is available; choose L <= 10")
+    with pytest.raises(ValueError, match=r"needs about 1\.0 TiB but 3\.0 GiB is available$"):
+        check_memory("L", 1024**4, "the field")
+
+
+def test_check_memory_against_this_machine():
+    check_memory("n", 1024, "a kilobyte")
+    with pytest.raises(ValueError, match="'n' is too large"):
+        check_memory("n", 2**70, "a zebibyte")
+
+
+@pytest.mark.parametrize("n, text", [(0, "0.0 B"), (1023, "1023.0 B"), (1024, "1.0 KiB"),
+                                     (1536 * 1024**2, "1.5 GiB"), (2**60, "1024.0 PiB")])
+def test_format_bytes(n, text):
+    assert format_bytes(n) == text
+
+
+# A fake file-system root for _cgroup_memory_headroom: proc/self/cgroup and sys/fs/cgroup.
+def _fake_root(tmp_path, cgroup_lines, files):
+    (tmp_path / "proc/self").mkdir(parents=True)
+    (tmp_path / "proc/self/cgroup").write_text("".join(line + "\n" for line in cgroup_lines))
+    for rel, content in files.items():
+        path = tmp_path / "sys/fs/cgroup" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content + "\n")
+    return str(tmp_path)
+
+
+V1_UNLIMITED = str(9223372036854771712)   # what cgroup v1 reports without a limit
+
+CGROUP_CASES = {
+    "v2 limit": (["0::/job"], {"job/memory.max": "1000000", "job/memory.current": "250000"},
+                 750000),
+    "v2 parent binds": (["0::/slice/job"],
+                        {"slice/job/memory.max": "1000000", "slice/job/memory.current": "250000",
+                         "slice/memory.max": "500000", "slice/memory.current": "400000"},
+                        100000),
+    "v2 no limit": (["0::/job"], {"job/memory.max": "max", "job/memory.current": "5",
+                                  "memory.max": "max"}, None),
+    "v2 namespace root": (["0::/"], {"memory.max": "2048", "memory.current": "1024"}, 1024),
+    "v2 usage above limit": (["0::/job"], {"job/memory.max": "100", "job/memory.current": "150"},
+                             0),
+    "v2 no usage file": (["0::/job"], {"job/memory.max": "4096"}, 4096),
+    "v1 limit": (["12:memory:/docker/abc", "5:cpu,cpuacct:/docker/abc", "1:name=systemd:/"],
+                 {"memory/docker/abc/memory.limit_in_bytes": str(2**30),
+                  "memory/docker/abc/memory.usage_in_bytes": str(2**28),
+                  "memory/docker/memory.limit_in_bytes": V1_UNLIMITED,
+                  "memory/memory.limit_in_bytes": V1_UNLIMITED},
+                 2**30 - 2**28),
+    "v1 joint controllers": (["4:cpuacct,memory:/x"],
+                             {"memory/x/memory.limit_in_bytes": "8192",
+                              "memory/x/memory.usage_in_bytes": "192"}, 8000),
+    "v1 unlimited": (["12:memory:/docker/abc"],
+                     {"memory/docker/abc/memory.limit_in_bytes": V1_UNLIMITED,
+                      "memory/docker/abc/memory.usage_in_bytes": "5"}, None),
+    "v1 memory controller not in the list": (["5:cpu:/x"],
+                                             {"memory/x/memory.limit_in_bytes": "10"}, None),
+    "garbage limit": (["0::/job"], {"job/memory.max": "lots", "job/memory.current": "1"}, None),
+    "hybrid: v2 line without v2 memory files": (["0::/job", "3:memory:/job"],
+                                                {"memory/job/memory.limit_in_bytes": "5000",
+                                                 "memory/job/memory.usage_in_bytes": "1000"},
+                                                4000),
+}
+
+
+@pytest.mark.parametrize("case", list(CGROUP_CASES))
+def test_cgroup_memory_headroom_reads_fake_v1_and_v2_trees(tmp_path, case):
+    lines, files, expected = CGROUP_CASES[case]
+    assert _cgroup_memory_headroom(_fake_root(tmp_path, lines, files)) == expected
+
+
+def test_cgroup_memory_headroom_without_proc_is_none(tmp_path):
+    assert _cgroup_memory_headroom(str(tmp_path)) is None
+
+
+def test_available_memory_respects_the_cgroup_headroom(monkeypatch):
+    unlimited = available_memory_bytes()
+    monkeypatch.setattr(_validation, "_cgroup_memory_headroom", lambda: 12345)
+    assert available_memory_bytes() == min(unlimited, 12345)
+
+
+_RLIMIT_SCRIPT = textwrap.dedent("""
+    import importlib.util, resource, sys
+    spec = importlib.util.spec_from_file_location("_validation", sys.argv[1])
+    v = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(v)
+    before = v.available_memory_bytes()
+    vm = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+              if line.startswith("VmSize:"))
+    soft = vm + 256 * 1024**2           # room for the interpreter to keep running
+    if soft >= before:
+        print("skip", before, soft)
+        sys.exit(0)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    print("ok", before, soft, v.available_memory_bytes())
+""")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_available_memory_respects_rlimit_as(tmp_path):
+    """In a child process (the limit cannot be undone): RLIMIT_AS caps the answer."""
+    script = tmp_path / "rlimit.py"
+    script.write_text(_RLIMIT_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), _validation.__file__],
+                          capture_output=True, text=True, timeout=60, check=True)
+    words = proc.stdout.split()
+    if words[0] == "skip":
+        pytest.skip(f"available memory {words[1]} B is below this process's size + 256 MiB")
+    before, soft, after = map(int, words[1:])
+    assert before > soft and after == soft

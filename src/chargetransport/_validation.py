@@ -113,7 +113,8 @@ def check_finite_field(name, value):
 
 def _read_int(path):
     try:
-        text = open(path).read().strip()
+        with open(path) as fh:
+            text = fh.read().strip()
     except OSError:
         return None
     if not text or text == "max":
@@ -126,32 +127,34 @@ def _read_int(path):
     return value if value < 1 << 60 else None
 
 
-def _cgroup_memory_headroom():
+def _cgroup_memory_headroom(root="/"):
     """Bytes the process's cgroup still allows (limit - usage), or None without a limit.
 
     Containers (Binder, Colab, CI) cap memory with a cgroup while /proc/meminfo shows the
     host's memory: v2 ``memory.max``/``memory.current``, v1 ``memory.limit_in_bytes``/
-    ``memory.usage_in_bytes``.
+    ``memory.usage_in_bytes``. ``root`` is the file-system root under which
+    ``proc/self/cgroup`` and ``sys/fs/cgroup`` are read (tests give a fake tree).
     """
     paths = []
     try:
-        for line in open("/proc/self/cgroup"):
-            parts = line.strip().split(":", 2)
-            if len(parts) == 3 and (parts[1] == "" or "memory" in parts[1].split(",")):
-                paths.append((parts[1] == "", parts[2]))
+        with open(os.path.join(root, "proc/self/cgroup")) as fh:
+            for line in fh:
+                parts = line.strip().split(":", 2)
+                if len(parts) == 3 and (parts[1] == "" or "memory" in parts[1].split(",")):
+                    paths.append((parts[1] == "", parts[2]))
     except OSError:
         return None
     best = None
     for v2, rel in paths:
-        root = "/sys/fs/cgroup" if v2 else "/sys/fs/cgroup/memory"
+        mount = os.path.join(root, "sys/fs/cgroup" if v2 else "sys/fs/cgroup/memory")
         rel = rel.rstrip("/")
         limit_name, usage_name = (("memory.max", "memory.current") if v2 else
                                   ("memory.limit_in_bytes", "memory.usage_in_bytes"))
         # walk up the hierarchy: a parent's limit binds too
         while True:
-            limit = _read_int(f"{root}{rel}/{limit_name}")
+            limit = _read_int(f"{mount}{rel}/{limit_name}")
             if limit is not None:
-                usage = _read_int(f"{root}{rel}/{usage_name}") or 0
+                usage = _read_int(f"{mount}{rel}/{usage_name}") or 0
                 headroom = max(limit - usage, 0)
                 best = headroom if best is None else min(best, headroom)
             if not rel:
