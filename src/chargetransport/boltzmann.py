@@ -24,7 +24,7 @@ from tqdm import tqdm
 from ._validation import check_int, check_real, check_real_array
 from .dos import density_of_states
 from .lattice import dispersion_gradient
-from .rng import as_generator, realization_seeds
+from .rng import as_generator, check_seed, realization_seeds
 
 __all__ = ["collision_rate", "group_velocity", "shell_mean_square_velocity",
            "diffusion_constant", "boltzmann_mean_square_displacement",
@@ -274,7 +274,7 @@ def _sample_shell_many(E, d, bound, rng, n):
     return out
 
 
-def sample_energy_shell(E, d, num_samples, seed=None):
+def sample_energy_shell(E, d, num_samples, seed):
     """Exact samples of the normalised shell measure ``delta(e(U) - E) dU / rho(E)``.
 
     Parameters
@@ -283,7 +283,8 @@ def sample_energy_shell(E, d, num_samples, seed=None):
         Energy, inside the band and not a critical energy (see :func:`critical_energies`).
     d : int
     num_samples : int
-    seed : None, int, SeedSequence or Generator
+    seed : int, SeedSequence or Generator
+        Required (the seed policy of :mod:`chargetransport.rng`).
 
     Returns
     -------
@@ -305,7 +306,8 @@ def sample_energy_shell(E, d, num_samples, seed=None):
     d = check_int("d", d, minimum=1, maximum=3)
     E = check_real("E", E)
     num_samples = check_int("num_samples", num_samples, minimum=0)
-    return _sample_shell_many(E, d, _shell_bound(E, d), as_generator(seed), num_samples)
+    rng = as_generator(check_seed(seed, allow_generator=True))
+    return _sample_shell_many(E, d, _shell_bound(E, d), rng, num_samples)
 
 
 def shell_average(J, E, d, num_samples=200_000, seed=0):

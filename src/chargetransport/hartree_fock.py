@@ -58,11 +58,11 @@ import scipy.fft
 from tqdm import tqdm
 
 from ._validation import check_int, check_real, check_real_array
-from .disorder import DISTRIBUTIONS, random_potential
+from .disorder import DISTRIBUTIONS
 from .ensemble import LockstepEnsemble
 from .fermions import as_momentum_distribution
 from .lattice import Lattice
-from .rng import as_generator
+from .rng import Realization
 
 __all__ = ["gaussian_pair_potential", "pair_potential_symbol", "exchange_multiplier",
            "direct_constant", "hartree_fock_matrix", "renormalized_dispersion",
@@ -486,11 +486,15 @@ def symmetrize(F):
 # Self-consistent dynamics
 # --------------------------------------------------------------------------------------
 def _init_realization(seed_sequence, L, d, J, vectors, dt, eta, distribution, test_functions=None):
-    """State of one realization: potential phase exp(-i dt eta V) and M random-phase vectors."""
-    rng = as_generator(seed_sequence)
+    """State of one realization: potential phase exp(-i dt eta V) and M random-phase vectors.
+
+    Seed contract (:mod:`chargetransport.rng`): the potential from the seed itself, the
+    phases from its ``phases`` stream.
+    """
+    real = Realization(seed_sequence)
     lat = Lattice(d, L)
-    V = random_potential(lat, distribution, seed=rng)
-    theta = rng.uniform(0.0, 2.0 * np.pi, size=(vectors,) + lat.shape)
+    V = real.potential(lat, distribution)
+    theta = real.generator("phases").uniform(0.0, 2.0 * np.pi, size=(vectors,) + lat.shape)
     psi_hat = np.sqrt(J) * np.exp(1j * theta)
     return {"potential_phase": np.exp(-1j * dt * eta * V), "psi_hat": psi_hat,
             "test_functions": test_functions or {}}
@@ -599,8 +603,10 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
     num_realizations : int
         Number of disorder realizations ``R >= 1``.
     seed : int or numpy.random.SeedSequence
-        Master seed; realization ``r`` (potential and phases) comes from its
-        ``r``-th spawned child, whatever the executor.
+        Master seed; realization ``r`` comes from its ``r``-th spawned child,
+        whatever the executor: its potential from that child itself, its
+        random phases from the child's ``phases`` stream (the seed contract of
+        :mod:`chargetransport.rng`).
     vectors_per_realization : int, default 4
         Random-phase vectors ``M`` per realization (see the module notes).
     method : {"extrapolated-midpoint", "predictor-corrector", "frozen"}

@@ -16,11 +16,10 @@ from functools import partial
 import numpy as np
 
 from ._validation import check_int, check_real, check_real_array
-from .disorder import random_potential
-from .hamiltonian import AndersonHamiltonian
-from .lattice import Lattice
+from .lattice import Lattice, dispersion
 from .observables import boundary_weight, mean_square_displacement
 from .propagation import trajectory
+from .rng import Realization
 from .states import wkb_state
 from .wigner import SeparableTestFunction, wigner_pairing
 
@@ -69,11 +68,6 @@ def plane_wave(lattice, momentum):
     return (np.exp(2j * np.pi * phase) / np.sqrt(lattice.num_sites)).astype(np.complex128)
 
 
-def _realization(seed, d, L, eta, distribution):
-    lat = Lattice(d, L)
-    return lat, AndersonHamiltonian(lat, eta, random_potential(lat, distribution, seed=seed))
-
-
 def plane_wave_relaxation(seed, *, d, L, eta, momentum, T, distribution="gaussian",
                           bump_centers=(), bump_width=0.05, tol=1e-8):
     """Momentum-space relaxation of a plane wave, for one realization.
@@ -117,7 +111,8 @@ def plane_wave_relaxation(seed, *, d, L, eta, momentum, T, distribution="gaussia
     d = check_int("d", d, minimum=1, maximum=3)
     eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
     T = check_real_array("T", T, ndim=1)
-    lat, H = _realization(seed, d, L, eta, distribution)
+    lat = Lattice(d, L)
+    H = Realization(seed).hamiltonian(lat, eta, distribution)   # the seed contract (rng)
     psi0 = plane_wave(lat, momentum)
     k = lat.momenta(sparse=True)
     p_index = tuple(int(round(pi * L)) % L for pi in np.asarray(momentum, dtype=float))
@@ -295,7 +290,8 @@ def wkb_wigner_pairings(seed, *, d, L, eta, momentum, width, T, test_functions,
     test_functions = list(test_functions)
     if not all(isinstance(J, SeparableTestFunction) for J in test_functions):
         raise TypeError("'test_functions' must be SeparableTestFunction instances")
-    lat, H = _realization(seed, d, L, eta, distribution)
+    lat = Lattice(d, L)
+    H = Realization(seed).hamiltonian(lat, eta, distribution)   # the seed contract (rng)
     psi0 = gaussian_wkb_state(lat, eta, momentum, width)
     pairings = np.empty((len(T), len(test_functions)))
     edge = np.empty(len(T))
@@ -317,7 +313,8 @@ def wkb_mean_square_displacement(seed, *, d, L, eta, momentum, width, T,
     """
     eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
     T = check_real_array("T", T, ndim=1)
-    lat, H = _realization(seed, d, L, eta, distribution)
+    lat = Lattice(d, L)
+    H = Realization(seed).hamiltonian(lat, eta, distribution)   # the seed contract (rng)
     psi0 = gaussian_wkb_state(lat, eta, momentum, width)
     msd = np.empty(len(T))
     edge = np.empty(len(T))

@@ -44,7 +44,7 @@ from .disorder import DISTRIBUTIONS, random_potential
 from .hamiltonian import AndersonHamiltonian
 from .lattice import Lattice
 from .propagation import free_evolution, trajectory
-from .rng import as_generator
+from .rng import Realization, as_generator, check_seed
 
 __all__ = ["LyapunovResult", "StripResult", "box_disorder_eta", "eigenvector_ipr",
            "density_of_states_table", "golden_rule_spreading", "inverse_participation_ratio", "lyapunov_exponent", "spreading_distance",
@@ -267,7 +267,7 @@ def lyapunov_exponent(E, eta, n_steps, distribution="gaussian", seed=0, *, num_b
     n_steps = block_len * num_blocks
     if np.any(np.abs(energies) > 1e6):
         raise ValueError("'E' must satisfy |E| <= 1e6")
-    rng = as_generator(seed)
+    rng = as_generator(check_seed(seed, allow_generator=True))
     state = np.zeros((2, energies.size))
     state[0] = 1.0
     block_logs = np.zeros((energies.size, num_blocks))
@@ -523,7 +523,7 @@ def strip_lyapunov_exponents(E, width, n_steps, *, d=2, eta=None, box_width=None
     reorth_every = check_int("reorth_every", reorth_every, minimum=1)
     block_len = reorth_every * math.ceil(n_steps / (reorth_every * num_blocks))
     n_steps = block_len * num_blocks
-    rng = as_generator(seed)
+    rng = as_generator(check_seed(seed, allow_generator=True))
     block_logs, block_len = _run_strip(E, eta, M, d, n_steps, rng, distribution,
                                        reorth_every, num_blocks)
     gamma, error = _block_statistics(block_logs, block_len, n_steps)
@@ -605,8 +605,8 @@ def spreading_distance(seed, *, d, L, eta, times, distribution="gaussian", decay
     """One realization of ``||e^{-itH} delta_0 - e^{-it Delta} delta_0||^2`` at ``times``.
 
     The observable behind :func:`spreading_functional` (for
-    :func:`chargetransport.ensemble_average`): draws ``V`` from ``seed`` with
-    :func:`chargetransport.random_potential` (``decay_exponent`` gives the
+    :func:`chargetransport.ensemble_average`): draws ``V`` from ``seed`` by the
+    seed contract, :meth:`chargetransport.rng.Realization.potential` (``decay_exponent`` gives the
     decaying potential ``w_x <x>^{-sigma}`` of section 4.1), starts from the
     Kronecker delta at the centre of the periodic box ``Lambda_L`` and compares
     ``ct.evolve`` (Chebyshev, tolerance ``tol``) with the exact free flow.
@@ -615,10 +615,10 @@ def spreading_distance(seed, *, d, L, eta, times, distribution="gaussian", decay
     -------
     numpy.ndarray, shape ``(len(times),)``
     """
+    real = Realization(seed)
     lattice = Lattice(d=d, L=L)
     times = check_real_array("times", times, ndim=1)
-    V = random_potential(lattice, distribution, seed=seed, decay_exponent=decay_exponent)
-    H = AndersonHamiltonian(lattice, eta, V)
+    H = real.hamiltonian(lattice, eta, distribution, decay_exponent)
     psi0 = np.zeros(lattice.shape, dtype=np.complex128)
     psi0[(lattice.origin_index,) * d] = 1.0
     free = free_evolution(lattice, psi0, times)
