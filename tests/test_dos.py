@@ -286,3 +286,80 @@ def test_dos_3d_emits_no_integration_warning_inside_the_band():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rho(np.array([-5.9, -3.0, -1.0, 0.0, 0.3, 1.9, 2.1, 4.0, 5.99]), 3)
+
+
+# ----------------------------------------------------------------------------------------
+# the fast d = 3 path (Chebyshev series) against the adaptive quadrature it is built from
+# ----------------------------------------------------------------------------------------
+# Documented bound of the series: 1e-13 absolute. The quadrature it is compared with is
+# requested to 1e-13 absolute / 1e-12 relative (rho_3 <= 0.15), so the two agree to
+# about 2e-13 wherever QUADPACK converges without a warning.
+SERIES_VS_QUADRATURE = 2e-13
+
+
+def _quadrature_without_warning(E):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return dos_module._dos_3d_quadrature(E)
+        except integrate.IntegrationWarning:
+            return None
+
+
+from chargetransport import dos as dos_module  # noqa: E402
+
+
+def test_dos_3d_series_matches_the_quadrature_across_the_band():
+    rng = np.random.default_rng(2024)
+    E = np.concatenate([
+        rng.uniform(-6.0, 6.0, 600),                          # anywhere in the band
+        np.linspace(-6.0, 6.0, 97),                           # includes -6, -2, 0, 2, 6
+        2.0 + np.logspace(-10, -1, 19), 2.0 - np.logspace(-12, -1, 23),   # van Hove +2
+        -2.0 - np.logspace(-10, -1, 19),                      # and -2 (the cusp side)
+        6.0 - np.logspace(-12, -1, 23), -6.0 + np.logspace(-12, -1, 23),  # band edges
+    ])
+    fast = rho(E, 3)
+    checked = 0
+    for e, f in zip(E, fast):
+        slow = _quadrature_without_warning(float(e))
+        if slow is None:               # QUADPACK gave up: no reference at this energy
+            continue
+        checked += 1
+        assert abs(f - slow) < SERIES_VS_QUADRATURE, e
+    assert checked > 0.95 * len(E)
+
+
+def test_dos_3d_series_keeps_relative_accuracy_at_the_band_edges():
+    # rho_3 = sqrt(6 - E) h(E) is interpolated through h: relative error stays ~1e-12
+    # where rho_3 itself is ~1e-8 (6 - E = 1e-12)
+    for delta in (1e-12, 1e-9, 1e-6):
+        slow = dos_module._dos_3d_quadrature(6.0 - delta)
+        assert float(rho(6.0 - delta, 3)) == pytest.approx(slow, rel=1e-9)
+
+
+def test_dos_3d_series_has_converged_coefficients():
+    # geometric convergence: the last coefficients are at rounding level, so the truncation
+    # error (their sum, bounded by a few times the largest) is far below the bound 1e-13
+    inner, outer = dos_module._dos_3d_series()
+    assert np.abs(inner.coef[-6:]).max() < 1e-15
+    assert np.abs(outer.coef[-6:]).max() < 1e-15
+    # and the series was built without any quadrature warning at its nodes
+    dos_module._dos_3d_series.cache_clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dos_module._dos_3d_series()
+
+
+def test_dos_3d_series_is_far_faster_than_the_quadrature():
+    import time
+    E = np.linspace(-5.9, 5.9, 1000)
+    rho(E[:1], 3)                                  # the series is built once per process
+    start = time.perf_counter()
+    rho(E, 3)
+    fast = time.perf_counter() - start
+    start = time.perf_counter()
+    for e in E[:20]:
+        dos_module._dos_3d_quadrature(e)
+    slow = (time.perf_counter() - start) * 50      # extrapolated to 1000 energies
+    # measured ratio ~1e4 on an idle machine; 100 leaves room for a loaded one
+    assert fast * 100 < slow

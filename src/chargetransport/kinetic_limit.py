@@ -152,15 +152,16 @@ def plane_wave_boltzmann_prediction(*, d, momentum, T, bump_centers=(), bump_wid
         of the bumps (exact shell samples; the other shell averages are exact).
     """
     from . import boltzmann as bz
+    from .shells import shell_average
     p = check_real_array("momentum", momentum, ndim=1)
     T = check_real_array("T", T, ndim=1)
-    E = float((2.0 * np.cos(2.0 * np.pi * p)).sum())
+    E = float(dispersion(p))
     survival = np.exp(-float(bz.collision_rate(E, d)) * T)
     v = bz.group_velocity(p)
     shell_v2 = float(bz.shell_mean_square_velocity(E, d))
     bumps, errors = [], []
     for q in bump_centers:
-        mean, err = bz.shell_average(lambda U, q=q: momentum_bump(U, q, bump_width), E, d,
+        mean, err = shell_average(lambda U, q=q: momentum_bump(U, q, bump_width), E, d,
                                      num_samples=num_shell_samples, seed=seed)
         bumps.append(survival * momentum_bump(p, q, bump_width) + (1.0 - survival) * mean)
         errors.append((1.0 - survival) * err)
@@ -203,13 +204,13 @@ def generic_shell_points(momentum, count, min_distance=0.08):
     count = check_int("count", count, minimum=1)
     if len(p) < 2:
         raise ValueError("'momentum' must have d >= 2 components: in d = 1 the shell is {p, -p}")
-    E = float((2.0 * np.cos(2.0 * np.pi * p)).sum())
+    E = float(dispersion(p))
     avoid = list(_symmetry_images(p))
     points = []
     for shift in np.arange(0.01, 1.0, 0.01):
         q = p.copy()
         q[0] = (p[0] + shift) % 1.0
-        c = 0.5 * (E - float((2.0 * np.cos(2.0 * np.pi * q[:-1])).sum()))
+        c = 0.5 * (E - float(dispersion(q[:-1])))
         if not -1.0 < c < 1.0:
             continue
         for sign in (1.0, -1.0):

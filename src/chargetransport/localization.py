@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import functools
 import math
 
 import numpy as np
@@ -41,13 +40,15 @@ from numba import njit
 
 from ._validation import check_int, check_real, check_real_array
 from .disorder import DISTRIBUTIONS, random_potential
+from .dos import density_of_states
 from .hamiltonian import AndersonHamiltonian
 from .lattice import Lattice
 from .propagation import free_evolution, trajectory
 from .rng import Realization, as_generator, check_seed
 
 __all__ = ["LyapunovResult", "StripResult", "box_disorder_eta", "eigenvector_ipr",
-           "density_of_states_table", "golden_rule_spreading", "inverse_participation_ratio", "lyapunov_exponent", "spreading_distance",
+           "golden_rule_spreading", "inverse_participation_ratio", "lyapunov_exponent",
+           "spreading_distance",
            "spreading_functional", "strip_lyapunov_exponents", "thouless_exponent"]
 
 # Random numbers are drawn (and the kernels run) in chunks of this many site values:
@@ -676,33 +677,6 @@ def spreading_functional(*, d, L, eta, times, num_realizations, seed=0, distribu
     return np.asarray(result.mean), np.asarray(result.standard_error)
 
 
-@functools.lru_cache(maxsize=None)
-def _dos_table(d):
-    from .dos import density_of_states
-
-    grid = np.linspace(0.0, 2.0 * d, 601)
-    return grid, density_of_states(grid, d)
-
-
-def density_of_states_table(E, d):
-    """``rho_d(E)`` by linear interpolation in a cached table of 601 exact values on ``[0, 2d]``.
-
-    :func:`chargetransport.density_of_states` integrates by quadrature in ``d = 3``
-    (milliseconds per energy); for the hundreds of thousands of energies of an energy
-    integral, this table (spacing ``d/300``) is accurate to ~1e-3 relative away from the
-    van Hove points and costs nothing after the first call. ``d = 1, 2`` use the
-    closed forms directly.
-    """
-    from .dos import density_of_states
-
-    E = np.abs(check_real_array("E", E))
-    d = check_int("d", d, minimum=1, maximum=3)
-    if d < 3:
-        return density_of_states(E, d)
-    grid, values = _dos_table(d)
-    return np.interp(E, grid, values, right=0.0)
-
-
 def golden_rule_spreading(T, d, *, half_width=400.0, num_points=2**21):
     """Kinetic-limit value of ``E ||e^{-itH} delta_0 - e^{-it Delta} delta_0||^2`` at ``T = eta^2 t``.
 
@@ -747,7 +721,7 @@ def golden_rule_spreading(T, d, *, half_width=400.0, num_points=2**21):
     E = -half_width + dE * (np.arange(num_points) + 0.5)
     rho = np.zeros_like(E)
     inside = np.abs(E) < 2 * d
-    rho[inside] = density_of_states_table(E[inside], d)
+    rho[inside] = density_of_states(E[inside], d)
     rho /= rho.sum() * dE  # the discretised density has unit mass, so F(0) = 0 exactly
     R = np.pi * np.imag(hilbert(rho))
     out = np.array([2.0 - 2.0 * np.sum(rho * np.exp(-np.pi * rho * t) * np.cos(R * t)) * dE
