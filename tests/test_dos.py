@@ -363,3 +363,56 @@ def test_dos_3d_series_is_far_faster_than_the_quadrature():
     slow = (time.perf_counter() - start) * 50      # extrapolated to 1000 energies
     # measured ratio ~1e4 on an idle machine; 100 leaves room for a loaded one
     assert fast * 100 < slow
+
+
+# ----------------------------------------------------------------------------------------
+# mean over intervals (collision rate of an energy bin)
+# ----------------------------------------------------------------------------------------
+def test_mean_dos_1d_is_the_arcsine_law_increment():
+    a = np.array([-2.5, -2.0, -1.999, -0.3, 1.5, 1.99, 1.7])
+    b = np.array([-1.0, -1.99, -1.9, 0.4, 2.0, 2.0, 3.0])
+    lo, hi = np.clip(a, -2, 2), np.clip(b, -2, 2)
+    exact = (np.arcsin(hi / 2) - np.arcsin(lo / 2)) / np.pi / (b - a)
+    np.testing.assert_allclose(dos_module.mean_density_of_states(a, b, 1), exact,
+                               rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_mean_dos_matches_the_integrated_density(d):
+    # against N(b) - N(a) of the independent adaptive integral of rho (module fixture),
+    # including intervals that touch or straddle the van Hove points and band edges
+    edges = [(-2 * d - 0.5, -2 * d + 0.01), (-1.0, -0.5), (-0.01, 0.0), (0.0, 0.01),
+             (-0.003, 0.007), (1.95, 2.05), (2.0, 2.01), (2 * d - 0.02, 2 * d + 0.3)]
+    a, b = map(np.array, zip(*edges))
+    got = dos_module.mean_density_of_states(a, b, d)
+    clip = lambda x: min(max(x, -2.0 * d), 2.0 * d)  # noqa: E731
+    want = np.array([(integrated_dos(clip(hi), d) - integrated_dos(clip(lo), d)) / (hi - lo)
+                     if clip(lo) > -2 * d else integrated_dos(clip(hi), d) / (hi - lo)
+                     for lo, hi in edges])
+    # both to ~1e-12 absolute in N; divided by widths >= 0.01: 1e-9
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+def test_mean_dos_2d_of_the_van_hove_bin_is_the_log_average():
+    # rho_2(E) = log(16 / |E|) / (2 pi^2) (1 + O(E^2)): its mean over [0, w] is
+    # (log(16 / w) + 1) / (2 pi^2) up to O(w^2 log w) relative
+    for w in (1e-2, 1e-4):
+        expected = (np.log(16 / w) + 1) / (2 * np.pi**2)
+        got = float(dos_module.mean_density_of_states(0.0, w, 2))
+        assert got == pytest.approx(expected, rel=w**2 * 10)
+
+
+def test_mean_dos_regular_intervals_use_gauss_legendre_to_rounding():
+    E = np.linspace(-5.5, 5.5, 200)
+    a, b = E, E + 0.01
+    fine = np.array([integrate.quad(lambda x: rho(x, 3).item(), lo, hi, epsabs=1e-15)[0]
+                     for lo, hi in zip(a, b)]) / 0.01
+    np.testing.assert_allclose(dos_module.mean_density_of_states(a, b, 3), fine,
+                               rtol=1e-12, atol=1e-14)
+
+
+def test_mean_dos_rejects_empty_intervals():
+    with pytest.raises(ValueError, match="'upper' must be > 'lower'"):
+        dos_module.mean_density_of_states([0.0, 1.0], [0.5, 1.0], 2)
+    with pytest.raises(ValueError, match="'upper' must have the shape"):
+        dos_module.mean_density_of_states([0.0, 1.0], [0.5], 2)

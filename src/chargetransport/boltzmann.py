@@ -22,7 +22,7 @@ from scipy import integrate
 from tqdm import tqdm
 
 from ._validation import check_bool, check_int, check_real, check_real_array
-from .dos import density_of_states
+from .dos import density_of_states, mean_density_of_states
 from .lattice import Lattice, dispersion, dispersion_gradient
 from .rng import as_generator, realization_seeds
 from .shells import EnergyBins, _check_grid_field, _sample_shell, _shell_bound
@@ -177,8 +177,12 @@ def homogeneous_solution(F0, T, bin_width=0.01):
     ``m`` and ``P`` depend on V only through e(V), P is a projection and
     ``P F_T = P F_0``, hence the closed form. On the grid, ``P`` averages F over
     the grid momenta in the same energy bin
-    (:class:`chargetransport.shells.EnergyBins`, bins from ``-2d``); ``m`` is
-    the exact ``2 pi rho(e(V))`` averaged over the bin's grid momenta.
+    (:class:`chargetransport.shells.EnergyBins`, bins ``[-2d + k w, -2d + (k + 1) w)``)
+    and ``m`` is ``2 pi`` times the exact density of states averaged over the
+    bin's energy interval (:func:`chargetransport.dos.mean_density_of_states`),
+    finite also in the bin of a van Hove energy, where ``rho`` diverges (a
+    grid of even ``L`` has momenta with ``e = 0`` exactly in d = 2). Both are
+    ``O(w^2)`` from their continuum values away from the van Hove energies.
     """
     F0 = _check_grid_field("F0", F0)
     bin_width = check_real("bin_width", bin_width, minimum=0.0, strict_minimum=True)
@@ -189,11 +193,18 @@ def homogeneous_solution(F0, T, bin_width=0.01):
     e = Lattice(d, F0.shape[0]).dispersion()
     bins = EnergyBins(e, bin_width, origin=-2.0 * d)
     PF = bins.project(F0)
-    # The rate is taken constant on each bin (its bin average), so that the
-    # discrete P and m commute and mass is conserved exactly on the grid.
-    with np.errstate(divide="ignore"):
-        rate = collision_rate(e, d)
-    m = bins.project(np.where(np.isfinite(rate), rate, 1e300))  # infinite rate: relaxes at once
+    # The rate is constant on each bin, so that the discrete P and m commute and mass is
+    # conserved exactly: 2 pi times the density of states averaged over the bin's energy
+    # interval (within the band). Averaging 2 pi rho(e(V)) over the bin's grid momenta
+    # instead makes the bin's rate infinite as soon as one momentum sits exactly on a van
+    # Hove energy where rho diverges (e = 0 in d = 2, +-2 in d = 1), and the whole bin
+    # relaxes at T = 0+.
+    lo = np.clip(bins.lower, -2.0 * d, 2.0 * d)
+    hi = np.clip(bins.lower + bin_width, -2.0 * d, 2.0 * d)
+    inside = (bins.counts > 0) & (hi > lo)   # the bin [2d, 2d + w) holds only e = 2d: P F = F
+    rate = np.zeros(len(bins.counts))
+    rate[inside] = 2.0 * np.pi * mean_density_of_states(lo[inside], hi[inside], d)
+    m = rate[bins.index].reshape(e.shape)
     out = np.stack([PF + np.exp(-m * t) * (F0 - PF) for t in Ts])
     return out[0] if np.ndim(T) == 0 else out
 
