@@ -21,7 +21,7 @@ import numpy as np
 from scipy import integrate
 from tqdm import tqdm
 
-from ._validation import check_bool, check_int, check_real, check_real_array
+from ._validation import check_bool, check_int, check_memory, check_real, check_real_array
 from .dos import density_of_states, mean_density_of_states
 from .lattice import Lattice, dispersion, dispersion_gradient
 from .rng import as_generator, realization_seeds
@@ -245,6 +245,11 @@ def homogeneous_time_stepping(F0, T, num_steps, smearing=0.02, bin_width=None):
     bw = s / 10.0 if bin_width is None else check_real("bin_width", bin_width, minimum=0.0,
                                                           strict_minimum=True)
     d = F0.ndim
+    num_bins = int((4 * d + 12 * s) / bw) + 2
+    # the kernel matrix and its temporaries: three num_bins^2 float arrays
+    check_memory("bin_width", 3 * 8 * num_bins**2,
+                 f"the kernel between {num_bins} energy bins (smearing / bin_width)",
+                 hint="raise 'bin_width' (default smearing / 10)")
     e = Lattice(d, F0.shape[0]).dispersion()
     edges = np.arange(-2 * d - 6 * s, 2 * d + 6 * s + bw, bw)
     centres = 0.5 * (edges[1:] + edges[:-1])
@@ -412,6 +417,9 @@ def kinetic_monte_carlo(initial, times, test_functions, num_particles, seed=0,
     if not callable(initial):
         raise TypeError("'initial' must be a callable initial(n, rng) -> (X, V)")
     n_chunks = -(-num_particles // chunk_size)
+    # per chunk: X, V, their records at every time (3 dims at most) and the energies
+    check_memory("chunk_size", 8 * min(chunk_size, num_particles) * (3 * (2 + 2 * len(times)) + 4),
+                 f"a chunk of {min(chunk_size, num_particles)} particles at {len(times)} times")
     seeds = realization_seeds(seed, n_chunks)
     sums = np.zeros((len(test_functions), len(times)))
     sums2 = np.zeros_like(sums)

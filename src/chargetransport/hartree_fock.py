@@ -56,7 +56,8 @@ import scipy.fft
 from tqdm import tqdm
 
 from . import shells
-from ._validation import check_bool, check_instance, check_int, check_real, check_real_array
+from ._validation import (check_bool, check_instance, check_int, check_memory, check_real,
+                          check_real_array)
 from .disorder import DISTRIBUTIONS
 from .ensemble import LockstepEnsemble
 from .fermions import as_momentum_distribution
@@ -68,6 +69,9 @@ __all__ = ["gaussian_pair_potential", "pair_potential_symbol", "exchange_multipl
            "direct_constant", "hartree_fock_matrix", "renormalized_dispersion",
            "HartreeFockRun", "evolve_hartree_fock", "StationaryState",
            "solve_stationary_state", "METHODS"]
+
+# t_final / dt may differ from a whole number of steps by this much (rounding of t_final).
+_STEP_TOLERANCE = 1e-9
 
 #: Time integrators of :func:`evolve_hartree_fock` and their order in ``dt``.
 METHODS = {"extrapolated-midpoint": 2, "predictor-corrector": 2, "frozen": 1}
@@ -415,7 +419,10 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
     eta : float
         Disorder strength ``eta >= 0``; ``H = Delta + eta V``.
     t_final : float
-        Final microscopic time ``> 0``; it is rounded up to a whole number of steps.
+        Final microscopic time ``> 0``, a whole number of steps ``n dt``: a
+        ``t_final`` more than ``1e-9`` of a step away from a multiple of ``dt``
+        is an error (round it yourself, e.g. ``dt * math.ceil(t_final / dt)``,
+        the time the run used to be silently extended to).
     dt : float
         Time step ``0 < dt <= 1``.
     num_realizations : int
@@ -495,13 +502,23 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
                 raise ValueError(f"'test_functions[{name!r}]' must have shape {v.shape}, "
                                  f"got {f.shape}")
             tests[name] = f
-    num_steps = max(1, math.ceil(t_final / dt - 1e-9))
+    steps = t_final / dt
+    num_steps = max(1, round(steps))
+    if abs(steps - num_steps) > _STEP_TOLERANCE:
+        whole = math.ceil(steps)
+        raise ValueError(f"'t_final' = {t_final!r} is not a whole number of steps 'dt' = {dt!r} "
+                         f"({steps:.6g} steps); pass t_final = {whole} * dt = {whole * dt!r} "
+                         "or a dt that divides it")
     if average_from is None:
         average_from = 0.5 * num_steps * dt
     average_from = check_real("average_from", average_from, minimum=0.0,
                               maximum=num_steps * dt)
     L, d = v.shape[0], v.ndim
     state_bytes = 16 * num_realizations * (vectors + 1) * v.size
+    num_records = num_steps // record_every + 2
+    check_memory("num_realizations", state_bytes + 24 * num_records * v.size,
+                 f"{num_realizations} realizations of {vectors} vectors and {num_records} records",
+                 hint="lower 'num_realizations', 'vectors_per_realization' or raise 'record_every'")
     e = _grid_dispersion(v)
 
     def symbol(mu):

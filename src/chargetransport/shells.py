@@ -29,7 +29,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ._validation import check_int, check_real, check_real_array
+from ._validation import check_int, check_memory, check_real, check_real_array
 from .rng import as_generator, check_seed
 
 __all__ = ["critical_energies", "sample_energy_shell", "shell_average", "EnergyBins",
@@ -206,6 +206,7 @@ def sample_energy_shell(E, d, num_samples, seed):
     d = check_int("d", d, minimum=1, maximum=3)
     E = check_real("E", E)
     num_samples = check_int("num_samples", num_samples, minimum=0)
+    check_memory("num_samples", 8 * d * num_samples, f"{num_samples} momenta in d = {d}")
     rng = as_generator(check_seed(seed, allow_generator=True))
     return _sample_shell_many(E, d, _shell_bound(E, d), rng, num_samples)
 
