@@ -77,14 +77,14 @@ def bench_collisions(num_particles, T):
     out = {}
     for d, E in ((2, 1.0), (3, 1.0)):
         def initial(n, rng, d=d, E=E):
-            return np.zeros((n, d)), bz.sample_energy_shell(E, d, n, seed=rng)
+            return np.zeros((n, d)), ct.shells.sample_energy_shell(E, d, n, seed=rng)
         bz.kinetic_monte_carlo(initial, [T], [lambda X, V: X[:, 0]], 1000, seed=0)  # compile
         runs = [bz.kinetic_monte_carlo(initial, [T], [lambda X, V: X[:, 0]], num_particles,
                                        seed=1) for _ in range(2)]
         out[f"kmc d={d}"] = max(r.collisions_per_second for r in runs)
-        bz.sample_energy_shell(E, d, 1000, seed=0)
+        ct.shells.sample_energy_shell(E, d, 1000, seed=0)
         t0 = time.perf_counter()
-        bz.sample_energy_shell(E, d, 1_000_000, seed=0)
+        ct.shells.sample_energy_shell(E, d, 1_000_000, seed=0)
         out[f"shell d={d}"] = 1e9 * (time.perf_counter() - t0) / 1_000_000
     rng = np.random.default_rng(0)
     rng.random(1_000_000)

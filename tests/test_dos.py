@@ -286,3 +286,133 @@ def test_dos_3d_emits_no_integration_warning_inside_the_band():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rho(np.array([-5.9, -3.0, -1.0, 0.0, 0.3, 1.9, 2.1, 4.0, 5.99]), 3)
+
+
+# ----------------------------------------------------------------------------------------
+# the fast d = 3 path (Chebyshev series) against the adaptive quadrature it is built from
+# ----------------------------------------------------------------------------------------
+# Documented bound of the series: 1e-13 absolute. The quadrature it is compared with is
+# requested to 1e-13 absolute / 1e-12 relative (rho_3 <= 0.15), so the two agree to
+# about 2e-13 wherever QUADPACK converges without a warning.
+SERIES_VS_QUADRATURE = 2e-13
+
+
+def _quadrature_without_warning(E):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return dos_module._dos_3d_quadrature(E)
+        except integrate.IntegrationWarning:
+            return None
+
+
+from chargetransport import dos as dos_module  # noqa: E402
+
+
+def test_dos_3d_series_matches_the_quadrature_across_the_band():
+    rng = np.random.default_rng(2024)
+    E = np.concatenate([
+        rng.uniform(-6.0, 6.0, 600),                          # anywhere in the band
+        np.linspace(-6.0, 6.0, 97),                           # includes -6, -2, 0, 2, 6
+        2.0 + np.logspace(-10, -1, 19), 2.0 - np.logspace(-12, -1, 23),   # van Hove +2
+        -2.0 - np.logspace(-10, -1, 19),                      # and -2 (the cusp side)
+        6.0 - np.logspace(-12, -1, 23), -6.0 + np.logspace(-12, -1, 23),  # band edges
+    ])
+    fast = rho(E, 3)
+    checked = 0
+    for e, f in zip(E, fast):
+        slow = _quadrature_without_warning(float(e))
+        if slow is None:               # QUADPACK gave up: no reference at this energy
+            continue
+        checked += 1
+        assert abs(f - slow) < SERIES_VS_QUADRATURE, e
+    assert checked > 0.95 * len(E)
+
+
+def test_dos_3d_series_keeps_relative_accuracy_at_the_band_edges():
+    # rho_3 = sqrt(6 - E) h(E) is interpolated through h: relative error stays ~1e-12
+    # where rho_3 itself is ~1e-8 (6 - E = 1e-12)
+    for delta in (1e-12, 1e-9, 1e-6):
+        slow = dos_module._dos_3d_quadrature(6.0 - delta)
+        assert float(rho(6.0 - delta, 3)) == pytest.approx(slow, rel=1e-9)
+
+
+def test_dos_3d_series_has_converged_coefficients():
+    # geometric convergence: the last coefficients are at rounding level, so the truncation
+    # error (their sum, bounded by a few times the largest) is far below the bound 1e-13
+    inner, outer = dos_module._dos_3d_series()
+    assert np.abs(inner.coef[-6:]).max() < 1e-15
+    assert np.abs(outer.coef[-6:]).max() < 1e-15
+    # and the series was built without any quadrature warning at its nodes
+    dos_module._dos_3d_series.cache_clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dos_module._dos_3d_series()
+
+
+def test_dos_3d_series_is_far_faster_than_the_quadrature():
+    import time
+    E = np.linspace(-5.9, 5.9, 1000)
+    rho(E[:1], 3)                                  # the series is built once per process
+    start = time.perf_counter()
+    rho(E, 3)
+    fast = time.perf_counter() - start
+    start = time.perf_counter()
+    for e in E[:20]:
+        dos_module._dos_3d_quadrature(e)
+    slow = (time.perf_counter() - start) * 50      # extrapolated to 1000 energies
+    # measured ratio ~1e4 on an idle machine; 100 leaves room for a loaded one
+    assert fast * 100 < slow
+
+
+# ----------------------------------------------------------------------------------------
+# mean over intervals (collision rate of an energy bin)
+# ----------------------------------------------------------------------------------------
+def test_mean_dos_1d_is_the_arcsine_law_increment():
+    a = np.array([-2.5, -2.0, -1.999, -0.3, 1.5, 1.99, 1.7])
+    b = np.array([-1.0, -1.99, -1.9, 0.4, 2.0, 2.0, 3.0])
+    lo, hi = np.clip(a, -2, 2), np.clip(b, -2, 2)
+    exact = (np.arcsin(hi / 2) - np.arcsin(lo / 2)) / np.pi / (b - a)
+    np.testing.assert_allclose(dos_module.mean_density_of_states(a, b, 1), exact,
+                               rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_mean_dos_matches_the_integrated_density(d):
+    # against N(b) - N(a) of the independent adaptive integral of rho (module fixture),
+    # including intervals that touch or straddle the van Hove points and band edges
+    edges = [(-2 * d - 0.5, -2 * d + 0.01), (-1.0, -0.5), (-0.01, 0.0), (0.0, 0.01),
+             (-0.003, 0.007), (1.95, 2.05), (2.0, 2.01), (2 * d - 0.02, 2 * d + 0.3)]
+    a, b = map(np.array, zip(*edges))
+    got = dos_module.mean_density_of_states(a, b, d)
+    clip = lambda x: min(max(x, -2.0 * d), 2.0 * d)  # noqa: E731
+    want = np.array([(integrated_dos(clip(hi), d) - integrated_dos(clip(lo), d)) / (hi - lo)
+                     if clip(lo) > -2 * d else integrated_dos(clip(hi), d) / (hi - lo)
+                     for lo, hi in edges])
+    # both to ~1e-12 absolute in N; divided by widths >= 0.01: 1e-9
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+def test_mean_dos_2d_of_the_van_hove_bin_is_the_log_average():
+    # rho_2(E) = log(16 / |E|) / (2 pi^2) (1 + O(E^2)): its mean over [0, w] is
+    # (log(16 / w) + 1) / (2 pi^2) up to O(w^2 log w) relative
+    for w in (1e-2, 1e-4):
+        expected = (np.log(16 / w) + 1) / (2 * np.pi**2)
+        got = float(dos_module.mean_density_of_states(0.0, w, 2))
+        assert got == pytest.approx(expected, rel=w**2 * 10)
+
+
+def test_mean_dos_regular_intervals_use_gauss_legendre_to_rounding():
+    E = np.linspace(-5.5, 5.5, 200)
+    a, b = E, E + 0.01
+    fine = np.array([integrate.quad(lambda x: rho(x, 3).item(), lo, hi, epsabs=1e-15)[0]
+                     for lo, hi in zip(a, b)]) / 0.01
+    np.testing.assert_allclose(dos_module.mean_density_of_states(a, b, 3), fine,
+                               rtol=1e-12, atol=1e-14)
+
+
+def test_mean_dos_rejects_empty_intervals():
+    with pytest.raises(ValueError, match="'upper' must be > 'lower'"):
+        dos_module.mean_density_of_states([0.0, 1.0], [0.5, 1.0], 2)
+    with pytest.raises(ValueError, match="'upper' must have the shape"):
+        dos_module.mean_density_of_states([0.0, 1.0], [0.5], 2)

@@ -9,7 +9,8 @@ from scipy import optimize
 import chargetransport as ct
 from chargetransport import boltzmann as bz
 from chargetransport import hartree_fock as hf
-from chargetransport.fermions import (fermi_dirac, fermi_sea, gibbs_distribution,
+from chargetransport import shells
+from chargetransport.fermions import (fermi_sea, gibbs_distribution,
                                      one_particle_density_matrix)
 
 
@@ -175,56 +176,13 @@ def test_result_is_bitwise_identical_on_dask():
 # --------------------------------------------------------------------------------------
 # Level surfaces and the fixed-point solver
 # --------------------------------------------------------------------------------------
-def test_level_set_measure_tends_to_the_boltzmann_collision_rate():
-    lat = ct.Lattice(2, 256)
-    e = lat.dispersion()
-    m = hf.level_set_measure(e, width=0.02)
-    away = (np.abs(e) > 0.5) & (np.abs(e) < 3.5)  # away from the van Hove point and band edges
-    rate = bz.collision_rate(e[away], 2)
-    # Gaussian smoothing of rho by w = 0.02 changes it by O(w^2 rho'') < 1%; the grid
-    # sum by O(1/(L w)) ~ 0.2%: allow 2%
-    np.testing.assert_allclose(m[away], rate, rtol=0.02)
-
-
-def test_level_set_average_of_a_function_of_the_energy_is_itself():
-    lat = ct.Lattice(2, 64)
-    e = lat.dispersion()
-    F = 0.5 + 0.4 * np.tanh(e / 2)
-    # measured <= 3.4e-3: on a 64^2 grid the energies cluster on few values per shell
-    # (square-lattice degeneracies), so a Gaussian of width 0.02 weights neighbouring
-    # shells unevenly, an error of order slope * w ~ 4e-3 (O(w^2 F'') alone is 4e-5)
-    np.testing.assert_allclose(hf.level_set_average(F, e, 0.02), F, atol=5e-3)
-    assert hf.equidistribution_defect(F, e, 0.01) < 1e-2
-    G = fermi_sea(lat, 0.0, shift=(0.2, 0.0), beta=3.0)  # not a function of e
-    assert hf.equidistribution_defect(G, e) > 0.3
-
-
-def _displaced_sea(k, shift=(0.15, 0.05), beta=2.0, mu=0.5):
-    k = np.asarray(k)
-    es = sum(2 * np.cos(2 * np.pi * (k[..., i] - shift[i])) for i in range(2))
-    return fermi_dirac(es, beta, mu)
-
-
-def test_level_set_average_matches_exact_shell_samples():
-    lat = ct.Lattice(2, 128)
-    e = lat.dispersion()
-    J = _displaced_sea(np.stack(lat.momenta(sparse=False), axis=-1))
-    P = hf.level_set_average(J, e, 0.02)
-    for E in (-3.0, -2.0, -1.0, 0.7, 1.5, 2.5, 3.5):
-        i = np.argmin(np.abs(e - E))
-        exact, se = bz.shell_average(_displaced_sea, float(e.flat[i]), 2, num_samples=100_000)
-        # grid shells smoothed by w = 0.02 vs exact shell samples: measured <= 4.5e-3
-        # (at E = -2, a highly degenerate grid shell); Monte Carlo error ~1e-3
-        assert abs(P.flat[i] - exact) < 8e-3 + 4 * se, E
-
-
 def test_fixed_point_at_lambda_zero_is_the_linear_boltzmann_limit():
     lat = ct.Lattice(2, 128)
     J = fermi_sea(lat, 0.5, shift=(0.15, 0.05), beta=2.0)
     st = hf.solve_stationary_state(J, hf.gaussian_pair_potential(lat), 0.0, width=0.02,
                                    damping=1.0)
     assert st.converged and st.iterations == 2  # one step to P_e J, one to see no change
-    np.testing.assert_array_equal(st.F, hf.level_set_average(J, lat.dispersion(), 0.02))
+    np.testing.assert_array_equal(st.F, shells.level_set_average(J, lat.dispersion(), 0.02))
     # long-time limit of the closed-form linear Boltzmann solution, whose hard energy
     # bins (0.01) deviate from exact shell averages by up to 0.015 on this grid (they
     # can hold a single symmetry class of grid momenta): rms difference measured 0.020
@@ -248,7 +206,7 @@ def test_fixed_point_with_nearest_neighbour_potential_matches_the_scalar_self_co
     cos1 = np.cos(2 * np.pi * lat.momenta()[0]) * np.ones(lat.shape)
 
     def solution(c1):
-        return hf.level_set_average(mu0, (1 - lam * g1 * c1) * e, w)
+        return shells.level_set_average(mu0, (1 - lam * g1 * c1) * e, w)
 
     c1 = optimize.brentq(lambda c: np.mean(solution(c) * cos1) - c, -0.3, 0.3, xtol=1e-14)
     st = hf.solve_stationary_state(mu0, v, lam, width=w, damping=1.0, tol=1e-13)
@@ -320,14 +278,8 @@ def test_bad_input_is_rejected_with_named_parameters():
         hf.solve_stationary_state(J, v, math.inf)
     with pytest.raises(ValueError, match="'damping' must be <= 1"):
         hf.solve_stationary_state(J, v, 1.0, damping=1.5)
-    with pytest.raises(ValueError, match="'width' must be > 0"):
-        hf.level_set_average(J, lat.dispersion(), width=0.0)
-    with pytest.raises(ValueError, match="'energy' must have the shape"):
-        hf.level_set_average(J, lat.dispersion()[:4, :4])
     with pytest.raises(ValueError, match="'gamma' must have shape"):
         hf.hartree_fock_matrix(v, np.eye(3))
-    with pytest.raises(ValueError, match="'F' must be a field on a box grid"):
-        hf.equidistribution_defect(np.ones((3, 4)), np.ones((3, 4)))
 
 
 def test_test_function_pairings_are_the_grid_pairings_of_mu():
@@ -346,14 +298,3 @@ def test_test_function_pairings_are_the_grid_pairings_of_mu():
         hf.evolve_hartree_fock(J, v, 1.0, 0.5, 2.0, 0.2, 1, 3, test_functions={"mu": f})
     with pytest.raises(ValueError, match="must have shape"):
         hf.evolve_hartree_fock(J, v, 1.0, 0.5, 2.0, 0.2, 1, 3, test_functions={"f": f[:3]})
-
-
-def test_symmetrize_averages_over_the_point_group():
-    lat = ct.Lattice(2, 8)
-    F = ct.as_generator(2).uniform(size=lat.shape)
-    S = hf.symmetrize(F)
-    np.testing.assert_allclose(S, S.T, atol=1e-15)
-    np.testing.assert_allclose(S, hf._reflect(S), atol=1e-15)
-    assert S.mean() == pytest.approx(F.mean(), abs=1e-15)
-    E = lat.dispersion()
-    np.testing.assert_allclose(hf.symmetrize(E), E, atol=1e-14)

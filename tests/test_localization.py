@@ -262,18 +262,10 @@ def test_spreading_functional_vanishes_without_disorder_and_grows_like_eta_squar
     assert np.all(np.abs(ratio - 1) < 4 * se / (0.01 * times**2) + 0.15)
 
 
-def test_dos_table_matches_quadrature_in_3d():
-    E = np.array([0.3, 1.0, 2.5, 4.7])
-    # linear interpolation at spacing 0.01 of a function with sqrt cusps at 2 and 6:
-    # relative error ~1e-3 away from the cusps
-    np.testing.assert_allclose(loc.density_of_states_table(E, 3), ct.density_of_states(E, 3),
-                               rtol=2e-3)
-
-
 @pytest.mark.parametrize("d", [2, 3])
 def test_golden_rule_spreading_slope_and_limits(d):
     E = np.linspace(-2 * d, 2 * d, 400_000)  # even count: E = 0 is not a node
-    rate = 2 * np.pi * np.trapezoid(loc.density_of_states_table(E, d) ** 2, E)
+    rate = 2 * np.pi * np.trapezoid(ct.density_of_states(E, d) ** 2, E)
     F = loc.golden_rule_spreading(np.array([1e-4, 200.0]), d)
     # slope at T -> 0 is the golden-rule rate 2 pi int rho^2 (FFT-grid error ~1e-3;
     # in d = 2 the log singularity of rho at 0 costs a little more on the coarse grid)

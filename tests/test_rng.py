@@ -92,3 +92,176 @@ def test_realization_seeds_do_not_depend_on_earlier_draws():
     ct.as_generator(a[0]).random(1000)
     b = ct.realization_seeds(9, 2)
     np.testing.assert_array_equal(ct.as_generator(a[1]).random(3), ct.as_generator(b[1]).random(3))
+
+
+# ----------------------------------------------------------------------------------------
+# The seed contract: one realization, one potential, named child streams
+# ----------------------------------------------------------------------------------------
+import importlib
+import inspect
+import pkgutil
+
+from scipy import stats
+
+from chargetransport import fermions as fm
+from chargetransport import hartree_fock as hf
+from chargetransport import kinetic_limit as kl
+from chargetransport import localization as loc
+from chargetransport.rng import STREAMS, Realization, check_seed
+
+
+def test_named_streams_have_fixed_distinct_child_indices():
+    # the table of the rng docstring: changing an index changes every realization's draws
+    assert STREAMS == {"phases": 1, "twist": 2, "monte_carlo": 3}
+    ss = ct.realization_seeds(12, 3)[2]
+    real = Realization(ss)
+    for name, index in STREAMS.items():
+        child = real.stream(name)
+        assert child.spawn_key == ss.spawn_key + (index,) and child.entropy == ss.entropy
+        fresh = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key)   # spawn() mutates
+        np.testing.assert_array_equal(_state(child), _state(fresh.spawn(index + 1)[index]))
+    states = {tuple(_state(real.stream(n))) for n in STREAMS} | {tuple(_state(ss))}
+    assert len(states) == len(STREAMS) + 1          # all distinct from the potential's stream
+    with pytest.raises(ValueError, match="'name'"):
+        real.stream("potential")
+
+
+def test_realization_potential_is_drawn_from_the_seed_itself():
+    lat = ct.Lattice(2, 8)
+    ss = ct.realization_seeds(3, 5)[4]
+    for dist in ct.DISTRIBUTIONS:
+        np.testing.assert_array_equal(Realization(ss).potential(lat, dist),
+                                      ct.random_potential(lat, dist, seed=ss))
+    # an integer seed is its SeedSequence
+    np.testing.assert_array_equal(Realization(9).potential(lat),
+                                  ct.random_potential(lat, seed=np.random.SeedSequence(9)))
+
+
+def test_twist_is_uniform_on_the_unit_cube_and_reproducible():
+    seeds = ct.realization_seeds(2024, 4000)
+    theta = np.array([Realization(s).twist(3) for s in seeds])
+    assert theta.shape == (4000, 3) and np.all((theta >= 0) & (theta < 1))
+    np.testing.assert_array_equal(theta[17], Realization(seeds[17]).twist(3))
+    # uniform per component (KS p > 1e-4 for each of three: fails with probability 3e-4),
+    # and components uncorrelated: |corr| < 5 / sqrt(n)
+    for i in range(3):
+        assert stats.kstest(theta[:, i], "uniform").pvalue > 1e-4
+    corr = np.corrcoef(theta.T)
+    assert np.abs(corr[np.triu_indices(3, 1)]).max() < 5 / np.sqrt(4000)
+    # the twist stream is not the potential's: its first draws differ
+    assert not np.array_equal(Realization(seeds[0]).twist(2), ct.as_generator(seeds[0]).random(2))
+
+
+def _per_realization_calls(ss):
+    """Every per-realization function of the package, called on an 8 x 8 box with seed ss."""
+    L = 8
+    lat = ct.Lattice(2, L)
+    J = fm.gibbs_distribution(lat, 1.0, 0.0)
+    f = fm.momentum_packet(lat, (0.25, 0.125), 0.1)
+    test = ct.gaussian_test_function((0.0, 0.0), None, width=1.0)
+    common = dict(d=2, L=L, eta=0.5)
+    return {
+        "kinetic_limit.plane_wave_relaxation": lambda: kl.plane_wave_relaxation(
+            ss, momentum=(0.125, 0.25), T=[0.0], **common),
+        "kinetic_limit.wkb_wigner_pairings": lambda: kl.wkb_wigner_pairings(
+            ss, momentum=(0.1, 0.2), width=0.5, T=[0.0], test_functions=[test], **common),
+        "kinetic_limit.wkb_mean_square_displacement": lambda: kl.wkb_mean_square_displacement(
+            ss, momentum=(0.1, 0.2), width=0.5, T=[0.0], **common),
+        "fermions.momentum_distribution_realization": lambda: fm.momentum_distribution_realization(
+            ss, J=J, T=[0.1], method="random_phase", num_vectors=1, **common),
+        "fermions.two_point_realization": lambda: fm.two_point_realization(
+            ss, J=J, f=f, g=f, T=[0.1], **common),
+        "localization.spreading_distance": lambda: loc.spreading_distance(
+            ss, times=[0.1], **common),
+        "hartree_fock._init_realization": lambda: hf._init_realization(
+            ss, L, 2, J, 1, 0.1, 0.5, "gaussian"),
+    }
+
+
+def _seeded_realization_functions():
+    """(module.name) of every function of the package (outside rng) whose first parameter is the seed."""
+    found = set()
+    for info in pkgutil.iter_modules(ct.__path__):
+        if info.name == "rng":          # the contract itself
+            continue
+        module = importlib.import_module(f"chargetransport.{info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ != module.__name__:
+                continue
+            params = list(inspect.signature(fn).parameters)
+            if params and params[0] in ("seed", "seed_sequence"):
+                found.add(f"{info.name}.{name}")
+    return found
+
+
+def test_every_per_realization_function_is_covered_by_the_contract_test():
+    # a new function of a seed must be added to _per_realization_calls (and follow the contract)
+    assert _seeded_realization_functions() == set(_per_realization_calls(None))
+
+
+def test_every_per_realization_function_draws_the_same_potential_for_the_same_seed(monkeypatch):
+    import chargetransport.disorder as disorder
+    drawn = []
+    original = disorder.random_potential
+
+    def spy(lattice, distribution="gaussian", *, seed, decay_exponent=0.0):
+        V = original(lattice, distribution, seed=seed, decay_exponent=decay_exponent)
+        drawn.append(V)
+        return V
+
+    monkeypatch.setattr(disorder, "random_potential", spy)
+    ss = ct.realization_seeds(77, 3)[1]
+    reference = original(ct.Lattice(2, 8), seed=ss)
+    for name, call in _per_realization_calls(ss).items():
+        drawn.clear()
+        call()
+        assert len(drawn) == 1, name            # one potential per realization ...
+        np.testing.assert_array_equal(drawn[0], reference, err_msg=name)   # ... the same one
+
+
+def test_random_phases_come_from_the_phases_stream():
+    ss = ct.realization_seeds(5, 2)[1]
+    lat = ct.Lattice(2, 8)
+    J = fm.gibbs_distribution(lat, 1.0, 0.0)
+    real = Realization(ss)
+    # Fermi gas: the realization's n_t is evolved_momentum_distribution with the phases stream
+    got = fm.momentum_distribution_realization(ss, d=2, L=8, eta=0.5, J=J, T=[0.2],
+                                               method="random_phase", num_vectors=2)
+    H = ct.AndersonHamiltonian(lat, 0.5, ct.random_potential(lat, seed=ss))
+    want = fm.evolved_momentum_distribution(H, J, [0.2 / 0.25], method="random_phase",
+                                            num_vectors=2, seed=real.stream("phases"))
+    np.testing.assert_array_equal(got["distribution"], want)
+    # Hartree-Fock: psi_hat = sqrt(J) exp(i theta), theta uniform on [0, 2 pi) from the stream
+    state = hf._init_realization(ss, 8, 2, J, 3, 0.1, 0.5, "gaussian")
+    theta = real.generator("phases").uniform(0.0, 2.0 * np.pi, size=(3,) + lat.shape)
+    np.testing.assert_array_equal(state["psi_hat"], np.sqrt(J) * np.exp(1j * theta))
+    np.testing.assert_array_equal(state["potential_phase"],
+                                  np.exp(-1j * 0.1 * 0.5 * ct.random_potential(lat, seed=ss)))
+
+
+@pytest.mark.parametrize("seed, allow, exc, match", [
+    (None, False, TypeError, "it is required"),
+    (None, True, TypeError, "it is required"),
+    (-1, False, ValueError, "non-negative"),
+    (1.5, False, TypeError, "must be an integer"),
+    (True, False, TypeError, "must be an integer"),
+    ("7", False, TypeError, "must be an integer"),
+    (np.random.default_rng(0), False, TypeError, "Generator"),
+])
+def test_check_seed_rejects_bad_seeds(seed, allow, exc, match):
+    with pytest.raises(exc, match=match):
+        check_seed(seed, allow_generator=allow)
+
+
+def test_check_seed_passes_sequences_and_allowed_generators_through():
+    ss = np.random.SeedSequence(4)
+    assert check_seed(ss) is ss
+    rng = np.random.default_rng(1)
+    assert check_seed(rng, allow_generator=True) is rng
+    assert check_seed(np.uint8(3)).entropy == 3
+
+
+def test_realization_seeds_refuses_a_list_that_cannot_fit_in_memory():
+    # 10^10 seed sequences need ~4 TB: refused before any is built
+    with pytest.raises(ValueError, match="'num_realizations' is too large"):
+        ct.realization_seeds(1, 10**10)

@@ -25,7 +25,7 @@ from .localization import (LyapunovResult, StripResult, box_disorder_eta, eigenv
                            strip_lyapunov_exponents, thouless_exponent)
 from .fermions import fermi_dirac, fermi_sea, gibbs_distribution, one_particle_density_matrix
 from . import (boltzmann, duhamel, fermions, fluctuations, graphs, hartree_fock, kinetic_limit,
-               localization, plotting, resolvents)
+               localization, plotting, resolvents, shells)
 from .wigner import (SeparableTestFunction, gaussian_test_function, wigner_pairing,
                      wigner_transform)
 
@@ -33,7 +33,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AndersonHamiltonian", "DISTRIBUTIONS", "EnsembleResult", "LockstepEnsemble",
-    "StreamingMoments", "ensemble_average", "process_pool", "Lattice", "SeparableTestFunction", "boltzmann", "kinetic_limit", "plotting",
+    "StreamingMoments", "ensemble_average", "process_pool", "Lattice", "SeparableTestFunction", "boltzmann", "kinetic_limit", "plotting", "shells",
     "as_generator", "boundary_weight", "chebyshev_num_terms", "density_of_states",
     "dispersion", "dispersion_gradient", "evolve", "free_evolution",
     "gaussian_test_function", "gaussian_wave_packet", "jackson_kernel",

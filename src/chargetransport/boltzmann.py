@@ -21,17 +21,16 @@ import numpy as np
 from scipy import integrate
 from tqdm import tqdm
 
-from ._validation import check_int, check_real, check_real_array
-from .dos import density_of_states
-from .lattice import dispersion_gradient
+from ._validation import check_bool, check_int, check_memory, check_real, check_real_array
+from .dos import density_of_states, mean_density_of_states
+from .lattice import Lattice, dispersion, dispersion_gradient
 from .rng import as_generator, realization_seeds
+from .shells import EnergyBins, _check_grid_field, _sample_shell, _shell_bound
 
 __all__ = ["collision_rate", "group_velocity", "shell_mean_square_velocity",
            "diffusion_constant", "boltzmann_mean_square_displacement",
-           "critical_energies", "sample_energy_shell", "shell_average",
            "homogeneous_solution", "homogeneous_time_stepping", "entropy",
            "KineticMonteCarloResult", "kinetic_monte_carlo"]
-
 
 def group_velocity(k):
     """Group velocity ``grad e(k) / (2 pi) = (-2 sin(2 pi k_i))_i`` (lattice units per unit time).
@@ -147,199 +146,9 @@ def boltzmann_mean_square_displacement(t, v0_squared, E, d, eta):
     return (2.0 * A * (1.0 - np.exp(-rt) * (1.0 + rt)) / r**2
             + 2.0 * B * (t / r - (1.0 - np.exp(-rt)) / r**2))
 
-
-# --------------------------------------------------------------------------
-# Energy shells: exact sampling through the coarea formula
-# --------------------------------------------------------------------------
-
-def critical_energies(d):
-    """Energies where grad e vanishes on the shell (van Hove points): the shell
-    measure is singular there (rho_2 diverges at 0; rho_3 has cusps at +-2).
-
-    Returns
-    -------
-    tuple of float
-        d = 1: (-2, 2); d = 2: (-4, 0, 4); d = 3: (-6, -2, 2, 6).
-    """
-    d = check_int("d", d, minimum=1, maximum=3)
-    return {1: (-2.0, 2.0), 2: (-4.0, 0.0, 4.0), 3: (-6.0, -2.0, 2.0, 6.0)}[d]
-
-
-def _min_gradient_on_shell(E, d):
-    """min over the shell e = E of sum_i sin^2(2 pi u_i) = d - max sum_i eps_i^2 / 4,
-    eps_i = 2 cos(2 pi u_i) in [-2, 2] with sum eps_i = E. A convex function's
-    maximum over this polytope sits at a vertex, where at most one eps_i is
-    strictly inside (-2, 2): enumerate the vertices."""
-    best = -np.inf
-    for plus in range(d):
-        for minus in range(d - plus):
-            free = E - 2.0 * plus + 2.0 * minus
-            rest = d - plus - minus
-            if rest >= 1 and abs(free) <= 2.0 and rest - 1 == 0:
-                best = max(best, 4.0 * (plus + minus) + free**2)
-    # vertices with all coordinates at +-2 (only for E on the lattice 2Z)
-    for plus in range(d + 1):
-        if abs(E - (2.0 * plus - 2.0 * (d - plus))) < 1e-15:
-            best = max(best, 4.0 * d)
-    return d - best / 4.0
-
-
-@nb.njit(cache=True)
-def _sample_shell(E, d, bound, rng, theta, out, vel):
-    """Draw one momentum exactly from the shell measure delta(e(U) - E) dU (normalised).
-
-    Write eps_i = 2 cos(2 pi u_i): under uniform U the eps_i are i.i.d. with the
-    arcsine density a(x) = 1 / (pi sqrt(4 - x^2)), each u_i is one of the two
-    preimages +-arccos(eps_i / 2) / (2 pi) with probability 1/2, and the shell
-    measure is the law of (eps_i) conditioned on sum eps_i = E.
-
-    * d = 1: eps_1 = E.
-    * d = 2: eps_1 has density a(x) a(E - x) on [E - 2, 2] (E > 0; E < 0 by the
-      symmetry eps -> -eps). This is the arcsine law of that interval times
-      g(x) = ((2 + x)(2 + E - x))^{-1/2} <= (4E)^{-1/2}: propose from the arcsine
-      law, accept with probability g / sup g (exact rejection, acceptance ~0.9
-      except near the van Hove energy 0).
-    * d = 3: with theta_i = arccos(eps_i / 2) the measure is
-      delta(f(theta) - E) d theta, f = sum 2 cos theta_i. Split it with the
-      partition of unity w_j = sin^2 theta_j / sum_i sin^2 theta_i; piece j, in
-      the coordinates theta_{-j} (theta_j solves f = E), has the bounded density
-      h_j = sin theta_j / (2 sum_i sin^2 theta_i) <= bound. Propose j and
-      theta_{-j} uniformly, accept with probability h_j / bound.
-    """
-    if d == 1:
-        out[0] = 0.5 * E
-    elif d == 2:
-        F = abs(E)
-        a = F - 2.0
-        gmax = 1.0 / np.sqrt(4.0 * F)
-        while True:
-            x = 0.5 * (a + 2.0) + 0.5 * (2.0 - a) * np.cos(np.pi * rng.random())
-            g = 1.0 / np.sqrt((2.0 + x) * (2.0 + F - x))
-            if rng.random() * gmax <= g:
-                break
-        sign = 1.0 if E > 0 else -1.0
-        out[0] = 0.5 * sign * x
-        out[1] = 0.5 * sign * (F - x)
-    else:
-        while True:
-            j = int(rng.random() * d)
-            rest = E
-            sum_sin2 = 0.0
-            for i in range(d):
-                if i != j:
-                    c = np.cos(np.pi * rng.random())
-                    theta[i] = c
-                    rest -= 2.0 * c
-                    sum_sin2 += 1.0 - c * c
-            c = 0.5 * rest
-            if c < -1.0 or c > 1.0:
-                continue
-            theta[j] = c
-            sin2_j = 1.0 - c * c
-            sum_sin2 += sin2_j
-            if rng.random() * bound * 2.0 * sum_sin2 <= np.sqrt(sin2_j):
-                break
-        for i in range(d):
-            out[i] = theta[i]
-    # out holds c_i = cos(2 pi u_i); pick one of the two preimages of each at random.
-    # The velocity -2 sin(2 pi u_i) = -+2 sqrt(1 - c_i^2) comes without another trig call.
-    for i in range(d):
-        c = min(1.0, max(-1.0, out[i]))
-        u = np.arccos(c) / (2.0 * np.pi)
-        speed = 2.0 * np.sqrt(1.0 - c * c)
-        if rng.random() < 0.5:
-            out[i], vel[i] = u, -speed
-        else:
-            out[i], vel[i] = 1.0 - u, speed
-
-
-def _shell_bound(E, d):
-    """Rejection bound of the d = 3 sampler (unused, but validated, for d < 3)."""
-    if any(abs(E - c) < 1e-9 for c in critical_energies(d)) or abs(E) >= 2 * d:
-        raise ValueError(f"energy {E} is a critical energy {critical_energies(d)} or outside the "
-                         f"band (-{2 * d}, {2 * d}) in d = {d}: the energy shell has no regular "
-                         "measure there")
-    return 0.5 / np.sqrt(_min_gradient_on_shell(E, d)) * (1.0 + 1e-12)
-
-
-@nb.njit(cache=True)
-def _sample_shell_many(E, d, bound, rng, n):
-    out = np.empty((n, d))
-    theta = np.empty(d)
-    row = np.empty(d)
-    vel = np.empty(d)
-    for k in range(n):
-        _sample_shell(E, d, bound, rng, theta, row, vel)
-        out[k] = row
-    return out
-
-
-def sample_energy_shell(E, d, num_samples, seed=None):
-    """Exact samples of the normalised shell measure ``delta(e(U) - E) dU / rho(E)``.
-
-    Parameters
-    ----------
-    E : float
-        Energy, inside the band and not a critical energy (see :func:`critical_energies`).
-    d : int
-    num_samples : int
-    seed : None, int, SeedSequence or Generator
-
-    Returns
-    -------
-    numpy.ndarray, shape (num_samples, d)
-        Momenta on the torus [0, 1)^d with ``e(U) = E`` to rounding.
-
-    Notes
-    -----
-    This is the jump law of the Boltzmann process: ``sigma(U, V) dU / m(V)``.
-    The coarea formula writes ``delta(e - E) dU`` as ``dS / |grad e|`` on the
-    shell. In d = 2 the sampler draws ``2 cos(2 pi U_1)`` from its exact
-    conditional law by rejection from an arcsine law; in d = 3 it splits the
-    shell into d charts (one per coordinate solved for), weighted by a
-    partition of unity that makes every chart's density bounded, and draws by
-    rejection (acceptance ``2 pi rho(E) s_min(E) / 3``, ``s_min^2`` the minimum
-    of ``sum sin^2(2 pi U_i)`` on the shell). Both are exact; their cost grows
-    near the critical energies, where the shell measure is singular.
-    """
-    d = check_int("d", d, minimum=1, maximum=3)
-    E = check_real("E", E)
-    num_samples = check_int("num_samples", num_samples, minimum=0)
-    return _sample_shell_many(E, d, _shell_bound(E, d), as_generator(seed), num_samples)
-
-
-def shell_average(J, E, d, num_samples=200_000, seed=0):
-    """Average of a function over the energy shell: ``(P J)(E)`` with its standard error.
-
-    Parameters
-    ----------
-    J : callable
-        ``J(U)`` for an array ``U`` of shape (n, d) of momenta; returns shape (n,).
-    E : float
-    d : int
-    num_samples : int, default 200000
-        Exact shell samples (Monte Carlo error ~ std(J) / sqrt(num_samples)).
-    seed : int, default 0
-
-    Returns
-    -------
-    mean, standard_error : float
-    """
-    U = sample_energy_shell(E, d, num_samples, seed)
-    values = np.asarray(J(U), dtype=float)
-    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
-
-
 # --------------------------------------------------------------------------
 # Spatially homogeneous equation on a momentum grid
 # --------------------------------------------------------------------------
-
-def _grid_energies(shape):
-    d = len(shape)
-    L = shape[0]
-    k = np.arange(L) / L
-    grids = np.meshgrid(*([k] * d), indexing="ij", sparse=True)
-    return sum(2.0 * np.cos(2.0 * np.pi * g) for g in grids) * np.ones(shape)
 
 
 def homogeneous_solution(F0, T, bin_width=0.01):
@@ -367,33 +176,35 @@ def homogeneous_solution(F0, T, bin_width=0.01):
     ``m = 2 pi rho(e)`` and ``P`` the average over the energy shell of V. Both
     ``m`` and ``P`` depend on V only through e(V), P is a projection and
     ``P F_T = P F_0``, hence the closed form. On the grid, ``P`` averages F over
-    the grid momenta in the same energy bin; ``m`` is the exact
-    ``2 pi rho(e(V))``.
+    the grid momenta in the same energy bin
+    (:class:`chargetransport.shells.EnergyBins`, bins ``[-2d + k w, -2d + (k + 1) w)``)
+    and ``m`` is ``2 pi`` times the exact density of states averaged over the
+    bin's energy interval (:func:`chargetransport.dos.mean_density_of_states`),
+    finite also in the bin of a van Hove energy, where ``rho`` diverges (a
+    grid of even ``L`` has momenta with ``e = 0`` exactly in d = 2). Both are
+    ``O(w^2)`` from their continuum values away from the van Hove energies.
     """
-    F0 = check_real_array("F0", F0)
-    if not 1 <= F0.ndim <= 3 or len(set(F0.shape)) != 1:
-        raise ValueError(f"'F0' must be a field on a momentum grid, shape (L,)*d, got {F0.shape}")
+    F0 = _check_grid_field("F0", F0)
     bin_width = check_real("bin_width", bin_width, minimum=0.0, strict_minimum=True)
     Ts = np.atleast_1d(check_real_array("T", T))
     if np.any(Ts < 0):
         raise ValueError("'T' must be >= 0")
     d = F0.ndim
-    e = _grid_energies(F0.shape)
-    bins = np.floor((e + 2 * d) / bin_width).astype(np.int64).ravel()
-    counts = np.maximum(np.bincount(bins), 1)
-
-    def bin_average(values):
-        return (np.bincount(bins, weights=values.ravel()) / counts)[bins].reshape(F0.shape)
-
-    PF = bin_average(F0)
-    # The rate is taken constant on each bin (its bin average), so that the
-    # discrete P and m commute and mass is conserved exactly on the grid.
-    # The rate depends on V only through e(V): evaluate it once per distinct grid energy
-    # (same values; the d = 3 density of states is a quadrature, ~1 ms per energy).
-    unique_e, inverse = np.unique(e, return_inverse=True)
-    with np.errstate(divide="ignore"):
-        rate = collision_rate(unique_e, d)[inverse.ravel()].reshape(e.shape)
-    m = bin_average(np.where(np.isfinite(rate), rate, 1e300))  # infinite rate: relaxes at once
+    e = Lattice(d, F0.shape[0]).dispersion()
+    bins = EnergyBins(e, bin_width, origin=-2.0 * d)
+    PF = bins.project(F0)
+    # The rate is constant on each bin, so that the discrete P and m commute and mass is
+    # conserved exactly: 2 pi times the density of states averaged over the bin's energy
+    # interval (within the band). Averaging 2 pi rho(e(V)) over the bin's grid momenta
+    # instead makes the bin's rate infinite as soon as one momentum sits exactly on a van
+    # Hove energy where rho diverges (e = 0 in d = 2, +-2 in d = 1), and the whole bin
+    # relaxes at T = 0+.
+    lo = np.clip(bins.lower, -2.0 * d, 2.0 * d)
+    hi = np.clip(bins.lower + bin_width, -2.0 * d, 2.0 * d)
+    inside = (bins.counts > 0) & (hi > lo)   # the bin [2d, 2d + w) holds only e = 2d: P F = F
+    rate = np.zeros(len(bins.counts))
+    rate[inside] = 2.0 * np.pi * mean_density_of_states(lo[inside], hi[inside], d)
+    m = rate[bins.index].reshape(e.shape)
     out = np.stack([PF + np.exp(-m * t) * (F0 - PF) for t in Ts])
     return out[0] if np.ndim(T) == 0 else out
 
@@ -427,14 +238,19 @@ def homogeneous_time_stepping(F0, T, num_steps, smearing=0.02, bin_width=None):
     As ``s -> 0`` and ``L -> infinity`` it converges to :func:`homogeneous_solution`,
     which makes it an independent check of rates and shell projections.
     """
-    F0 = check_real_array("F0", F0)
+    F0 = _check_grid_field("F0", F0)
     T = check_real("T", T, minimum=0.0)
     num_steps = check_int("num_steps", num_steps, minimum=1)
     s = check_real("smearing", smearing, minimum=0.0, strict_minimum=True)
     bw = s / 10.0 if bin_width is None else check_real("bin_width", bin_width, minimum=0.0,
                                                           strict_minimum=True)
     d = F0.ndim
-    e = _grid_energies(F0.shape)
+    num_bins = int((4 * d + 12 * s) / bw) + 2
+    # the kernel matrix and its temporaries: three num_bins^2 float arrays
+    check_memory("bin_width", 3 * 8 * num_bins**2,
+                 f"the kernel between {num_bins} energy bins (smearing / bin_width)",
+                 hint="raise 'bin_width' (default smearing / 10)")
+    e = Lattice(d, F0.shape[0]).dispersion()
     edges = np.arange(-2 * d - 6 * s, 2 * d + 6 * s + bw, bw)
     centres = 0.5 * (edges[1:] + edges[:-1])
     idx = np.clip(np.searchsorted(edges, e.ravel()) - 1, 0, len(centres) - 1)
@@ -585,7 +401,7 @@ def kinetic_monte_carlo(initial, times, test_functions, num_particles, seed=0,
     -----
     The process: transport ``dX/dT = v(V) = grad e(V) / (2 pi)``, and jumps at
     rate ``m(V) = int sigma(U, V) dU = 2 pi rho(e(V))`` to a momentum drawn
-    exactly from the shell measure (:func:`sample_energy_shell`). Its law at
+    exactly from the shell measure (:func:`chargetransport.shells.sample_energy_shell`). Its law at
     time T is the solution F_T of (2.11); ``<J, F_T> = E[J(X_T, V_T)]``.
     """
     import time as _time
@@ -594,12 +410,16 @@ def kinetic_monte_carlo(initial, times, test_functions, num_particles, seed=0,
         raise ValueError("'times' must be non-negative and increasing")
     num_particles = check_int("num_particles", num_particles, minimum=2)
     chunk_size = check_int("chunk_size", chunk_size, minimum=1)
+    progress = check_bool("progress", progress)
     test_functions = list(test_functions)
     if not test_functions or not all(callable(J) for J in test_functions):
         raise TypeError("'test_functions' must be a non-empty sequence of callables J(X, V)")
     if not callable(initial):
         raise TypeError("'initial' must be a callable initial(n, rng) -> (X, V)")
     n_chunks = -(-num_particles // chunk_size)
+    # per chunk: X, V, their records at every time (3 dims at most) and the energies
+    check_memory("chunk_size", 8 * min(chunk_size, num_particles) * (3 * (2 + 2 * len(times)) + 4),
+                 f"a chunk of {min(chunk_size, num_particles)} particles at {len(times)} times")
     seeds = realization_seeds(seed, n_chunks)
     sums = np.zeros((len(test_functions), len(times)))
     sums2 = np.zeros_like(sums)
@@ -615,7 +435,7 @@ def kinetic_monte_carlo(initial, times, test_functions, num_particles, seed=0,
         if X.shape != V.shape or X.shape[0] != n:
             raise ValueError(f"'initial' must return X and V of shape (n, d), got {X.shape}, {V.shape}")
         d = X.shape[1]
-        E = (2.0 * np.cos(2.0 * np.pi * V)).sum(axis=1)
+        E = dispersion(V)
         unique_E, inverse = np.unique(np.round(E, 12), return_inverse=True)
         rates = collision_rate(unique_E, d)[inverse]
         bounds = np.array([_shell_bound(e, d) for e in unique_E])[inverse]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_real
+from ._validation import check_instance, check_real
 from .lattice import Lattice
-from .rng import as_generator
+from .rng import as_generator, check_seed
 
 __all__ = ["random_potential", "DISTRIBUTIONS"]
 
@@ -13,7 +13,7 @@ __all__ = ["random_potential", "DISTRIBUTIONS"]
 DISTRIBUTIONS = ("gaussian", "bernoulli", "uniform")
 
 
-def random_potential(lattice, distribution="gaussian", seed=None, decay_exponent=0.0):
+def random_potential(lattice, distribution="gaussian", *, seed, decay_exponent=0.0):
     """Draw one realization of the random potential on a lattice.
 
     Parameters
@@ -24,9 +24,12 @@ def random_potential(lattice, distribution="gaussian", seed=None, decay_exponent
         ``E[w] = 0``, ``E[w^2] = 1``: standard normal; ``+-1`` with probability
         1/2 each; uniform on ``[-sqrt 3, sqrt 3]``. (Box disorder of width W in
         the physics literature is ``eta = W / sqrt(12)`` with "uniform".)
-    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
-        Source of randomness (see :func:`as_generator`); the same seed gives
-        the same potential on every machine and thread count.
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
+        Required (see the seed policy of :mod:`chargetransport.rng`); the same
+        seed gives the same potential on every machine and thread count. The
+        potential of realization ``ss`` of an ensemble is
+        ``random_potential(lattice, distribution, seed=ss)``
+        (:meth:`chargetransport.rng.Realization.potential`).
     decay_exponent : float, default 0
         ``sigma >= 0``: multiply by the envelope ``<x>^{-sigma}``,
         ``<x> = sqrt(1 + |x|^2)``, with ``x`` the centred coordinate (origin in
@@ -43,12 +46,11 @@ def random_potential(lattice, distribution="gaussian", seed=None, decay_exponent
     >>> sorted(set(V.ravel().tolist()))
     [-1.0, 1.0]
     """
-    if not isinstance(lattice, Lattice):
-        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    check_instance("lattice", lattice, Lattice)
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"'distribution' must be one of {DISTRIBUTIONS}, got {distribution!r}")
     sigma = check_real("decay_exponent", decay_exponent, minimum=0.0)
-    rng = as_generator(seed)
+    rng = as_generator(check_seed(seed, allow_generator=True))
     shape = lattice.shape
     if distribution == "gaussian":
         w = rng.standard_normal(shape)

@@ -48,13 +48,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import special
 
-from ._validation import (available_memory_bytes, check_int, check_real, check_real_array,
-                          format_bytes)
-from .disorder import random_potential
+from ._validation import (available_memory_bytes, check_bool, check_instance, check_int,
+                          check_real, check_real_array, format_bytes)
 from .hamiltonian import AndersonHamiltonian
 from .lattice import Lattice
 from .propagation import trajectory
-from .rng import as_generator
+from .rng import Realization, as_generator, check_seed, realization_seeds
 
 __all__ = ["fermi_dirac", "as_momentum_distribution", "gibbs_distribution", "fermi_sea",
            "one_particle_density_matrix", "apply_density_matrix", "two_point_matrix",
@@ -148,8 +147,7 @@ def as_momentum_distribution(lattice, J):
     TypeError
         Not a lattice, or a non-real array.
     """
-    if not isinstance(lattice, Lattice):
-        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    check_instance("lattice", lattice, Lattice)
     arr = check_real_array("J", J)
     if arr.shape != lattice.shape:
         raise ValueError(f"'J' must have the lattice shape {lattice.shape} (one occupation per "
@@ -166,8 +164,7 @@ def gibbs_distribution(lattice, beta, mu):
     ``beta = numpy.inf`` gives the filled Fermi sea ``chi[e(p) < mu]`` (1/2 on
     grid momenta with ``e(p) = mu`` exactly).
     """
-    if not isinstance(lattice, Lattice):
-        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    check_instance("lattice", lattice, Lattice)
     return fermi_dirac(lattice.dispersion(), beta, mu)
 
 
@@ -190,8 +187,7 @@ def fermi_sea(lattice, mu, shift=None, beta=np.inf, anisotropy=None):
     -------
     numpy.ndarray, shape ``lattice.shape``
     """
-    if not isinstance(lattice, Lattice):
-        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    check_instance("lattice", lattice, Lattice)
     s = np.zeros(lattice.d) if shift is None else check_real_array("shift", shift, ndim=1)
     w = np.ones(lattice.d) if anisotropy is None else check_real_array("anisotropy", anisotropy,
                                                                       ndim=1)
@@ -342,10 +338,7 @@ def wick_determinant(two_point):
 # Time evolution (one-particle reduction (5.26)-(5.30))
 # --------------------------------------------------------------------------------------
 def _check_hamiltonian(H):
-    if not isinstance(H, AndersonHamiltonian):
-        raise TypeError("'hamiltonian' must be a chargetransport.AndersonHamiltonian, "
-                        f"got {type(H).__name__}")
-    return H
+    return check_instance("hamiltonian", H, AndersonHamiltonian)
 
 
 def evolved_two_point_matrix(hamiltonian, J, f, g, times, *, tol=1e-10):
@@ -433,8 +426,8 @@ def evolved_momentum_distribution(hamiltonian, J, times, *, method="auto", num_v
         * ``"auto"``: dense for ``L^d <= 1024``, else plane waves.
     num_vectors : int, default 16
         Random-phase vectors (``"random_phase"`` only).
-    seed : None, int, SeedSequence or Generator
-        Phases of ``"random_phase"``.
+    seed : int, SeedSequence or Generator
+        Phases of ``"random_phase"`` (required for that method; unused by the others).
     tol : float, default 1e-10
 
     Returns
@@ -475,6 +468,9 @@ def evolved_momentum_distribution(hamiltonian, J, times, *, method="auto", num_v
     N = lat.num_sites
     if method == "auto":
         method = "dense" if N <= 1024 else "plane_waves"
+    if method == "random_phase":
+        num_vectors = check_int("num_vectors", num_vectors, minimum=1)
+        rng = as_generator(check_seed(seed, allow_generator=True))
     complement = J.sum() > (1.0 - J).sum()
     w = (1.0 - J) if complement else J
     out = np.zeros((len(times),) + lat.shape)
@@ -494,8 +490,6 @@ def evolved_momentum_distribution(hamiltonian, J, times, *, method="auto", num_v
             for i, psi in trajectory(H, phi, times, tol=tol):
                 out[i] += w.flat[flat] * np.abs(_unitary_fft(psi, lat)) ** 2
     else:
-        num_vectors = check_int("num_vectors", num_vectors, minimum=1)
-        rng = as_generator(seed)
         amp = np.sqrt(w)
         for _ in range(num_vectors):
             phases = np.exp(2j * np.pi * rng.random(lat.shape))
@@ -506,18 +500,15 @@ def evolved_momentum_distribution(hamiltonian, J, times, *, method="auto", num_v
     return 1.0 - out if complement else out
 
 
-def _realization(seed, d, L, eta, distribution):
-    lat = Lattice(d, L)
-    return lat, AndersonHamiltonian(lat, eta, random_potential(lat, distribution, seed=seed))
-
-
 def momentum_distribution_realization(seed, *, d, L, eta, J, T, method="auto", num_vectors=16,
                                       observables=None, distribution="gaussian", tol=1e-10):
     """One realization of :func:`evolved_momentum_distribution` at kinetic times ``T``.
 
     For :func:`chargetransport.ensemble.ensemble_average` (pass a
-    ``functools.partial``): the potential and (for ``"random_phase"``) the phases
-    are drawn from children of ``seed``, so realizations are reproducible.
+    ``functools.partial``). The seed contract of :mod:`chargetransport.rng`: the
+    potential is drawn from ``seed`` itself (the same potential as every other
+    observable of this realization), the phases of ``"random_phase"`` from its
+    ``phases`` stream (child 1).
 
     Parameters
     ----------
@@ -540,17 +531,11 @@ def momentum_distribution_realization(seed, *, d, L, eta, J, T, method="auto", n
         ``"distribution"``: array ``(len(T), L, ..., L)``, ``n_t(p)``; plus one
         ``(len(T),)`` array per observable.
     """
+    real = Realization(seed)
     eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
     T = check_real_array("T", T, ndim=1)
-    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    # children 0 (potential) and 1 (phases), built without spawning, so that the same
-    # SeedSequence object always gives the same realization
-    pot_seed, phase_seed = (np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key + (i,),
-                                                   pool_size=ss.pool_size) for i in (0, 1))
-    lat, H = _realization(pot_seed, d, L, eta, distribution)
-    n = evolved_momentum_distribution(H, J, T / eta**2, method=method, num_vectors=num_vectors,
-                                      seed=phase_seed, tol=tol)
-    out = {"distribution": n}
+    lat = Lattice(d, L)
+    weights = {}
     for name, w in (observables or {}).items():
         if name == "distribution":
             raise ValueError("'observables' must not use the key 'distribution'")
@@ -558,6 +543,12 @@ def momentum_distribution_realization(seed, *, d, L, eta, J, T, method="auto", n
         if w.shape != lat.shape:
             raise ValueError(f"observables[{name!r}] must have the lattice shape {lat.shape}, "
                              f"got {w.shape}")
+        weights[name] = w
+    H = real.hamiltonian(lat, eta, distribution)
+    n = evolved_momentum_distribution(H, J, T / eta**2, method=method, num_vectors=num_vectors,
+                                      seed=real.stream("phases"), tol=tol)
+    out = {"distribution": n}
+    for name, w in weights.items():
         out[name] = (n * w).reshape(len(T), -1).sum(axis=1) / lat.num_sites
     return out
 
@@ -572,9 +563,10 @@ def two_point_realization(seed, *, d, L, eta, J, f, g, T, distribution="gaussian
         (nT,): its determinant, the 2r-point function
         ``rho_t(a^+(f_1)...a^+(f_r) a(g_r)...a(g_1))`` of this realization.
     """
+    real = Realization(seed)
     eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
     T = check_real_array("T", T, ndim=1)
-    lat, H = _realization(seed, d, L, eta, distribution)
+    H = real.hamiltonian(Lattice(d, L), eta, distribution)
     M = evolved_two_point_matrix(H, J, f, g, T / eta**2, tol=tol)
     det = wick_determinant(M)
     return {"re": M.real, "im": M.imag, "det_re": det.real, "det_im": det.imag}
@@ -617,8 +609,8 @@ def quasi_free_deviation(num_realizations, seed, *, d, L, eta, J, f, g, T,
     """
     from tqdm import tqdm
 
-    from .rng import realization_seeds
     R = check_int("num_realizations", num_realizations, minimum=2)
+    progress = check_bool("progress", progress)
     seeds = realization_seeds(seed, R)
     Ms = []
     for s in tqdm(seeds, disable=not progress, desc="realizations"):
@@ -660,8 +652,7 @@ def momentum_packet(lattice, center, width):
     -------
     numpy.ndarray of complex128, shape ``lattice.shape``, unit l2 norm.
     """
-    if not isinstance(lattice, Lattice):
-        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    check_instance("lattice", lattice, Lattice)
     k0 = check_real_array("center", center, ndim=1)
     if k0.shape != (lattice.d,):
         raise ValueError(f"'center' must have {lattice.d} components, got {k0.shape}")

@@ -47,28 +47,31 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
 import math
 import time
 import warnings
 
-import numba as nb
 import numpy as np
 import scipy.fft
 from tqdm import tqdm
 
-from ._validation import check_int, check_real, check_real_array
-from .disorder import DISTRIBUTIONS, random_potential
+from . import shells
+from ._validation import (check_bool, check_instance, check_int, check_memory, check_real,
+                          check_real_array)
+from .disorder import DISTRIBUTIONS
 from .ensemble import LockstepEnsemble
 from .fermions import as_momentum_distribution
 from .lattice import Lattice
-from .rng import as_generator
+from .rng import Realization
+from .shells import _check_grid_field, _check_width, _reflect
 
 __all__ = ["gaussian_pair_potential", "pair_potential_symbol", "exchange_multiplier",
            "direct_constant", "hartree_fock_matrix", "renormalized_dispersion",
-           "level_set_average", "level_set_measure", "equidistribution_defect", "symmetrize",
            "HartreeFockRun", "evolve_hartree_fock", "StationaryState",
            "solve_stationary_state", "METHODS"]
+
+# t_final / dt may differ from a whole number of steps by this much (rounding of t_final).
+_STEP_TOLERANCE = 1e-9
 
 #: Time integrators of :func:`evolve_hartree_fock` and their order in ``dt``.
 METHODS = {"extrapolated-midpoint": 2, "predictor-corrector": 2, "frozen": 1}
@@ -77,19 +80,9 @@ METHODS = {"extrapolated-midpoint": 2, "predictor-corrector": 2, "frozen": 1}
 # --------------------------------------------------------------------------------------
 # Validation helpers
 # --------------------------------------------------------------------------------------
-def _check_grid_field(name, value):
-    arr = check_real_array(name, value)
-    if not 1 <= arr.ndim <= 3 or len(set(arr.shape)) != 1 or arr.shape[0] < 3:
-        raise ValueError(f"'{name}' must be a field on a box grid, shape (L,)*d with d in 1..3 "
-                         f"and L >= 3, got {arr.shape}")
-    return arr
-
-
 def _check_potential(v):
     v = _check_grid_field("v", v)
-    reflected = v
-    for axis in range(v.ndim):
-        reflected = np.roll(np.flip(reflected, axis=axis), 1, axis=axis)
+    reflected = _reflect(v)
     scale = max(float(np.abs(v).max()), 1e-300)
     if np.abs(reflected - v).max() > 1e-12 * scale:
         raise ValueError("'v' must be even, v(-x) = v(x) (numpy.fft order), so that the "
@@ -113,10 +106,9 @@ def _check_same_shape(name, arr, shape):
         raise ValueError(f"'{name}' must have the shape {tuple(shape)} of 'v', got {arr.shape}")
 
 
-def _grid_dispersion(shape):
-    k = np.arange(shape[0]) / shape[0]
-    grids = np.meshgrid(*([k] * len(shape)), indexing="ij", sparse=True)
-    return sum(2.0 * np.cos(2.0 * np.pi * g) for g in grids) * np.ones(shape)
+def _grid_dispersion(field):
+    """e(p) on the momentum grid of a field of shape (L,)*d."""
+    return Lattice(field.ndim, field.shape[0]).dispersion()
 
 
 # --------------------------------------------------------------------------------------
@@ -155,8 +147,7 @@ def gaussian_pair_potential(lattice, strength=1.0, range_=1.0):
     >>> float(v[0, 0]), round(float(v[1, 0]), 4)
     (1.0, 0.6065)
     """
-    if not isinstance(lattice, Lattice):
-        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    check_instance("lattice", lattice, Lattice)
     strength = check_real("strength", strength)
     range_ = check_real("range_", range_, minimum=0.0, strict_minimum=True,
                         maximum=lattice.L / 4)
@@ -168,13 +159,6 @@ def gaussian_pair_potential(lattice, strength=1.0, range_=1.0):
     if lattice.L % 2 == 0:  # x = L/2 and -L/2 are the same site: keep v even
         v = 0.5 * (v + _reflect(v))
     return v
-
-
-def _reflect(v):
-    out = v
-    for axis in range(v.ndim):
-        out = np.roll(np.flip(out, axis=axis), 1, axis=axis)
-    return out
 
 
 def pair_potential_symbol(v):
@@ -317,180 +301,22 @@ def renormalized_dispersion(F, v, lam):
     F = _check_grid_field("F", F)
     _check_same_shape("F", F, v.shape)
     lam = check_real("lam", lam)
-    return _grid_dispersion(v.shape) - lam * _exchange(v, F)
-
-
-# --------------------------------------------------------------------------------------
-# Level surfaces: averages and measure
-# --------------------------------------------------------------------------------------
-@nb.njit(cache=True)
-def _smoothed_shell_sums(energy_sorted, values_sorted, energy, width, cutoff):
-    """For each energy E_p: sum_u K(E_u - E_p) F_u and sum_u K(E_u - E_p), K Gaussian."""
-    n = energy.size
-    m = energy_sorted.size
-    num = np.empty(n)
-    den = np.empty(n)
-    for i in range(n):
-        e0 = energy[i]
-        lo = np.searchsorted(energy_sorted, e0 - cutoff)
-        hi = np.searchsorted(energy_sorted, e0 + cutoff, side="right")
-        s = 0.0
-        w = 0.0
-        for j in range(lo, hi):
-            x = (energy_sorted[j] - e0) / width
-            k = math.exp(-0.5 * x * x)
-            s += k * values_sorted[j]
-            w += k
-        num[i] = s
-        den[i] = w
-    return num, den
-
-
-def _shell_sums(F, energy, width):
-    order = np.argsort(energy, axis=None, kind="stable")
-    es = np.ascontiguousarray(energy.ravel()[order])
-    fs = np.ascontiguousarray(F.ravel()[order])
-    num, den = _smoothed_shell_sums(es, fs, np.ascontiguousarray(energy.ravel()), width,
-                                    8.0 * width)
-    return num.reshape(energy.shape), den.reshape(energy.shape)
-
-
-def _check_width(width):
-    return check_real("width", width, minimum=0.0, strict_minimum=True)
-
-
-def level_set_average(F, energy, width=0.05):
-    """Average of ``F`` over the level surface of ``energy`` through each grid point.
-
-    Parameters
-    ----------
-    F : numpy.ndarray, shape ``(L,) * d``
-        Real function on the momentum grid.
-    energy : numpy.ndarray, shape ``(L,) * d``
-        The dispersion whose level surfaces are used (``e`` or ``Ebar``).
-    width : float, default 0.05
-        Width ``w`` of the Gaussian ``delta_w`` replacing the delta function.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(P F)(p) = int du delta_w(E(u) - E(p)) F(u) / int du delta_w(E(u) - E(p))``,
-        the right-hand side of (6.43) (``= 2 pi / mbar * int du delta(...) F``).
-
-    Notes
-    -----
-    On the grid the integrals are sums over the ``L^d`` momenta. The smoothed
-    ``P`` converges to the level-surface average as ``w -> 0`` and
-    ``L -> infinity`` with ``w`` large compared with the grid's energy spacing
-    ``|grad E| / L``. It is continuous in ``energy``, which the fixed-point
-    iteration of :func:`solve_stationary_state` needs (hard energy bins make the
-    map discontinuous).
-    """
-    F = _check_grid_field("F", F)
-    energy = _check_grid_field("energy", energy)
-    if energy.shape != F.shape:
-        raise ValueError(f"'energy' must have the shape {F.shape} of 'F', got {energy.shape}")
-    width = _check_width(width)
-    num, den = _shell_sums(F, energy, width)
-    return num / den
-
-
-def level_set_measure(energy, width=0.05):
-    """The measure ``mbar(p) = 2 pi int du delta(E(u) - E(p))`` of the level surface (6.44).
-
-    Parameters
-    ----------
-    energy : numpy.ndarray, shape ``(L,) * d``
-    width : float, default 0.05
-        Gaussian width replacing the delta function.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``2 pi L^{-d} sum_u delta_w(E(u) - E(p))``. For ``E = e`` it tends to the
-        Boltzmann collision rate ``2 pi rho(e(p))``
-        (:func:`chargetransport.boltzmann.collision_rate`).
-    """
-    energy = _check_grid_field("energy", energy)
-    width = _check_width(width)
-    _, den = _shell_sums(np.ones_like(energy), energy, width)
-    return 2.0 * np.pi * den / (energy.size * width * math.sqrt(2.0 * math.pi))
-
-
-def equidistribution_defect(F, energy, bin_width=0.05):
-    """How far ``F`` is from a function of ``energy``: ``||F - B F||_2 / ||F - <F>||_2``.
-
-    ``B`` is the average over energy bins of width ``bin_width`` (a projection:
-    the conditional expectation given the bin), so the ratio is the fraction of
-    the spread of ``F`` that is not explained by ``energy``: 0 for a function of
-    ``energy`` that is constant on each bin, about 1 when ``energy`` carries no
-    information about ``F``. A smooth function of ``energy`` of slope ``s`` gives
-    about ``s * bin_width / sqrt(12)`` in the numerator. Norms are grid means.
-
-    Parameters
-    ----------
-    F, energy : numpy.ndarray, shape ``(L,) * d``
-    bin_width : float, default 0.05
-
-    Returns
-    -------
-    float
-    """
-    F = _check_grid_field("F", F)
-    energy = _check_grid_field("energy", energy)
-    if energy.shape != F.shape:
-        raise ValueError(f"'energy' must have the shape {F.shape} of 'F', got {energy.shape}")
-    bin_width = check_real("bin_width", bin_width, minimum=0.0, strict_minimum=True)
-    bins = np.floor((energy - energy.min()) / bin_width).astype(np.int64).ravel()
-    counts = np.bincount(bins)
-    sums = np.bincount(bins, weights=F.ravel())
-    BF = (sums / np.maximum(counts, 1))[bins].reshape(F.shape)
-    spread = float(np.sqrt(np.mean((F - F.mean()) ** 2)))
-    if spread == 0.0:
-        return 0.0
-    return float(np.sqrt(np.mean((F - BF) ** 2))) / spread
-
-
-def symmetrize(F):
-    """Average of ``F`` over the point group of ``Z^d`` (axis reflections and permutations).
-
-    When ``J`` and ``v`` are invariant under the ``d! 2^d`` symmetries of the
-    lattice, so is the exact ensemble mean ``mu_t``; averaging an estimate over
-    the group keeps its mean and divides the variance of independent noise by up
-    to ``d! 2^d`` (8 in ``d = 2``).
-
-    Parameters
-    ----------
-    F : numpy.ndarray, shape ``(L,) * d``
-        Function on the momentum grid (numpy.fft order: ``-p`` is ``(-m) mod L``).
-
-    Returns
-    -------
-    numpy.ndarray
-    """
-    F = _check_grid_field("F", F)
-    d = F.ndim
-    images = []
-    for perm in itertools.permutations(range(d)):
-        G = np.transpose(F, perm)
-        for flips in itertools.product((False, True), repeat=d):
-            H = G
-            for axis, flip in enumerate(flips):
-                if flip:
-                    H = np.roll(np.flip(H, axis=axis), 1, axis=axis)
-            images.append(H)
-    return np.mean(images, axis=0)
+    return _grid_dispersion(v) - lam * _exchange(v, F)
 
 
 # --------------------------------------------------------------------------------------
 # Self-consistent dynamics
 # --------------------------------------------------------------------------------------
 def _init_realization(seed_sequence, L, d, J, vectors, dt, eta, distribution, test_functions=None):
-    """State of one realization: potential phase exp(-i dt eta V) and M random-phase vectors."""
-    rng = as_generator(seed_sequence)
+    """State of one realization: potential phase exp(-i dt eta V) and M random-phase vectors.
+
+    Seed contract (:mod:`chargetransport.rng`): the potential from the seed itself, the
+    phases from its ``phases`` stream.
+    """
+    real = Realization(seed_sequence)
     lat = Lattice(d, L)
-    V = random_potential(lat, distribution, seed=rng)
-    theta = rng.uniform(0.0, 2.0 * np.pi, size=(vectors,) + lat.shape)
+    V = real.potential(lat, distribution)
+    theta = real.generator("phases").uniform(0.0, 2.0 * np.pi, size=(vectors,) + lat.shape)
     psi_hat = np.sqrt(J) * np.exp(1j * theta)
     return {"potential_phase": np.exp(-1j * dt * eta * V), "psi_hat": psi_hat,
             "test_functions": test_functions or {}}
@@ -593,14 +419,19 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
     eta : float
         Disorder strength ``eta >= 0``; ``H = Delta + eta V``.
     t_final : float
-        Final microscopic time ``> 0``; it is rounded up to a whole number of steps.
+        Final microscopic time ``> 0``, a whole number of steps ``n dt``: a
+        ``t_final`` more than ``1e-9`` of a step away from a multiple of ``dt``
+        is an error (round it yourself, e.g. ``dt * math.ceil(t_final / dt)``,
+        the time the run used to be silently extended to).
     dt : float
         Time step ``0 < dt <= 1``.
     num_realizations : int
         Number of disorder realizations ``R >= 1``.
     seed : int or numpy.random.SeedSequence
-        Master seed; realization ``r`` (potential and phases) comes from its
-        ``r``-th spawned child, whatever the executor.
+        Master seed; realization ``r`` comes from its ``r``-th spawned child,
+        whatever the executor: its potential from that child itself, its
+        random phases from the child's ``phases`` stream (the seed contract of
+        :mod:`chargetransport.rng`).
     vectors_per_realization : int, default 4
         Random-phase vectors ``M`` per realization (see the module notes).
     method : {"extrapolated-midpoint", "predictor-corrector", "frozen"}
@@ -656,8 +487,7 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
     record_every = check_int("record_every", record_every, minimum=1)
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"'distribution' must be one of {DISTRIBUTIONS}, got {distribution!r}")
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"'progress' must be a bool, got {type(progress).__name__}")
+    progress = check_bool("progress", progress)
     tests = {}
     if test_functions is not None:
         if not isinstance(test_functions, dict):
@@ -672,14 +502,24 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
                 raise ValueError(f"'test_functions[{name!r}]' must have shape {v.shape}, "
                                  f"got {f.shape}")
             tests[name] = f
-    num_steps = max(1, math.ceil(t_final / dt - 1e-9))
+    steps = t_final / dt
+    num_steps = max(1, round(steps))
+    if abs(steps - num_steps) > _STEP_TOLERANCE:
+        whole = math.ceil(steps)
+        raise ValueError(f"'t_final' = {t_final!r} is not a whole number of steps 'dt' = {dt!r} "
+                         f"({steps:.6g} steps); pass t_final = {whole} * dt = {whole * dt!r} "
+                         "or a dt that divides it")
     if average_from is None:
         average_from = 0.5 * num_steps * dt
     average_from = check_real("average_from", average_from, minimum=0.0,
                               maximum=num_steps * dt)
     L, d = v.shape[0], v.ndim
     state_bytes = 16 * num_realizations * (vectors + 1) * v.size
-    e = _grid_dispersion(v.shape)
+    num_records = num_steps // record_every + 2
+    check_memory("num_realizations", state_bytes + 24 * num_records * v.size,
+                 f"{num_realizations} realizations of {vectors} vectors and {num_records} records",
+                 hint="lower 'num_realizations', 'vectors_per_realization' or raise 'record_every'")
+    e = _grid_dispersion(v)
 
     def symbol(mu):
         return e - lam * _exchange(v, mu)
@@ -777,7 +617,7 @@ def solve_stationary_state(mu0, v, lam, *, width=0.05, damping=0.5, tol=1e-10, m
 
     Find ``F = P_{Ebar(F)} mu0``, where ``Ebar(F) = e - lambda v_hat * F`` (6.39)
     and ``P_E`` averages over the level surfaces of ``E``
-    (:func:`level_set_average`). Such an ``F`` is a function of ``Ebar(F)``, so
+    (:func:`chargetransport.shells.level_set_average`). Such an ``F`` is a function of ``Ebar(F)``, so
     it satisfies (6.43), ``F(p) = (2 pi / mbar(p)) int du delta(Ebar(u) - Ebar(p)) F(u)``;
     among the many solutions of (6.43) it is the one with the shell contents
     ``int delta(Ebar - E) mu0`` of the initial distribution, which the collisions
@@ -792,7 +632,7 @@ def solve_stationary_state(mu0, v, lam, *, width=0.05, damping=0.5, tol=1e-10, m
     lam : float
         Coupling; ``lam = 0`` gives the linear Boltzmann limit ``P_e mu0``.
     width : float, default 0.05
-        Smoothing of the level surfaces (:func:`level_set_average`).
+        Smoothing of the level surfaces (:func:`chargetransport.shells.level_set_average`).
     damping : float, default 0.5
         ``alpha`` in ``F_{k+1} = (1 - alpha) F_k + alpha P_{Ebar(F_k)} mu0``,
         ``0 < alpha <= 1``.
@@ -829,12 +669,12 @@ def solve_stationary_state(mu0, v, lam, *, width=0.05, damping=0.5, tol=1e-10, m
     tol = check_real("tol", tol, minimum=0.0, strict_minimum=True)
     max_iter = check_int("max_iter", max_iter, minimum=1)
     F = mu0.copy() if initial is None else _check_distribution("initial", initial, v.shape).copy()
-    e = _grid_dispersion(v.shape)
+    e = _grid_dispersion(v)
     increments = []
     converged = False
     for _ in range(max_iter):
         energy = e - lam * _exchange(v, F)
-        target = level_set_average(mu0, energy, width)
+        target = shells.level_set_average(mu0, energy, width)
         new = (1.0 - damping) * F + damping * target
         increments.append(float(np.abs(new - F).max()))
         F = new
@@ -844,8 +684,8 @@ def solve_stationary_state(mu0, v, lam, *, width=0.05, damping=0.5, tol=1e-10, m
             converged = True
             break
     energy = e - lam * _exchange(v, F)
-    residual = float(np.abs(F - level_set_average(mu0, energy, width)).max())
-    equid = float(np.abs(F - level_set_average(F, energy, width)).max())
+    residual = float(np.abs(F - shells.level_set_average(mu0, energy, width)).max())
+    equid = float(np.abs(F - shells.level_set_average(F, energy, width)).max())
     inc = np.array(increments)
     tail = inc[-min(10, len(inc)):]
     tail = tail[tail > 0]

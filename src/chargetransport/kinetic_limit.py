@@ -15,18 +15,25 @@ from functools import partial
 
 import numpy as np
 
-from ._validation import check_int, check_real, check_real_array
-from .disorder import random_potential
-from .hamiltonian import AndersonHamiltonian
-from .lattice import Lattice
+from ._validation import check_instance, check_int, check_real, check_real_array
+from .lattice import Lattice, dispersion
 from .observables import boundary_weight, mean_square_displacement
 from .propagation import trajectory
+from .rng import Realization
 from .states import wkb_state
 from .wigner import SeparableTestFunction, wigner_pairing
 
 __all__ = ["plane_wave", "plane_wave_relaxation", "plane_wave_boltzmann_prediction",
            "momentum_bump", "generic_shell_points", "wkb_wigner_pairings", "wkb_mean_square_displacement",
            "gaussian_wkb_state", "WKBExperiment"]
+
+
+def _check_momentum(momentum, d, name="momentum"):
+    """A momentum: a 1D array of ``d`` finite reals (any real values; e is 1-periodic)."""
+    p = check_real_array(name, momentum, ndim=1)
+    if p.shape != (d,):
+        raise ValueError(f"'{name}' must have d = {d} components, got {p.shape[0]}")
+    return p
 
 
 def momentum_bump(V, center, width):
@@ -40,7 +47,8 @@ def momentum_bump(V, center, width):
     width : float
         ``s``; ``dist`` is the distance on the circle [0, 1).
     """
-    center = np.asarray(center, dtype=float)
+    center = check_real_array("center", center, ndim=1)
+    width = check_real("width", width, minimum=0.0, strict_minimum=True)
     comps = [V[..., i] for i in range(len(center))] if isinstance(V, np.ndarray) else list(V)
     out = 1.0
     for vi, qi in zip(comps, center):
@@ -57,9 +65,8 @@ def plane_wave(lattice, momentum):
     ValueError
         If ``p`` is not on the box's momentum grid ``(Z / L)^d``.
     """
-    p = check_real_array("momentum", momentum, ndim=1)
-    if p.shape != (lattice.d,):
-        raise ValueError(f"'momentum' must have {lattice.d} components, got {p.shape}")
+    check_instance("lattice", lattice, Lattice)
+    p = _check_momentum(momentum, lattice.d)
     m = p * lattice.L
     if np.any(np.abs(m - np.round(m)) > 1e-9):
         raise ValueError(f"'momentum' {p.tolist()} must lie on the grid of the box, multiples of "
@@ -67,11 +74,6 @@ def plane_wave(lattice, momentum):
     x = lattice.coordinates()
     phase = sum(pi * xi for pi, xi in zip(p, x))
     return (np.exp(2j * np.pi * phase) / np.sqrt(lattice.num_sites)).astype(np.complex128)
-
-
-def _realization(seed, d, L, eta, distribution):
-    lat = Lattice(d, L)
-    return lat, AndersonHamiltonian(lat, eta, random_potential(lat, distribution, seed=seed))
 
 
 def plane_wave_relaxation(seed, *, d, L, eta, momentum, T, distribution="gaussian",
@@ -117,14 +119,18 @@ def plane_wave_relaxation(seed, *, d, L, eta, momentum, T, distribution="gaussia
     d = check_int("d", d, minimum=1, maximum=3)
     eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
     T = check_real_array("T", T, ndim=1)
-    lat, H = _realization(seed, d, L, eta, distribution)
+    bump_width = check_real("bump_width", bump_width, minimum=0.0, strict_minimum=True)
+    real = Realization(seed)
+    lat = Lattice(d, L)
     psi0 = plane_wave(lat, momentum)
     k = lat.momenta(sparse=True)
     p_index = tuple(int(round(pi * L)) % L for pi in np.asarray(momentum, dtype=float))
+    bumps = [np.broadcast_to(momentum_bump(k, _check_momentum(q, d, "bump_centers[i]"),
+                                           bump_width), lat.shape) for q in bump_centers]
+    H = real.hamiltonian(lat, eta, distribution)   # the seed contract (rng)
     velocity = [np.broadcast_to(-2.0 * np.sin(2.0 * np.pi * ki), lat.shape) for ki in k]
     speed2 = sum(v**2 for v in velocity)
     energy = lat.dispersion()
-    bumps = [np.broadcast_to(momentum_bump(k, q, bump_width), lat.shape) for q in bump_centers]
     out = {"survival": np.empty(len(T)), "current": np.empty((len(T), d)),
            "speed_squared": np.empty(len(T)), "kinetic_energy": np.empty(len(T)),
            "bumps": np.empty((len(T), len(bumps)))}
@@ -157,15 +163,20 @@ def plane_wave_boltzmann_prediction(*, d, momentum, T, bump_centers=(), bump_wid
         of the bumps (exact shell samples; the other shell averages are exact).
     """
     from . import boltzmann as bz
-    p = check_real_array("momentum", momentum, ndim=1)
+    from .shells import shell_average
+    d = check_int("d", d, minimum=1, maximum=3)
+    p = _check_momentum(momentum, d)
     T = check_real_array("T", T, ndim=1)
-    E = float((2.0 * np.cos(2.0 * np.pi * p)).sum())
+    num_shell_samples = check_int("num_shell_samples", num_shell_samples, minimum=2)
+    centers = [_check_momentum(q, d, "bump_centers[i]") for q in bump_centers]
+    bump_width = check_real("bump_width", bump_width, minimum=0.0, strict_minimum=True)
+    E = float(dispersion(p))
     survival = np.exp(-float(bz.collision_rate(E, d)) * T)
     v = bz.group_velocity(p)
     shell_v2 = float(bz.shell_mean_square_velocity(E, d))
     bumps, errors = [], []
-    for q in bump_centers:
-        mean, err = bz.shell_average(lambda U, q=q: momentum_bump(U, q, bump_width), E, d,
+    for q in centers:
+        mean, err = shell_average(lambda U, q=q: momentum_bump(U, q, bump_width), E, d,
                                      num_samples=num_shell_samples, seed=seed)
         bumps.append(survival * momentum_bump(p, q, bump_width) + (1.0 - survival) * mean)
         errors.append((1.0 - survival) * err)
@@ -206,15 +217,16 @@ def generic_shell_points(momentum, count, min_distance=0.08):
     """
     p = check_real_array("momentum", momentum, ndim=1)
     count = check_int("count", count, minimum=1)
+    min_distance = check_real("min_distance", min_distance, minimum=0.0)
     if len(p) < 2:
         raise ValueError("'momentum' must have d >= 2 components: in d = 1 the shell is {p, -p}")
-    E = float((2.0 * np.cos(2.0 * np.pi * p)).sum())
+    E = float(dispersion(p))
     avoid = list(_symmetry_images(p))
     points = []
     for shift in np.arange(0.01, 1.0, 0.01):
         q = p.copy()
         q[0] = (p[0] + shift) % 1.0
-        c = 0.5 * (E - float((2.0 * np.cos(2.0 * np.pi * q[:-1])).sum()))
+        c = 0.5 * (E - float(dispersion(q[:-1])))
         if not -1.0 < c < 1.0:
             continue
         for sign in (1.0, -1.0):
@@ -252,8 +264,11 @@ def gaussian_wkb_state(lattice, eta, momentum, width):
 
     Its kinetic limit is ``F_0(X, V) = N(0, width^2)^{(x) d}(X) delta(V - p)``.
     """
-    return wkb_state(lattice, _GaussianAmplitude(float(width)), _LinearPhase(momentum),
-                     mu=float(eta) ** 2)
+    check_instance("lattice", lattice, Lattice)
+    eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
+    p = _check_momentum(momentum, lattice.d)
+    width = check_real("width", width, minimum=0.0, strict_minimum=True)
+    return wkb_state(lattice, _GaussianAmplitude(width), _LinearPhase(p), mu=eta**2)
 
 
 def _check_fits(psi, lattice, eta, margin_macro):
@@ -295,8 +310,11 @@ def wkb_wigner_pairings(seed, *, d, L, eta, momentum, width, T, test_functions,
     test_functions = list(test_functions)
     if not all(isinstance(J, SeparableTestFunction) for J in test_functions):
         raise TypeError("'test_functions' must be SeparableTestFunction instances")
-    lat, H = _realization(seed, d, L, eta, distribution)
+    boundary_margin = check_real("boundary_margin", boundary_margin, minimum=0.0)
+    real = Realization(seed)
+    lat = Lattice(d, L)
     psi0 = gaussian_wkb_state(lat, eta, momentum, width)
+    H = real.hamiltonian(lat, eta, distribution)   # the seed contract (rng)
     pairings = np.empty((len(T), len(test_functions)))
     edge = np.empty(len(T))
     for i, psi in trajectory(H, psi0, T / eta**2, tol=tol):
@@ -317,8 +335,11 @@ def wkb_mean_square_displacement(seed, *, d, L, eta, momentum, width, T,
     """
     eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
     T = check_real_array("T", T, ndim=1)
-    lat, H = _realization(seed, d, L, eta, distribution)
+    boundary_margin = check_real("boundary_margin", boundary_margin, minimum=0.0)
+    real = Realization(seed)
+    lat = Lattice(d, L)
     psi0 = gaussian_wkb_state(lat, eta, momentum, width)
+    H = real.hamiltonian(lat, eta, distribution)   # the seed contract (rng)
     msd = np.empty(len(T))
     edge = np.empty(len(T))
     for i, psi in trajectory(H, psi0, T / eta**2, tol=tol):
@@ -362,6 +383,19 @@ class WKBExperiment:
     scattered_momentum: tuple = (0.25, 0.125)
     width: float = 0.5
     unscattered_time: float = 1.0
+
+    def __post_init__(self):
+        p = check_real_array("momentum", self.momentum, ndim=1)
+        if not 1 <= p.size <= 3:
+            raise ValueError(f"'momentum' must have d = 1, 2 or 3 components, got {p.size}")
+        q = _check_momentum(self.scattered_momentum, p.size, "scattered_momentum")
+        # frozen dataclass: store the validated values as tuples of floats
+        object.__setattr__(self, "momentum", tuple(float(x) for x in p))
+        object.__setattr__(self, "scattered_momentum", tuple(float(x) for x in q))
+        object.__setattr__(self, "width", check_real("width", self.width, minimum=0.0,
+                                                     strict_minimum=True))
+        object.__setattr__(self, "unscattered_time",
+                           check_real("unscattered_time", self.unscattered_time, minimum=0.0))
 
     @property
     def d(self):

@@ -33,21 +33,23 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import functools
 import math
 
 import numpy as np
 from numba import njit
 
-from ._validation import check_int, check_real, check_real_array
+from ._validation import (check_bool, check_instance, check_int, check_memory, check_real,
+                          check_real_array)
 from .disorder import DISTRIBUTIONS, random_potential
+from .dos import density_of_states
 from .hamiltonian import AndersonHamiltonian
 from .lattice import Lattice
 from .propagation import free_evolution, trajectory
-from .rng import as_generator
+from .rng import Realization, as_generator, check_seed
 
 __all__ = ["LyapunovResult", "StripResult", "box_disorder_eta", "eigenvector_ipr",
-           "density_of_states_table", "golden_rule_spreading", "inverse_participation_ratio", "lyapunov_exponent", "spreading_distance",
+           "golden_rule_spreading", "inverse_participation_ratio", "lyapunov_exponent",
+           "spreading_distance",
            "spreading_functional", "strip_lyapunov_exponents", "thouless_exponent"]
 
 # Random numbers are drawn (and the kernels run) in chunks of this many site values:
@@ -75,12 +77,13 @@ def _prefetched_draws(rng, distribution, counts):
     kernel consumes the current one; the draws are still made one after the other
     from the same generator, so the stream does not depend on the overlap.
     """
-    counts = list(counts)
-    if not counts:
+    counts = iter(counts)   # lazy: a long chain must not build a list of its chunks
+    first = next(counts, None)
+    if first is None:
         return
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(_draw, rng, distribution, counts[0])
-        for nxt in counts[1:]:
+        future = pool.submit(_draw, rng, distribution, first)
+        for nxt in counts:
             current = future.result()
             future = pool.submit(_draw, rng, distribution, nxt)
             yield current
@@ -231,7 +234,8 @@ def lyapunov_exponent(E, eta, n_steps, distribution="gaussian", seed=0, *, num_b
         Law of ``w_n`` (unit variance, see :func:`chargetransport.random_potential`).
     seed : int, SeedSequence or Generator, default 0
     num_blocks : int, default 100
-        Number of blocks for the error estimate (>= 2).
+        Number of blocks for the error estimate, ``2 <= num_blocks <= n_steps // 16``
+        (a block holds at least one renormalisation interval).
 
     Returns
     -------
@@ -263,16 +267,21 @@ def lyapunov_exponent(E, eta, n_steps, distribution="gaussian", seed=0, *, num_b
     n_steps = check_int("n_steps", n_steps, minimum=1)
     _check_distribution(distribution)
     num_blocks = check_int("num_blocks", num_blocks, minimum=2)
+    if num_blocks > max(2, n_steps // _RENORM):
+        raise ValueError(f"'num_blocks' = {num_blocks} blocks of at least {_RENORM} steps need "
+                         f"n_steps >= {_RENORM * num_blocks}, got 'n_steps' = {n_steps}")
     block_len = _RENORM * math.ceil(n_steps / (_RENORM * num_blocks))
     n_steps = block_len * num_blocks
     if np.any(np.abs(energies) > 1e6):
         raise ValueError("'E' must satisfy |E| <= 1e6")
-    rng = as_generator(seed)
+    check_memory("num_blocks", 8 * energies.size * num_blocks,
+                 f"the block sums of {energies.size} energies x {num_blocks} blocks")
+    rng = as_generator(check_seed(seed, allow_generator=True))
     state = np.zeros((2, energies.size))
     state[0] = 1.0
     block_logs = np.zeros((energies.size, num_blocks))
     chunk = _RENORM * (_CHUNK_VALUES // _RENORM)
-    counts = [min(chunk, n_steps - start) for start in range(0, n_steps, chunk)]
+    counts = (min(chunk, n_steps - start) for start in range(0, n_steps, chunk))
     done = 0
     for w in _prefetched_draws(rng, distribution, counts):
         _chain_chunk(energies, eta, w, state, block_len, done, block_logs)
@@ -396,12 +405,15 @@ class StripResult:
 
     @property
     def localization_length(self):
-        """``xi_M = 1 / gamma_M``."""
-        return 1.0 / self.smallest_exponent
+        """``xi_M = 1 / gamma_M`` (``inf`` where ``gamma_M <= 0``, e.g. a clean strip in the band)."""
+        gamma = self.smallest_exponent
+        return 1.0 / gamma if gamma > 0 else math.inf
 
     @property
     def localization_length_error(self):
-        return self.smallest_exponent_error / self.smallest_exponent**2
+        """Error of ``xi_M`` from that of ``gamma_M``: ``err / gamma_M^2`` (``inf`` where ``gamma_M <= 0``)."""
+        gamma = self.smallest_exponent
+        return self.smallest_exponent_error / gamma**2 if gamma > 0 else math.inf
 
     @property
     def normalized_length(self):
@@ -438,7 +450,7 @@ def _run_strip(E, eta, M, d, n_steps, rng, distribution, reorth, num_blocks):
     block_logs = np.zeros((N, num_blocks))
     logs = np.zeros(N)
     chunk = max(reorth, (_CHUNK_VALUES // N) // reorth * reorth)
-    counts = [min(chunk, n_steps - start) * N for start in range(0, n_steps, chunk)]
+    counts = (min(chunk, n_steps - start) * N for start in range(0, n_steps, chunk))
     done = 0
     for w in _prefetched_draws(rng, distribution, counts):
         w = w.reshape(-1, N)
@@ -475,7 +487,7 @@ def strip_lyapunov_exponents(E, width, n_steps, *, d=2, eta=None, box_width=None
         Slices between Gram-Schmidt steps; default chosen so that the growth of a
         spread of the exponents between two steps stays below ``e^18``.
     num_blocks : int, default 50
-        Blocks for the error estimate (>= 2).
+        Blocks for the error estimate, ``2 <= num_blocks <= n_steps / reorth_every``.
 
     Returns
     -------
@@ -521,9 +533,15 @@ def strip_lyapunov_exponents(E, width, n_steps, *, d=2, eta=None, box_width=None
     if reorth_every is None:
         reorth_every = _default_reorth(E, eta, d, distribution)
     reorth_every = check_int("reorth_every", reorth_every, minimum=1)
+    if num_blocks * reorth_every > n_steps:
+        raise ValueError(f"'num_blocks' = {num_blocks} blocks of at least 'reorth_every' = "
+                         f"{reorth_every} slices need n_steps >= {num_blocks * reorth_every}, "
+                         f"got 'n_steps' = {n_steps}")
+    check_memory("num_blocks", 8 * N * num_blocks,
+                 f"the block sums of {N} exponents x {num_blocks} blocks")
     block_len = reorth_every * math.ceil(n_steps / (reorth_every * num_blocks))
     n_steps = block_len * num_blocks
-    rng = as_generator(seed)
+    rng = as_generator(check_seed(seed, allow_generator=True))
     block_logs, block_len = _run_strip(E, eta, M, d, n_steps, rng, distribution,
                                        reorth_every, num_blocks)
     gamma, error = _block_statistics(block_logs, block_len, n_steps)
@@ -579,13 +597,14 @@ def eigenvector_ipr(hamiltonian, energy_window=None):
     -------
     energies, ipr : numpy.ndarray
     """
-    if not isinstance(hamiltonian, AndersonHamiltonian):
-        raise TypeError("'hamiltonian' must be a chargetransport.AndersonHamiltonian, "
-                        f"got {type(hamiltonian).__name__}")
+    check_instance("hamiltonian", hamiltonian, AndersonHamiltonian)
     n = hamiltonian.lattice.num_sites
     if n > 8000:
         raise ValueError(f"the lattice has {n} sites; dense diagonalisation is limited to 8000")
     if energy_window is not None:
+        if np.ndim(energy_window) != 1 or len(energy_window) != 2:
+            raise ValueError("'energy_window' must be a pair (a, b) of energies with a < b, got "
+                             f"{energy_window!r}")
         a, b = (check_real("energy_window[0]", energy_window[0]),
                 check_real("energy_window[1]", energy_window[1]))
         if not a < b:
@@ -600,13 +619,20 @@ def eigenvector_ipr(hamiltonian, energy_window=None):
     return evals, inverse_participation_ratio(evecs, axis=0)
 
 
+def _check_times(times):
+    times = check_real_array("times", times, ndim=1)
+    if times.size == 0:
+        raise ValueError("'times' must contain at least one time, got an empty array")
+    return times
+
+
 def spreading_distance(seed, *, d, L, eta, times, distribution="gaussian", decay_exponent=0.0,
                        tol=1e-10):
     """One realization of ``||e^{-itH} delta_0 - e^{-it Delta} delta_0||^2`` at ``times``.
 
     The observable behind :func:`spreading_functional` (for
-    :func:`chargetransport.ensemble_average`): draws ``V`` from ``seed`` with
-    :func:`chargetransport.random_potential` (``decay_exponent`` gives the
+    :func:`chargetransport.ensemble_average`): draws ``V`` from ``seed`` by the
+    seed contract, :meth:`chargetransport.rng.Realization.potential` (``decay_exponent`` gives the
     decaying potential ``w_x <x>^{-sigma}`` of section 4.1), starts from the
     Kronecker delta at the centre of the periodic box ``Lambda_L`` and compares
     ``ct.evolve`` (Chebyshev, tolerance ``tol``) with the exact free flow.
@@ -615,10 +641,10 @@ def spreading_distance(seed, *, d, L, eta, times, distribution="gaussian", decay
     -------
     numpy.ndarray, shape ``(len(times),)``
     """
+    real = Realization(seed)
     lattice = Lattice(d=d, L=L)
-    times = check_real_array("times", times, ndim=1)
-    V = random_potential(lattice, distribution, seed=seed, decay_exponent=decay_exponent)
-    H = AndersonHamiltonian(lattice, eta, V)
+    times = _check_times(times)
+    H = real.hamiltonian(lattice, eta, distribution, decay_exponent)
     psi0 = np.zeros(lattice.shape, dtype=np.complex128)
     psi0[(lattice.origin_index,) * d] = 1.0
     free = free_evolution(lattice, psi0, times)
@@ -667,40 +693,15 @@ def spreading_functional(*, d, L, eta, times, num_realizations, seed=0, distribu
 
     from .ensemble import ensemble_average
 
-    obs = partial(spreading_distance, d=d, L=L, eta=eta,
-                  times=check_real_array("times", times, ndim=1),
+    progress = check_bool("progress", progress)
+    eta = check_real("eta", eta, minimum=0.0, maximum=_MAX_ETA)
+    Lattice(d=d, L=L)                      # validates d and L before any realization
+    obs = partial(spreading_distance, d=d, L=L, eta=eta, times=_check_times(times),
                   distribution=distribution, decay_exponent=decay_exponent, tol=tol)
     result = ensemble_average(obs, num_realizations, seed, executor=executor,
                               max_workers=max_workers, numba_threads=numba_threads,
                               progress=progress)
     return np.asarray(result.mean), np.asarray(result.standard_error)
-
-
-@functools.lru_cache(maxsize=None)
-def _dos_table(d):
-    from .dos import density_of_states
-
-    grid = np.linspace(0.0, 2.0 * d, 601)
-    return grid, density_of_states(grid, d)
-
-
-def density_of_states_table(E, d):
-    """``rho_d(E)`` by linear interpolation in a cached table of 601 exact values on ``[0, 2d]``.
-
-    :func:`chargetransport.density_of_states` integrates by quadrature in ``d = 3``
-    (milliseconds per energy); for the hundreds of thousands of energies of an energy
-    integral, this table (spacing ``d/300``) is accurate to ~1e-3 relative away from the
-    van Hove points and costs nothing after the first call. ``d = 1, 2`` use the
-    closed forms directly.
-    """
-    from .dos import density_of_states
-
-    E = np.abs(check_real_array("E", E))
-    d = check_int("d", d, minimum=1, maximum=3)
-    if d < 3:
-        return density_of_states(E, d)
-    grid, values = _dos_table(d)
-    return np.interp(E, grid, values, right=0.0)
 
 
 def golden_rule_spreading(T, d, *, half_width=400.0, num_points=2**21):
@@ -747,7 +748,7 @@ def golden_rule_spreading(T, d, *, half_width=400.0, num_points=2**21):
     E = -half_width + dE * (np.arange(num_points) + 0.5)
     rho = np.zeros_like(E)
     inside = np.abs(E) < 2 * d
-    rho[inside] = density_of_states_table(E[inside], d)
+    rho[inside] = density_of_states(E[inside], d)
     rho /= rho.sum() * dE  # the discretised density has unit mass, so F(0) = 0 exactly
     R = np.pi * np.imag(hilbert(rho))
     out = np.array([2.0 - 2.0 * np.sum(rho * np.exp(-np.pi * rho * t) * np.cos(R * t)) * dE
