@@ -113,7 +113,8 @@ def check_finite_field(name, value):
 
 def _read_int(path):
     try:
-        text = open(path).read().strip()
+        with open(path) as fh:
+            text = fh.read().strip()
     except OSError:
         return None
     if not text or text == "max":
@@ -135,10 +136,11 @@ def _cgroup_memory_headroom():
     """
     paths = []
     try:
-        for line in open("/proc/self/cgroup"):
-            parts = line.strip().split(":", 2)
-            if len(parts) == 3 and (parts[1] == "" or "memory" in parts[1].split(",")):
-                paths.append((parts[1] == "", parts[2]))
+        with open("/proc/self/cgroup") as fh:
+            for line in fh:
+                parts = line.strip().split(":", 2)
+                if len(parts) == 3 and (parts[1] == "" or "memory" in parts[1].split(",")):
+                    paths.append((parts[1] == "", parts[2]))
     except OSError:
         return None
     best = None

@@ -59,7 +59,7 @@ from tqdm import tqdm
 
 from ._validation import check_int, check_real, check_real_array
 from .disorder import DISTRIBUTIONS, random_potential
-from .ensemble import LockstepEnsemble
+from .lockstep import LockstepEnsemble
 from .fermions import as_momentum_distribution
 from .lattice import Lattice
 from .rng import as_generator
