@@ -210,6 +210,17 @@ class ProcessPool(cf.Executor):
     def shutdown(self, wait=True, *, cancel_futures=False):
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
+    def close(self, timeout=10.0):
+        """Shut down, terminating the workers still busy after ``timeout`` seconds (a task
+        that an interrupted caller no longer waits for)."""
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.join(timeout)
+            if process.is_alive():  # pragma: no cover - a hung worker
+                process.terminate()
+                process.join()
+
     def __repr__(self):
         return f"ProcessPool(max_workers={self.max_workers}, numba_threads={self.numba_threads})"
 

@@ -18,6 +18,7 @@ built with the same arguments resumes there.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import pickle
 import time
@@ -35,6 +36,24 @@ from .statistics import MAX_ORDER
 __all__ = ["LockstepEnsemble"]
 
 
+@dataclasses.dataclass(frozen=True)
+class _WorkerSpec:
+    """What a worker needs to build (or rebuild) its part of the ensemble.
+
+    ``blocks``: ``(block index, first realization, count)`` per block; ``states``: the
+    states of each block to start from (else built by ``init`` from the seeds);
+    ``history``: the pickled shared arguments of the steps taken since those states.
+    """
+
+    payload: object
+    seed: object
+    blocks: tuple
+    max_order: int
+    numba_threads: object = None
+    states: list = None
+    history: tuple = ()
+
+
 class _LockstepWorker:
     """Holds whole blocks of realizations; steps and reduces them block by block.
 
@@ -50,25 +69,25 @@ class _LockstepWorker:
         """``method(*args)``; exceptions of the caller's code are returned, not raised."""
         return ex.guarded(getattr(self, "_" + method), *args)
 
-    def _build(self, payload, seed, blocks, max_order, states, history, numba_threads):
-        self._numba_threads = numba_threads
-        ex.set_numba_threads(numba_threads)
-        init, self._step_fn = ex.loads(payload)
-        self._max_order = max_order
+    def _build(self, spec):
+        self._numba_threads = spec.numba_threads
+        ex.set_numba_threads(spec.numba_threads)
+        init, self._step_fn = ex.loads(spec.payload)
+        self._max_order = spec.max_order
         self._blocks = []
-        for k, (block, first, count) in enumerate(blocks):
-            if states is not None:
-                self._blocks.append((block, first, list(states[k])))
+        for k, (block, first, count) in enumerate(spec.blocks):
+            if spec.states is not None:
+                self._blocks.append((block, first, list(spec.states[k])))
                 continue
             block_states = []
-            for i, seed_sequence in enumerate(iter_realization_seeds(seed, first, count)):
+            for i, seed_sequence in enumerate(iter_realization_seeds(spec.seed, first, count)):
                 try:
                     block_states.append(init(seed_sequence))
                 except Exception as exc:
                     ex.annotate(exc, f"while initialising realization {first + i}")
                     raise
             self._blocks.append((block, first, block_states))
-        for shared in history:
+        for shared in spec.history:
             self._apply(self._step_fn, (pickle.loads(shared),), True, "step", reduce=False)
 
     def _apply(self, fn, args, replace, label, reduce=True):
@@ -111,13 +130,13 @@ class _LocalHolder:
     def __init__(self, worker, numba_threads):
         self.worker, self.numba_threads = worker, numba_threads
 
-    def submit(self, method, args):
+    def submit(self, method, args):  # here: the caller's exceptions propagate as they are
         with ex.numba_threads_scope(self.numba_threads):
-            return self.worker.call(method, *args)
+            return getattr(self.worker, "_" + method)(*args)
 
     @staticmethod
     def outcome(result):
-        return "ok", ex.unwrap(result, "in the lock-step ensemble")
+        return "ok", result
 
     def close(self):
         self.worker = None
@@ -156,7 +175,7 @@ class _ProcessHolder:
         self.pool.restart()
 
     def close(self):
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.close()
 
 
 class _FailedCall:
@@ -361,8 +380,8 @@ class LockstepEnsemble:
             self._parts = [blocks]
             worker = _LockstepWorker()
             with ex.numba_threads_scope(numba_threads):
-                worker._build((init, step), seed, blocks, self._max_order,
-                              self._saved_states(blocks), (), None)
+                worker._build(_WorkerSpec((init, step), seed, tuple(blocks), self._max_order,
+                                          states=self._saved_states(blocks)))
             self._holders = [_LocalHolder(worker, numba_threads)]
             return
         self._payload = ex.dumps((init, step), "init/step")
@@ -376,7 +395,7 @@ class LockstepEnsemble:
             else:
                 self._client = choice.target
                 self._place_actors(blocks, choice.max_workers)
-            futures = [holder.submit("build", self._build_args(k))
+            futures = [holder.submit("build", (self._spec(k),))
                        for k, holder in enumerate(self._holders)]
             for k, future in enumerate(futures):
                 self._outcome_with_recovery(k, future, "build", None)
@@ -404,10 +423,10 @@ class LockstepEnsemble:
             return None
         return [self._store.load(block) for block, _, _ in part]
 
-    def _build_args(self, k):
+    def _spec(self, k):
         part = self._parts[k]
-        return (self._payload, self._seed, part, self._max_order, self._saved_states(part),
-                list(self._history), self._threads[k])
+        return _WorkerSpec(self._payload, self._seed, tuple(part), self._max_order,
+                           self._threads[k], self._saved_states(part), tuple(self._history))
 
     def _replace(self, k):
         """Part ``k`` on a fresh worker, rebuilt from the seeds or the last checkpoint and
@@ -422,7 +441,7 @@ class LockstepEnsemble:
             self._threads[k] = self._dask_threads.get(address, 1)
             holder.replace(address)
         self._replacements += 1
-        return holder.submit("build", self._build_args(k))
+        return holder.submit("build", (self._spec(k),))
 
     def _live_address(self, exclude):
         """The live Dask worker (not ``exclude``) holding the fewest of our actors."""
