@@ -199,3 +199,48 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
         command=command, returncode=proc.returncode, log=log, log_path=log_path,
         figure_log_dir=figure_log_dir, seconds=seconds,
     )
+
+
+# --------------------------------------------------------------------------------------
+# A Dask cluster, shared by the ensemble and lock-step tests
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """Two single-threaded worker processes on loopback. A task that was running on one
+    dying worker fails with ``KilledWorker`` on the second (``allowed-failures=1``), so
+    that the tests of dead workers stay short. Skipped only where dask is not installed,
+    and never under ``CI`` (the set-up installs it there, so a missing dask is a failure)."""
+    if os.environ.get("CI"):
+        import distributed  # noqa: F401
+    distributed = pytest.importorskip("distributed")
+    import dask
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address=":0")
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+    _collect_asyncio_garbage()
+
+
+def _collect_asyncio_garbage():
+    """Finalize now the asyncio tasks that dead workers and closed clusters leave behind.
+
+    A pending task that is garbage collected logs "Task was destroyed but it is pending"
+    with a traceback, and CPython 3.11 formats tracebacks with ast.parse (for the carets).
+    If that collection happens inside another ast.parse of the main thread (pytest
+    rewriting a module it imports), the nested parse corrupts the ast module's recursion
+    counter: "SystemError: AST constructor recursion depth mismatch". Collected here, at
+    a safe point, the tasks are harmless.
+    """
+    import gc
+    gc.collect()
+
+
+@pytest.fixture
+def dask_client(dask_cluster):
+    """The shared cluster's client, with both workers up (a test may have killed one)."""
+    dask_cluster.wait_for_workers(2, timeout=60)
+    yield dask_cluster
+    _collect_asyncio_garbage()

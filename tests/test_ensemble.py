@@ -1,26 +1,34 @@
-"""Tests of chargetransport.ensemble: moment estimators, determinism across executors, lock-step.
+"""Tests of chargetransport.ensemble: reduction order, determinism across executors, faults,
+checkpoints.
 
 The observables are module-level functions, so that worker processes (a local pool or a
 Dask ``LocalCluster`` on loopback) import them by reference. The Dask tests share one
-cluster (module-scoped fixture); they are skipped only where dask is not installed and
-never under ``CI`` (the set-up installs it there, so a missing dask is a failure).
+cluster (the ``dask_client`` fixture of conftest.py). Tests of dead workers kill worker
+processes on purpose with ``os._exit`` inside the observable: once (a marker file in
+``tmp_path`` says it happened) or at every attempt.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
 import functools
 import math
+import multiprocessing
 import os
+import signal
+import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
 
 import chargetransport as ct
+from chargetransport import _executors
 from chargetransport import ensemble as ens
-from chargetransport.ensemble import (EnsembleResult, LockstepEnsemble, StreamingMoments,
-                                      ensemble_average, process_pool)
+from chargetransport._chunks import chunk_tasks, run_chunk
+from chargetransport.ensemble import EnsembleError, EnsembleResult, ensemble_average, process_pool
+from chargetransport.statistics import StreamingMoments
 
 
 # --------------------------------------------------------------------------------------
@@ -66,36 +74,41 @@ def needs_lock(seed_sequence, lock):
     return 0.0
 
 
-def gaussian_central_moment(r):
-    """E[(X - EX)^r] of N(0, 1): (r - 1)!! for even r, 0 for odd r."""
-    return 0.0 if r % 2 else float(math.prod(range(r - 1, 0, -2)))
+def first_time(marker):
+    """True once per marker file: creates it atomically."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        return True
+    except FileExistsError:
+        return False
 
 
-def uniform_central_moment(r):
-    """Of U(0, 1): 2^-r / (r + 1) for even r, 0 for odd r."""
-    return 0.0 if r % 2 else 2.0**-r / (r + 1)
+def dies_on(seed_sequence, realization, marker=None):
+    """``normal_draw``, but the worker process dies at ``realization``: the first time only
+    with a ``marker`` file, at every attempt without. Never run it serially."""
+    if seed_sequence.spawn_key[-1] == realization and (marker is None or first_time(marker)):
+        os._exit(1)
+    return normal_draw(seed_sequence)
 
 
-def exponential_central_moment(r):
-    """Of Exp(1): the subfactorial !r (number of derangements), !0 = 1, !1 = 0."""
-    d = 1
-    for n in range(1, r + 1):
-        d = n * d + (-1) ** n
-    return float(d)
+def raises_and_counts(seed_sequence, realization, log):
+    """Raises at ``realization``, appending a line to ``log`` each time it is called there."""
+    if seed_sequence.spawn_key[-1] == realization:
+        with open(log, "a") as fh:
+            fh.write("called\n")
+        raise ArithmeticError("a bug in the observable")
+    return normal_draw(seed_sequence)
 
 
-def sample_moment_std(mu, r, n):
-    """Asymptotic standard deviation of the sample central moment m_r of n draws:
-    Var m_r = (mu_2r - mu_r^2 - 2r mu_{r-1} mu_{r+1} + r^2 mu_2 mu_{r-1}^2) / n + O(n^-2)
-    (Kendall & Stuart, Advanced Theory of Statistics, vol. 1, eq. 10.13)."""
-    var = (mu(2 * r) - mu(r) ** 2 - 2 * r * mu(r - 1) * mu(r + 1)
-           + r**2 * mu(2) * mu(r - 1) ** 2)
-    return math.sqrt(var / n)
+def fails_once_on(seed_sequence, realization, marker):
+    """``normal_draw``, raising at ``realization`` the first time (an interrupted run)."""
+    if seed_sequence.spawn_key[-1] == realization and first_time(marker):
+        raise KeyboardInterrupt("interrupted")
+    return normal_draw(seed_sequence)
 
 
-def two_pass_central_moments(x, max_order):
-    dev = x - x.mean(axis=0)
-    return {r: (dev**r).mean(axis=0) for r in range(2, max_order + 1)}
+def stops_at_once(seed_sequence):
+    raise LookupError("evaluated")
 
 
 def assert_same_bits(a, b):
@@ -108,154 +121,6 @@ def assert_same_bits(a, b):
         for r in range(2, sa.max_order + 1):
             assert (np.asarray(sa.central_moment(r)).tobytes()
                     == np.asarray(sb.central_moment(r)).tobytes()), (key, r)
-
-
-# --------------------------------------------------------------------------------------
-# StreamingMoments
-# --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name, draw, mu", [
-    ("gaussian", lambda g, n: g.standard_normal(n), gaussian_central_moment),
-    ("uniform", lambda g, n: g.random(n), uniform_central_moment),
-    ("exponential", lambda g, n: g.exponential(1.0, n), exponential_central_moment),
-])
-def test_central_moments_match_exact_moments_of_known_distributions(name, draw, mu):
-    rng = np.random.default_rng(2024)
-    n, batch, max_order = 400_000, 20_000, 6
-    acc = StreamingMoments(max_order)
-    for _ in range(n // batch):  # 20 Pebay merges of two-pass batches
-        acc.extend(draw(rng, batch))
-    assert acc.count == n
-    for r in range(2, max_order + 1):
-        # 5 asymptotic standard deviations of m_r: a 6e-7 chance per check of a false
-        # alarm for Gaussian fluctuations; the O(1/n) bias of m_r is < 1e-3 of that.
-        tol = 5 * sample_moment_std(mu, r, n)
-        assert abs(acc.central_moment(r) - mu(r)) < tol, (name, r)
-    # The mean: E X = 0, 1/2, 1 and standard error sqrt(mu_2 / n).
-    exact_mean = {"gaussian": 0.0, "uniform": 0.5, "exponential": 1.0}[name]
-    assert abs(acc.mean - exact_mean) < 5 * math.sqrt(mu(2) / n)
-    assert acc.standard_error == pytest.approx(math.sqrt(mu(2) / n), rel=0.01)
-
-
-def test_update_agrees_with_numpy_two_pass_to_rounding():
-    rng = np.random.default_rng(7)
-    n, max_order = 4000, 6
-    # One column per law; column 3 is column 0 shifted by 1e3 (cancellation test).
-    z = rng.standard_normal(n)
-    x = np.stack([z, rng.random(n), rng.exponential(2.0, n), 1e3 + z], axis=1)
-    acc = StreamingMoments(max_order)
-    for row in x:
-        acc.update(row)
-    dev = x - x.mean(axis=0)
-    exact = {r: (dev**r).mean(axis=0) for r in range(1, max_order + 1)}
-    magnitude = {r: (np.abs(dev) ** r).mean(axis=0) for r in range(1, max_order + 1)}
-    # The running mean rounds at every update: a random walk of ~sqrt(n) eps |mean|,
-    # 7e-12 for the shifted column (the two-pass mean is ~100 times better).
-    dmean = np.abs(acc.mean - x.mean(axis=0))
-    assert np.all(dmean <= 10 * math.sqrt(n) * np.finfo(float).eps * np.abs(x.mean(axis=0)))
-    for r in range(2, max_order + 1):
-        # Rounding of the power sums themselves: a few hundred eps of E|X - mean|^r, so
-        # 1e-12 relative; plus, to first order, r m_{r-1} times the error of the mean
-        # (zero for centred columns, the whole error for the shifted one; factor 2 slack).
-        bound = 1e-12 * magnitude[r] + 2 * r * np.abs(exact[r - 1]) * dmean
-        assert np.all(np.abs(acc.central_moment(r) - exact[r]) <= bound), r
-        assert np.all(np.abs(acc.central_moment(r) - exact[r])[:3] <= 1e-12 * magnitude[r][:3])
-    np.testing.assert_allclose(acc.variance, x.var(axis=0, ddof=1), rtol=1e-12)
-    np.testing.assert_allclose(acc.standard_error, x.std(axis=0, ddof=1) / math.sqrt(n),
-                               rtol=1e-12)
-
-
-def test_merge_equals_updating_with_all_data():
-    rng = np.random.default_rng(11)
-    x = rng.exponential(1.0, size=(900, 4))
-    whole = StreamingMoments(6)
-    for row in x:
-        whole.update(row)
-    # Uneven pieces, accumulated by update and by extend, merged in two different trees.
-    pieces = [x[:1], x[1:250], x[250:251], x[251:700], x[700:]]
-    parts = [StreamingMoments(6).extend(p) if i % 2 else StreamingMoments(6) for i, p in
-             enumerate(pieces)]
-    for part, piece in zip(parts, pieces):
-        if part.count == 0:
-            for row in piece:
-                part.update(row)
-    snapshot = parts[4].copy()
-    left = parts[0].copy()
-    for part in parts[1:]:
-        left.merge(part)
-    right = parts[3].copy().merge(parts[4])
-    right = parts[2].copy().merge(right)
-    right = parts[0].copy().merge(parts[1]).merge(right)
-    for merged in (left, right):
-        assert merged.count == whole.count
-        # Different association of the same sums: rounding ~1e-15 of mu_r ~ r!.
-        for r in range(2, 7):
-            np.testing.assert_allclose(merged.central_moment(r), whole.central_moment(r),
-                                       rtol=1e-12)
-        np.testing.assert_allclose(merged.mean, whole.mean, rtol=1e-13)
-    # Merging leaves the other accumulator unchanged, and an empty one is neutral.
-    assert parts[4].count == snapshot.count
-    assert parts[4].central_moment(6).tobytes() == snapshot.central_moment(6).tobytes()
-    for neutral in (StreamingMoments(6).merge(left), left.copy().merge(StreamingMoments(6))):
-        assert neutral.central_moment(4).tobytes() == left.central_moment(4).tobytes()
-
-
-def test_merging_a_singleton_is_bitwise_an_update():
-    rng = np.random.default_rng(3)
-    a, b = StreamingMoments(5), StreamingMoments(5)
-    for x in rng.standard_normal((20, 3)):
-        a.update(x)
-        b.merge(StreamingMoments(5).update(x))
-    for r in range(2, 6):
-        assert a.central_moment(r).tobytes() == b.central_moment(r).tobytes()
-
-
-def test_scalar_observations_give_scalars_and_small_counts_give_nan():
-    acc = StreamingMoments(4).update(2.5)
-    assert isinstance(acc.mean, np.floating) and acc.mean == 2.5
-    assert math.isnan(acc.variance) and math.isnan(acc.standard_error)
-    assert acc.central_moment(0) == 1.0 and acc.central_moment(1) == 0.0
-    acc.update(3.5)
-    assert acc.variance == 0.5 and acc.central_moment(4) == 0.0625
-    assert acc.central_lp_norm(4) == pytest.approx(0.5, rel=1e-15)
-    assert acc.absolute_central_moment(2) == 0.25
-    assert acc.skewness == 0.0 and acc.excess_kurtosis == pytest.approx(-2.0)
-
-
-def test_odd_absolute_central_moments_are_refused_as_not_streamable():
-    acc = StreamingMoments(6).extend(np.arange(10.0))
-    with pytest.raises(ValueError, match="odd order 3.*one pass"):
-        acc.absolute_central_moment(3)
-    with pytest.raises(ValueError, match="even"):
-        acc.central_lp_norm(1)
-
-
-def test_streaming_moments_reject_bad_input():
-    with pytest.raises(ValueError, match="'max_order' must be >= 2"):
-        StreamingMoments(1)
-    with pytest.raises(ValueError, match="'max_order' must be <= 12"):
-        StreamingMoments(13)
-    with pytest.raises(TypeError, match="'max_order' must be an integer"):
-        StreamingMoments(2.0)
-    acc = StreamingMoments(3, shape=(2,))
-    with pytest.raises(ValueError, match="no observations"):
-        acc.mean
-    with pytest.raises(ValueError, match=r"'x' must have shape \(2,\)"):
-        acc.update([1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="'x' must contain only finite"):
-        acc.update([1.0, np.nan])
-    with pytest.raises(TypeError, match="'x' must be real"):
-        acc.update([1j, 0])
-    with pytest.raises(ValueError, match="'r' must be <= max_order = 3"):
-        acc.update([1.0, 2.0]).central_moment(4)
-    with pytest.raises(ValueError, match="'other' must have max_order=3"):
-        acc.merge(StreamingMoments(4).update([1.0, 2.0]))
-    with pytest.raises(ValueError, match="'other' must hold observations of shape"):
-        acc.merge(StreamingMoments(3).update(1.0))
-    with pytest.raises(TypeError, match="'other' must be a StreamingMoments"):
-        acc.merge([1.0, 2.0])
-    with pytest.raises(ValueError, match="'samples' must have shape"):
-        acc.extend(np.zeros((4, 3)))
-
 
 # --------------------------------------------------------------------------------------
 # ensemble_average: reduction order and reproducibility (serial)
@@ -354,10 +219,14 @@ def test_ensemble_average_rejects_bad_input():
     with pytest.raises(ValueError, match="'max_workers' applies to"):
         with cf.ThreadPoolExecutor(1) as pool:
             ensemble_average(normal_draw, 2, 0, executor=pool, max_workers=2)
-    with pytest.raises(TypeError, match="'progress' must be a bool"):
+    with pytest.raises(TypeError, match="'progress' must be True or False"):
         ensemble_average(normal_draw, 2, 0, progress="yes")
     with pytest.raises(ValueError, match="'numba_threads' must be >= 1"):
         ensemble_average(normal_draw, 2, 0, numba_threads=0)
+    with pytest.raises(ValueError, match="'max_retries' must be >= 0"):
+        ensemble_average(normal_draw, 2, 0, max_retries=-1)
+    with pytest.raises(TypeError, match="'max_retries' must be an integer"):
+        ensemble_average(normal_draw, 2, 0, max_retries=1.5)
     # The observable's output is checked, and the failing realization is named.
     with pytest.raises(ValueError, match="finite") as info:
         ensemble_average(nan_on_realization_3, 5, 0, progress=False)
@@ -373,21 +242,32 @@ def test_ensemble_average_rejects_bad_input():
 class _ReverseOrderBackend:
     """Completes the pending tasks newest first, and records how many were outstanding."""
 
+    inline, num_workers = False, 1
+
     def __init__(self):
         self.max_outstanding = 0
         self.pending = []
 
-    def submit(self, args):
+    def submit(self, fn, task):
         future = cf.Future()
-        future.args = args
+        future.call = (fn, task)
         self.pending.append(future)
         self.max_outstanding = max(self.max_outstanding, len(self.pending))
         return future
 
     def wait(self, pending):
         future = self.pending.pop()
-        future.set_result(ens._run_chunk(*future.args, None))
+        fn, task = future.call
+        future.set_result(fn(task))
         return {future}
+
+    @staticmethod
+    def triage(futures):
+        return futures
+
+    @staticmethod
+    def outcome(future):
+        return "ok", future.result()
 
     def cancel(self, pending):
         pass
@@ -395,15 +275,33 @@ class _ReverseOrderBackend:
 
 def test_out_of_order_completions_are_buffered_within_the_window():
     backend = _ReverseOrderBackend()
-    tasks = list(ens._chunk_tasks(normal_draw, 5, 0, 20, 1, 3))
-    chunks = list(ens._windowed(backend, iter(tasks), window=4))
-    assert backend.max_outstanding <= 4
+    tasks = chunk_tasks(normal_draw, 5, 0, 20, 1, 3)  # read lazily
+    chunks = list(_executors.run_ordered(backend, run_chunk, tasks))
+    assert backend.max_outstanding <= _executors.TASKS_PER_WORKER
+    assert [chunk.index for chunk in chunks] == list(range(20))
     loop = StreamingMoments(3)
     total = StreamingMoments(3)
-    for s, (_, _, acc) in zip(ct.realization_seeds(5, 20), chunks):
+    for s, chunk in zip(ct.realization_seeds(5, 20), chunks):
         loop.update(normal_draw(s))
-        total.merge(acc["value"])
+        total.merge(chunk.moments["value"])
     assert total.central_moment(3).tobytes() == loop.central_moment(3).tobytes()
+
+
+def test_a_huge_ensemble_is_refused_or_streamed_without_per_realization_lists():
+    # Keeping even one float per realization of 10^12 needs 8 TB: refused before any work.
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="'num_realizations' is too large: keeping the samples"):
+        ensemble_average(normal_draw, 10**12, 0, keep_samples=True, progress=False)
+    # Without samples nothing grows with R: the chunks (10^10 realizations each) and their
+    # seeds are generated as needed, so the first realization is evaluated at once.
+    with pytest.raises(LookupError, match="evaluated"):
+        ensemble_average(stops_at_once, 10**12, 0, progress=False)
+    assert time.perf_counter() - t0 < 5.0
+    # Samples whose size shows only once evaluated: checked on the first realization of a
+    # chunk (here 10^4 realizations of 80 MB each), before the chunk keeps them.
+    big = functools.partial(normal_draw, shape=(10**7,))
+    with pytest.raises(ValueError, match="'num_realizations' is too large"):
+        ensemble_average(big, 10**6, 0, keep_samples=True, progress=False)
 
 
 # --------------------------------------------------------------------------------------
@@ -427,12 +325,21 @@ def test_process_pool_is_bitwise_identical_to_serial(serial_physics, max_workers
 
 
 def test_worker_numba_thread_count_does_not_change_the_bits():
-    # The serial reference runs 1 Numba thread, the worker 2 (the default for a single
-    # worker on 2 cores): the kernels reduce over fixed blocks. Only 3 realizations,
-    # because 2 threads on a busy 2-core machine are slow on an 8 x 8 lattice.
-    serial = ensemble_average(wave_packet_observable, 3, 31, max_order=4, progress=False,
-                              numba_threads=1)
-    res = ensemble_average(wave_packet_observable, 3, 31, max_order=4, progress=False,
+    # The serial reference runs 1 Numba thread, the worker 2: the kernels reduce over
+    # fixed blocks. The lattice (192^2 sites) is above the size from which the stencil
+    # and the reductions run threaded (_kernels.PARALLEL_MIN_SITES), so the two thread
+    # counts really take different paths.
+    import numba
+
+    from chargetransport import _kernels
+    L = 192
+    assert L * L >= _kernels.PARALLEL_MIN_SITES
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip(f"NUMBA_NUM_THREADS = {numba.config.NUMBA_NUM_THREADS}: Numba cannot run "
+                    "2 threads here, so there is no second thread count to compare with")
+    observable = functools.partial(wave_packet_observable, L=L)
+    serial = ensemble_average(observable, 3, 31, max_order=4, progress=False, numba_threads=1)
+    res = ensemble_average(observable, 3, 31, max_order=4, progress=False,
                            executor="processes", max_workers=1, numba_threads=2)
     assert_same_bits(res, serial)
 
@@ -450,20 +357,6 @@ def test_reused_pool_buffers_out_of_order_chunks_bitwise():
         with pytest.raises(ArithmeticError, match="boom") as info:
             ensemble_average(raises_on_realization_1, 4, 0, executor=pool, progress=False)
         assert any("realization 1" in note for note in getattr(info.value, "__notes__", []))
-
-
-@pytest.fixture(scope="module")
-def dask_client():
-    if os.environ.get("CI"):
-        import distributed  # the set-up installs dask: in CI a missing dask is a failure
-    else:
-        distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
 
 
 def test_dask_cluster_is_bitwise_identical_to_serial(serial_physics, dask_client):
@@ -485,84 +378,291 @@ def test_dask_reports_a_failing_realization(dask_client):
 
 
 # --------------------------------------------------------------------------------------
-# LockstepEnsemble
+# ensemble_average(keep_samples=...)
 # --------------------------------------------------------------------------------------
-A, B = 0.5, 0.25
+def pair_and_scalar(seed_sequence):
+    rng = ct.as_generator(seed_sequence)
+    return {"pair": rng.standard_normal(2), "scalar": rng.exponential()}
 
 
-def draw_state(seed_sequence):
+def small_wave_packet(seed_sequence, L=8, eta=0.5):
+    lat = ct.Lattice(d=2, L=L)
+    H = ct.AndersonHamiltonian(lat, eta, ct.random_potential(lat, seed=seed_sequence))
+    psi = ct.evolve(H, ct.gaussian_wave_packet(lat, center=(0, 0), width=1.5,
+                                               momentum=(0.2, 0.1)), t=2.0)
+    return {"msd": ct.mean_square_displacement(psi), "momentum": ct.momentum_distribution(psi)}
+
+
+def test_kept_samples_are_the_observations_in_realization_order():
+    res = ensemble_average(pair_and_scalar, 23, 9, start=4, chunk_size=5, progress=False,
+                           keep_samples="scalar", max_order=4)
+    assert list(res.samples) == ["scalar"]
+    direct = [pair_and_scalar(s)["scalar"] for s in ct.realization_seeds(9, 23, start=4)]
+    assert res.samples["scalar"].tobytes() == np.array(direct).tobytes()
+    # the streaming moments agree with the samples (to rounding: Pebay vs two-pass)
+    assert res["scalar"].central_moment(4) == pytest.approx(
+        np.mean((res.samples["scalar"] - res.samples["scalar"].mean()) ** 4), rel=1e-12)
+    everything = ensemble_average(pair_and_scalar, 7, 9, progress=False, keep_samples=True)
+    assert everything.samples["pair"].shape == (7, 2)
+    plain = ensemble_average(pair_and_scalar, 7, 9, progress=False)
+    assert plain.samples is None
+    assert plain["pair"].mean.tobytes() == everything["pair"].mean.tobytes()
+
+
+def test_kept_samples_of_a_non_dict_observable_use_the_value_key():
+    res = ensemble_average(lambda s: ct.as_generator(s).standard_normal(), 5, 1,
+                           progress=False, keep_samples=True)
+    assert res.samples["value"].shape == (5,)
+
+
+def test_kept_samples_are_bitwise_identical_on_a_process_pool():
+    kwargs = dict(progress=False, keep_samples=("msd",), max_order=4, numba_threads=1)
+    serial = ensemble_average(small_wave_packet, 6, 31, **kwargs)
+    pool = ensemble_average(small_wave_packet, 6, 31, executor="processes", max_workers=2,
+                            **kwargs)
+    assert pool.samples["msd"].tobytes() == serial.samples["msd"].tobytes()
+    assert pool["momentum"].central_moment(4).tobytes() == \
+        serial["momentum"].central_moment(4).tobytes()
+
+
+def test_keep_samples_rejects_bad_input():
+    with pytest.raises(ValueError, match="'keep_samples'.*'nope'"):
+        ensemble_average(pair_and_scalar, 2, 0, progress=False, keep_samples="nope")
+    with pytest.raises(TypeError, match="'keep_samples'"):
+        ensemble_average(pair_and_scalar, 2, 0, progress=False, keep_samples=3)
+    with pytest.raises(TypeError, match="'keep_samples'"):
+        ensemble_average(pair_and_scalar, 2, 0, progress=False, keep_samples=[])
+
+
+
+def test_kept_samples_with_executor_auto_equal_serial():
+    kwargs = dict(progress=False, keep_samples=True, max_order=3)
+    auto = ensemble_average(pair_and_scalar, 9, 4, executor="auto", **kwargs)
+    serial = ensemble_average(pair_and_scalar, 9, 4, **kwargs)
+    for key in ("pair", "scalar"):
+        assert auto.samples[key].tobytes() == serial.samples[key].tobytes()
+
+
+# --------------------------------------------------------------------------------------
+# Dead workers
+# --------------------------------------------------------------------------------------
+R_FAULT, SEED_FAULT, CHUNK_FAULT = 40, 6, 3
+
+
+@pytest.fixture(scope="module")
+def undisturbed():
+    return ensemble_average(normal_draw, R_FAULT, SEED_FAULT, chunk_size=CHUNK_FAULT,
+                            max_order=4, progress=False)
+
+
+def chunkwise_merge(ranges):
+    """The moments of realizations ``ranges`` (chunk boundaries of CHUNK_FAULT), merged chunk
+    by chunk in order: what a partial result must hold, computed independently."""
+    total = StreamingMoments(4)
+    for first, stop in ranges:
+        for chunk_first in range(first, stop, CHUNK_FAULT):
+            chunk = StreamingMoments(4)
+            for s in ct.realization_seeds(SEED_FAULT, min(CHUNK_FAULT, stop - chunk_first),
+                                          start=chunk_first):
+                chunk.update(normal_draw(s))
+            total.merge(chunk)
+    return total
+
+
+def complement(ranges, stop):
+    """The ranges of [0, stop) not in ``ranges`` (sorted, disjoint)."""
+    out, at = [], 0
+    for first, last in ranges:
+        if first > at:
+            out.append((at, first))
+        at = last
+    return out + ([(at, stop)] if at < stop else [])
+
+
+@pytest.mark.parametrize("reuse_pool", [False, True])
+def test_a_dead_worker_process_is_replaced_and_its_chunks_resubmitted(undisturbed, tmp_path,
+                                                                       reuse_pool):
+    observable = functools.partial(dies_on, realization=13, marker=str(tmp_path / "died"))
+    kwargs = dict(chunk_size=CHUNK_FAULT, max_order=4, progress=False)
+    if reuse_pool:
+        with process_pool(2, numba_threads=1) as pool:
+            res = ensemble_average(observable, R_FAULT, SEED_FAULT, executor=pool, **kwargs)
+            assert pool.restarts == 1
+            # the pool stays usable after it replaced its workers
+            again = ensemble_average(normal_draw, R_FAULT, SEED_FAULT, executor=pool, **kwargs)
+            assert_same_bits(again, undisturbed)
+    else:
+        res = ensemble_average(observable, R_FAULT, SEED_FAULT, executor="processes",
+                               max_workers=2, **kwargs)
+    assert (tmp_path / "died").exists() and res.resubmitted >= 1
+    assert_same_bits(res, undisturbed)
+    print(f"process pool replaced, {res.resubmitted} chunk(s) resubmitted, whole run "
+          f"{res.wall_time:.2f} s")
+
+
+def test_a_chunk_that_keeps_killing_its_worker_raises_with_the_partial_result():
+    observable = functools.partial(dies_on, realization=13)
+    with pytest.raises(EnsembleError, match=r"realizations 12\.\.14 could not be computed: lost "
+                                            r"with their worker process 2 time\(s\) "
+                                            r"\(max_retries=1\)") as info:
+        ensemble_average(observable, R_FAULT, SEED_FAULT, chunk_size=CHUNK_FAULT, max_order=4,
+                         progress=False, executor="processes", max_workers=2, max_retries=1)
+    error = info.value
+    assert error.failed == [(12, 15)]
+    assert any(first <= 12 and 15 <= stop for first, stop in error.missing)
+    done = complement(error.missing, R_FAULT)
+    partial = error.partial
+    assert partial.num_realizations == sum(stop - first for first, stop in done) >= 12
+    expected = chunkwise_merge(done)
+    assert partial["value"].count == expected.count
+    for r in range(2, 5):
+        assert partial["value"].central_moment(r).tobytes() == expected.central_moment(r).tobytes()
+
+
+def test_a_broken_pool_of_the_callers_is_not_replaced(tmp_path):
+    observable = functools.partial(dies_on, realization=4, marker=str(tmp_path / "died"))
+    with cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        with pytest.raises(EnsembleError, match="BrokenProcessPool.*process_pool()"):
+            ensemble_average(observable, 12, 0, chunk_size=2, progress=False, executor=pool)
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_an_exception_of_the_observable_is_raised_at_once_not_retried(executor, tmp_path,
+                                                                       request):
+    if executor == "dask":
+        executor = request.getfixturevalue("dask_client")
+    log = tmp_path / "calls"
+    observable = functools.partial(raises_and_counts, realization=5, log=str(log))
+    with pytest.raises(ArithmeticError, match="a bug in the observable") as info:
+        ensemble_average(observable, 12, 0, chunk_size=2, progress=False, executor=executor,
+                         **({"max_workers": 2} if executor == "processes" else {}))
+    assert any("realization 5" in note for note in getattr(info.value, "__notes__", []))
+    assert log.read_text().count("called") == 1
+
+
+def test_dask_reruns_the_chunks_of_a_dead_worker_bitwise(undisturbed, dask_client, tmp_path):
+    observable = functools.partial(dies_on, realization=13, marker=str(tmp_path / "died"))
+    res = ensemble_average(observable, R_FAULT, SEED_FAULT, chunk_size=CHUNK_FAULT, max_order=4,
+                           progress=False, executor=dask_client)
+    assert (tmp_path / "died").exists()
+    assert_same_bits(res, undisturbed)
+    print(f"Dask rescheduled the lost chunk, whole run {res.wall_time:.2f} s")
+
+
+def test_dask_killed_worker_raises_with_the_partial_result(dask_client):
+    # The cluster allows one failure: the chunk's second dead worker is KilledWorker. Dask
+    # blames every task that was on a dying worker (running or queued there), so chunks
+    # lost with the culprit may fail with it, and are named too.
+    observable = functools.partial(dies_on, realization=13)
+    t0 = time.perf_counter()
+    with pytest.raises(EnsembleError, match=r"realizations [0-9., ]*12\.\.14[0-9., ]* could not "
+                                            r"be computed: the executor failed with "
+                                            r"KilledWorker") as info:
+        ensemble_average(observable, R_FAULT, SEED_FAULT, chunk_size=CHUNK_FAULT, max_order=4,
+                         progress=False, executor=dask_client)
+    print(f"KilledWorker after {time.perf_counter() - t0:.2f} s")
+    error = info.value
+    assert (12, 15) in error.failed
+    assert any(first <= 12 and 15 <= stop for first, stop in error.missing)
+    # Results held by the dead workers are lost too (Dask would recompute them): the
+    # partial result holds what was gathered before the failure, possibly nothing.
+    done = complement(error.missing, R_FAULT)
+    if error.partial is None:
+        assert not done
+    else:
+        assert error.partial.num_realizations == sum(stop - first for first, stop in done)
+        expected = chunkwise_merge(done)
+        assert error.partial["value"].central_moment(4).tobytes() == \
+            expected.central_moment(4).tobytes()
+
+
+# --------------------------------------------------------------------------------------
+# Checkpoints and resuming
+# --------------------------------------------------------------------------------------
+def test_a_resumed_run_skips_the_chunks_on_disk_and_keeps_every_bit(tmp_path):
+    folder = tmp_path / "run"
+    observable = functools.partial(fails_once_on, realization=23, marker=str(tmp_path / "once"))
+    kwargs = dict(chunk_size=4, max_order=4, progress=False, keep_samples=True, checkpoint=folder)
+    with pytest.raises(KeyboardInterrupt):  # an interrupted run: chunks 0-4 are on disk
+        ensemble_average(observable, 37, 12, **kwargs)
+    assert sorted(int(p.stem.split("-")[1]) for p in folder.glob("chunk-*.npz")) == [0, 1, 2, 3, 4]
+    resumed = ensemble_average(observable, 37, 12, executor="processes", max_workers=2,
+                               **kwargs)
+    assert resumed.resumed == 5 and resumed.num_realizations == 37
+    reference = ensemble_average(normal_draw, 37, 12, chunk_size=4, max_order=4, progress=False,
+                                 keep_samples=True)
+    assert_same_bits(resumed, reference)
+    assert resumed.samples["value"].tobytes() == reference.samples["value"].tobytes()
+    # everything on disk now: a third run computes nothing
+    again = ensemble_average(observable, 37, 12, **kwargs)
+    assert again.resumed == 10
+    assert_same_bits(again, reference)
+
+
+def test_a_checkpoint_of_other_arguments_is_refused(tmp_path):
+    ensemble_average(normal_draw, 8, 3, chunk_size=2, progress=False, checkpoint=tmp_path)
+    for change, message in [(dict(chunk_size=4), "chunk_size: 2 in the checkpoint, 4 now"),
+                            (dict(seed=4), "seed"), (dict(start=1), "start"),
+                            (dict(max_order=3), "max_order"),
+                            (dict(keep_samples=True), "keep_samples"),
+                            (dict(observable=functools.partial(normal_draw, shape=(2,))),
+                             "observable")]:
+        kwargs = dict(observable=normal_draw, num_realizations=8, seed=3, chunk_size=2)
+        kwargs.update(change)
+        with pytest.raises(ValueError, match=f"belongs to another run.*{message}"):
+            ensemble_average(progress=False, checkpoint=tmp_path, **kwargs)
+    # an int seed and its SeedSequence are the same realizations
+    res = ensemble_average(normal_draw, 8, np.random.SeedSequence(3), chunk_size=2,
+                           progress=False, checkpoint=tmp_path)
+    assert res.resumed == 4
+
+
+_INTERRUPTED_RUN = """
+import functools, sys
+sys.path.insert(0, {folder!r})
+import slow_observables
+import chargetransport as ct
+if __name__ == "__main__":
+    ct.ensemble_average(functools.partial(slow_observables.slow_normal, delay=0.05), 40, 11,
+                        chunk_size=2, max_order=4, progress=False, checkpoint={checkpoint!r})
+"""
+
+_SLOW_OBSERVABLES = """
+import time
+import chargetransport as ct
+
+
+def slow_normal(seed_sequence, delay):
+    time.sleep(delay)
     return ct.as_generator(seed_sequence).standard_normal(3)
+"""
 
 
-def mean_field_relaxation(x, m):
-    """x_r <- A x_r + B m with m the ensemble mean: the mean grows as (A + B)^t and the
-    deviations x_r - m shrink as A^t, exactly."""
-    x = A * x + B * m
-    return x, x
-
-
-def identity(x):
-    return x
-
-
-def failing_step(x, m):
-    raise ArithmeticError("step failed")
-
-
-def run_lockstep(num_steps=5, **kwargs):
-    with LockstepEnsemble(draw_state, mean_field_relaxation, 10, 21, **kwargs) as ensemble:
-        m = ensemble.reduce(identity).mean
-        means = [m]
-        for _ in range(num_steps):
-            m = ensemble.step(m).mean
-            means.append(m)
-        assert ensemble.num_steps == num_steps
-        return means, ensemble.states()
-
-
-def test_lockstep_follows_the_closed_form_of_mean_field_relaxation():
-    initial = [draw_state(s) for s in ct.realization_seeds(21, 10)]
-    means, states = run_lockstep(numba_threads=1)
-    m0 = np.mean(initial, axis=0)
-    for t, m in enumerate(means):
-        # (A + B)^t m0 up to the rounding of ~10 operations per step: 1e-14 absolute.
-        np.testing.assert_allclose(m, (A + B) ** t * m0, rtol=0, atol=1e-14)
-    for x, x0 in zip(states, initial):
-        np.testing.assert_allclose(x, A**5 * (x0 - m0) + (A + B) ** 5 * m0, rtol=0, atol=1e-14)
-
-
-@pytest.mark.parametrize("block_size", [1, 3])
-def test_lockstep_processes_are_bitwise_identical_to_serial_for_any_split(block_size):
-    serial_means, serial_states = run_lockstep(block_size=block_size)
-    for workers in (1, 2):
-        means, states = run_lockstep(block_size=block_size, executor="processes",
-                                     max_workers=workers)
-        assert [m.tobytes() for m in means] == [m.tobytes() for m in serial_means]
-        assert [x.tobytes() for x in states] == [x.tobytes() for x in serial_states]
-
-
-def test_lockstep_dask_actors_are_bitwise_identical_to_serial(dask_client):
-    serial_means, serial_states = run_lockstep()
-    means, states = run_lockstep(executor=dask_client)
-    assert [m.tobytes() for m in means] == [m.tobytes() for m in serial_means]
-    assert [x.tobytes() for x in states] == [x.tobytes() for x in serial_states]
-
-
-def test_lockstep_reports_errors_and_rejects_bad_input():
-    with LockstepEnsemble(draw_state, failing_step, 4, 0, executor="processes",
-                          max_workers=2) as ensemble:
-        assert ensemble.num_workers == 2 and ensemble.executor == "processes"
-        with pytest.raises(ArithmeticError, match="step failed"):
-            ensemble.step(0.0)
-    with pytest.raises(ValueError, match="closed"):
-        ensemble.step(0.0)
-    with pytest.raises(TypeError, match="'step' must be callable"):
-        LockstepEnsemble(draw_state, None, 4, 0)
-    with pytest.raises(ValueError, match="'num_realizations' must be >= 1"):
-        LockstepEnsemble(draw_state, mean_field_relaxation, 0, 0)
-    with pytest.raises(ValueError, match="'block_size' must be >= 1"):
-        LockstepEnsemble(draw_state, mean_field_relaxation, 4, 0, block_size=0)
-    with pytest.raises(ValueError, match="'executor' must be"):
-        LockstepEnsemble(draw_state, mean_field_relaxation, 4, 0, executor="threads")
-    with pytest.raises(TypeError, match="'seed' must be an integer"):
-        LockstepEnsemble(draw_state, mean_field_relaxation, 4, None)
+def test_a_run_killed_mid_way_resumes_bitwise(tmp_path, monkeypatch):
+    (tmp_path / "slow_observables.py").write_text(_SLOW_OBSERVABLES)
+    checkpoint = tmp_path / "checkpoint"
+    script = tmp_path / "run.py"
+    script.write_text(_INTERRUPTED_RUN.format(folder=str(tmp_path), checkpoint=str(checkpoint)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(os.path.dirname(ct.__file__)), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, str(script)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(checkpoint.glob("chunk-*.npz"))) < 5:
+            assert proc.poll() is None, "the run ended before it could be interrupted"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    on_disk = len(list(checkpoint.glob("chunk-*.npz")))
+    assert proc.returncode == -signal.SIGKILL and 5 <= on_disk < 20
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import slow_observables
+    resumed = ensemble_average(functools.partial(slow_observables.slow_normal, delay=0.05), 40,
+                               11, chunk_size=2, max_order=4, progress=False,
+                               checkpoint=checkpoint)
+    assert resumed.resumed == on_disk
+    reference = ensemble_average(functools.partial(slow_observables.slow_normal, delay=0.0), 40,
+                                 11, chunk_size=2, max_order=4, progress=False)
+    assert_same_bits(resumed, reference)

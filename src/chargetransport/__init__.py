@@ -9,8 +9,9 @@ torus [0, 1)^d; ``H = Delta + eta V`` with i.i.d. ``omega_x``, ``E[omega] = 0``,
 """
 from .disorder import DISTRIBUTIONS, random_potential
 from .dos import density_of_states
-from .ensemble import (EnsembleResult, LockstepEnsemble, StreamingMoments, ensemble_average,
-                       process_pool)
+from .ensemble import EnsembleError, EnsembleResult, ensemble_average, process_pool
+from .lockstep import LockstepEnsemble
+from .statistics import StreamingMoments
 from .hamiltonian import AndersonHamiltonian
 from .kpm import jackson_kernel, kpm_density_of_states
 from .lattice import Lattice, dispersion, dispersion_gradient
@@ -25,14 +26,14 @@ from .localization import (LyapunovResult, StripResult, box_disorder_eta, eigenv
                            strip_lyapunov_exponents, thouless_exponent)
 from .fermions import fermi_dirac, fermi_sea, gibbs_distribution, one_particle_density_matrix
 from . import (boltzmann, duhamel, fermions, fluctuations, graphs, hartree_fock, kinetic_limit,
-               localization, plotting, resolvents, shells)
+               localization, plotting, resolvents, shells, statistics)
 from .wigner import (SeparableTestFunction, gaussian_test_function, wigner_pairing,
                      wigner_transform)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AndersonHamiltonian", "DISTRIBUTIONS", "EnsembleResult", "LockstepEnsemble",
+    "AndersonHamiltonian", "DISTRIBUTIONS", "EnsembleError", "EnsembleResult", "LockstepEnsemble",
     "StreamingMoments", "ensemble_average", "process_pool", "Lattice", "SeparableTestFunction", "boltzmann", "kinetic_limit", "plotting", "shells",
     "as_generator", "boundary_weight", "chebyshev_num_terms", "density_of_states",
     "dispersion", "dispersion_gradient", "evolve", "free_evolution",
@@ -40,8 +41,9 @@ __all__ = [
     "kpm_density_of_states", "mean_square_displacement", "mean_square_velocity",
     "momentum_distribution", "random_potential",
     "realization_seeds", "trajectory", "wigner_pairing", "wigner_transform", "wkb_state",
-    # section 2.3 (graphs, Duhamel terms, resolvents) and section 3 (fluctuations)
-    "duhamel", "fluctuations", "graphs", "resolvents",
+    # section 2.3 (graphs, Duhamel terms, resolvents), section 3 (fluctuations) and the
+    # statistics over realizations
+    "duhamel", "fluctuations", "graphs", "resolvents", "statistics",
     # section 4: localization
     "localization", "LyapunovResult", "StripResult", "box_disorder_eta", "eigenvector_ipr",
     "golden_rule_spreading", "inverse_participation_ratio", "lyapunov_exponent",

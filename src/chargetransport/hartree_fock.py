@@ -59,7 +59,7 @@ from . import shells
 from ._validation import (check_bool, check_instance, check_int, check_memory, check_real,
                           check_real_array)
 from .disorder import DISTRIBUTIONS
-from .ensemble import LockstepEnsemble
+from .lockstep import LockstepEnsemble
 from .fermions import as_momentum_distribution
 from .lattice import Lattice
 from .rng import Realization

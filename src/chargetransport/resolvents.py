@@ -44,6 +44,7 @@ from scipy import integrate, special
 from ._validation import (available_memory_bytes, check_int, check_real, check_real_array,
                           format_bytes)
 from .dos import density_of_states
+from .statistics import fit_power_law
 
 __all__ = [
     "CrossingResult",
@@ -419,18 +420,12 @@ def growth_exponent(eps, values, window=4):
         raise ValueError("'eps' and 'values' must be positive arrays of the same length")
     window = check_int("window", window, minimum=2, maximum=len(eps))
     order = np.argsort(eps)[:window]
-    x, y = -np.log(eps[order]), np.log(values[order])
-    coef, cov = np.polyfit(x, y, 1, cov=True) if window > 3 else (np.polyfit(x, y, 1), None)
-    if cov is None:
-        if window == 3:
-            resid = y - np.polyval(coef, x)
-            sxx = np.sum((x - x.mean()) ** 2)
-            err = float(np.sqrt(np.sum(resid**2) / (window - 2) / sxx))
-        else:
-            err = float("nan")
-    else:
-        err = float(np.sqrt(cov[0, 0]))
-    return float(coef[0]), err
+    if np.unique(eps[order]).size < 2:
+        raise ValueError(f"the {window} smallest 'eps' must hold at least 2 distinct values")
+    # values ~ C eps^-gamma is a power law with exponent -gamma (negation is exact, and
+    # so is the least-squares fit's symmetry under it: the same bits as a fit in -log eps)
+    exponent, _, err = fit_power_law(eps[order], values[order])
+    return -exponent, err
 
 
 # --------------------------------------------------------------------------------------

@@ -60,7 +60,8 @@ import numpy as np
 
 from ._validation import check_int, check_memory
 
-__all__ = ["STREAMS", "Realization", "as_generator", "check_seed", "realization_seeds"]
+__all__ = ["STREAMS", "Realization", "as_generator", "check_seed", "iter_realization_seeds",
+           "realization_seeds", "seed_fingerprint"]
 
 #: Child index of each named stream of a realization's SeedSequence (see the module table).
 STREAMS = {"phases": 1, "twist": 2, "monte_carlo": 3}
@@ -209,6 +210,26 @@ def realization_seeds(seed, num_realizations, start=0):
                      f"a list of {num_realizations} seed sequences",
                      hint="draw the realizations in blocks with 'start'")
     return [_child(master, r) for r in range(start, start + num_realizations)]
+
+
+def iter_realization_seeds(seed, start, count):
+    """The seed sequences of realizations ``start, ..., start + count - 1``, one at a time.
+
+    The lazy twin of :func:`realization_seeds` (same sequences): a chunk of 10^10
+    realizations never holds 10^10 seeds in memory. ``seed`` is validated by the caller.
+    """
+    master = check_seed(seed)
+    for r in range(start, start + count):
+        yield _child(master, r)
+
+
+def seed_fingerprint(seed):
+    """A JSON-able description of a master seed (an int and its ``SeedSequence`` agree)."""
+    ss = check_seed(seed)
+    entropy = ss.entropy
+    entropy = [int(e) for e in entropy] if np.ndim(entropy) else int(entropy)
+    return {"entropy": entropy, "spawn_key": [int(k) for k in ss.spawn_key],
+            "pool_size": int(ss.pool_size)}
 
 
 class Realization:
