@@ -14,7 +14,7 @@ name), so that a file is either complete or absent, whatever kills the process.
   ``latest.json``, the last step whose blocks are all written.
 
 :func:`callable_fingerprint` and :func:`chargetransport.rng.seed_fingerprint` describe an
-seed in a manifest. Only open checkpoints you wrote: a state file is a pickle.
+observable and a seed in a manifest. Only open checkpoints you wrote: a state file is a pickle.
 
 Examples
 --------
