@@ -1,14 +1,14 @@
 """Level lines of the 2D dispersion: the dimensional reduction of the crossing estimate.
 
 Section 2.3.2 of the lectures bounds the crossing integral (2.21) in three dimensions
-by slicing the torus at fixed ``p_3``: each slice is a two-dimensional problem for
-``e_2(p) = 2 cos 2 pi p_1 + 2 cos 2 pi p_2`` at the energy ``E_1 = E - 2 cos 2 pi p_3``
-(eqs. (2.25)-(2.32)). Its level lines ``e_2 = E_1`` are curved, with curvature
-proportional to ``|E_1|``, except on the flat square ``E_1 = 0``; the slices where
-``|E_1| <= tau`` form the *bad set*, of measure ``O(tau^{1/2})``; on the others the
-Fourier transform of the level-set measure decays like ``tau^{-1/2} |x|^{-1/2}``
-(stationary phase, (2.31)-(2.32)). This module holds those ingredients:
-:func:`level_line_curvature`, :func:`min_level_line_curvature`,
+by fixing the third momentum components ``(p_3, q_3)``: what remains is a
+two-dimensional problem for ``e_2(p) = 2 cos 2 pi p_1 + 2 cos 2 pi p_2`` at energies
+such as ``E_1 = E - 2 cos 2 pi p_3`` (eqs. (2.25)-(2.32)). Its level lines
+``e_2 = E_1`` are curved, with curvature proportional to ``|E_1|``, except on the flat
+square ``E_1 = 0``; the slices where ``|E_1| <= tau`` form the *bad set*, of measure
+``O(tau^{1/2})``; on the others the Fourier transform of the level-set measure decays
+like ``tau^{-1/2} |x|^{-1/2}`` (stationary phase, (2.31)-(2.32)). This module holds
+those ingredients: :func:`level_line_curvature`, :func:`min_level_line_curvature`,
 :func:`level_line_points`, :func:`bad_set_measure`, the transforms
 :func:`smoothed_level_set_transform` and :func:`diagonal_level_set_transform`, and
 :func:`stationary_phase_envelope`. The resolvent integrals themselves are in
