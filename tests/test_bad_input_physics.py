@@ -2,8 +2,8 @@
 raised before anything large is allocated or computed (table-driven).
 
 Modules: rng, disorder, dos, shells, boltzmann, kinetic_limit, fermions, hartree_fock,
-localization. Sizes that cannot fit in memory (10^10 realizations, 10^13 samples, ...)
-must be refused by the memory check, so these cases run in microseconds.
+localization, transfer_matrix. Sizes that cannot fit in memory (10^10 realizations, 10^13
+samples, ...) must be refused by the memory check, so these cases run in microseconds.
 """
 import math
 
@@ -18,6 +18,7 @@ from chargetransport import hartree_fock as hf
 from chargetransport import kinetic_limit as kl
 from chargetransport import localization as loc
 from chargetransport import shells
+from chargetransport import transfer_matrix as tm
 from chargetransport.rng import Realization
 
 LAT = ct.Lattice(2, 16)
@@ -156,15 +157,16 @@ CASES = [
      ValueError, "'energy_window'"),
     ("ipr of a non-Hamiltonian", lambda: loc.eigenvector_ipr(np.eye(3)), TypeError,
      "'hamiltonian'"),
-    ("chain of 100 steps in 100 blocks", lambda: loc.lyapunov_exponent(0.5, 0.1, 100), ValueError,
+    # transfer matrices
+    ("chain of 100 steps in 100 blocks", lambda: tm.lyapunov_exponent(0.5, 0.1, 100), ValueError,
      "'num_blocks'"),
     ("chain with 1e11 blocks",
-     lambda: loc.lyapunov_exponent(0.5, 0.1, 16 * 10**11, num_blocks=10**11), ValueError,
+     lambda: tm.lyapunov_exponent(0.5, 0.1, 16 * 10**11, num_blocks=10**11), ValueError,
      "'num_blocks' is too large"),
-    ("chain seed None", lambda: loc.lyapunov_exponent(0.5, 0.1, 1600, seed=None), TypeError,
+    ("chain seed None", lambda: tm.lyapunov_exponent(0.5, 0.1, 1600, seed=None), TypeError,
      "'seed'"),
     ("strip of 100 slices in 50 blocks of 5",
-     lambda: loc.strip_lyapunov_exponents(0.0, 4, 100, eta=1.0, reorth_every=5), ValueError,
+     lambda: tm.strip_lyapunov_exponents(0.0, 4, 100, eta=1.0, reorth_every=5), ValueError,
      "'num_blocks'"),
 ]
 
@@ -179,10 +181,10 @@ def test_clean_strip_localization_length_is_never_negative():
     # Without disorder the exponents of modes in the band are 0 up to O(1/n) noise of either
     # sign: here gamma_M = -1.4e-5 (measured), whose inverse used to be returned as a
     # negative length. It is inf, as for LyapunovResult.
-    r = loc.strip_lyapunov_exponents(0.3, 5, 2000, eta=0.0, seed=1)
+    r = tm.strip_lyapunov_exponents(0.3, 5, 2000, eta=0.0, seed=1)
     assert -1e-3 < r.smallest_exponent <= 0.0
     assert math.isinf(r.localization_length) and math.isinf(r.localization_length_error)
     assert math.isinf(r.normalized_length)
     # a positive exponent keeps xi = 1 / gamma
-    r = loc.strip_lyapunov_exponents(0.3, 5, 2000, eta=1.0, seed=1)
+    r = tm.strip_lyapunov_exponents(0.3, 5, 2000, eta=1.0, seed=1)
     assert r.localization_length == pytest.approx(1.0 / r.smallest_exponent, rel=1e-15)

@@ -28,7 +28,7 @@ from chargetransport import _executors
 from chargetransport import ensemble as ens
 from chargetransport._chunks import chunk_tasks, run_chunk
 from chargetransport.ensemble import EnsembleError, EnsembleResult, ensemble_average, process_pool
-from chargetransport.statistics import StreamingMoments
+from chargetransport.streaming_moments import StreamingMoments
 
 
 # --------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from .disorder import DISTRIBUTIONS, random_potential
 from .dos import density_of_states
 from .ensemble import EnsembleError, EnsembleResult, ensemble_average, process_pool
 from .lockstep import LockstepEnsemble
-from .statistics import StreamingMoments
+from .streaming_moments import StreamingMoments
 from .hamiltonian import AndersonHamiltonian
 from .kpm import jackson_kernel, kpm_density_of_states
 from .lattice import Lattice, dispersion, dispersion_gradient
@@ -20,13 +20,14 @@ from .rng import as_generator, realization_seeds
 from .observables import (boundary_weight, mean_square_displacement, mean_square_velocity,
                           momentum_distribution)
 from .states import gaussian_wave_packet, wkb_state
-from .localization import (LyapunovResult, StripResult, box_disorder_eta, eigenvector_ipr,
-                           golden_rule_spreading, inverse_participation_ratio,
-                           lyapunov_exponent, spreading_distance, spreading_functional,
-                           strip_lyapunov_exponents, thouless_exponent)
+from .localization import (eigenvector_ipr, golden_rule_spreading, inverse_participation_ratio,
+                           spreading_distance, spreading_functional)
+from .transfer_matrix import (LyapunovResult, StripResult, box_disorder_eta, lyapunov_exponent,
+                              strip_lyapunov_exponents, thouless_exponent)
 from .fermions import fermi_dirac, fermi_sea, gibbs_distribution, one_particle_density_matrix
-from . import (boltzmann, duhamel, fermions, fluctuations, graphs, hartree_fock, kinetic_limit,
-               localization, plotting, resolvents, shells, statistics)
+from . import (boltzmann, duhamel, fermions, fluctuations, fock_space, graph_counts, graphs,
+               hartree_fock, hartree_fock_stationary, kinetic_limit, level_lines, localization,
+               plotting, resolvents, shells, statistics, streaming_moments, transfer_matrix)
 from .wigner import (SeparableTestFunction, gaussian_test_function, wigner_pairing,
                      wigner_transform)
 
@@ -43,13 +44,14 @@ __all__ = [
     "realization_seeds", "trajectory", "wigner_pairing", "wigner_transform", "wkb_state",
     # section 2.3 (graphs, Duhamel terms, resolvents), section 3 (fluctuations) and the
     # statistics over realizations
-    "duhamel", "fluctuations", "graphs", "resolvents", "statistics",
+    "duhamel", "fluctuations", "graph_counts", "graphs", "level_lines", "resolvents",
+    "statistics", "streaming_moments",
     # section 4: localization
-    "localization", "LyapunovResult", "StripResult", "box_disorder_eta", "eigenvector_ipr",
-    "golden_rule_spreading", "inverse_participation_ratio", "lyapunov_exponent",
+    "localization", "transfer_matrix", "LyapunovResult", "StripResult", "box_disorder_eta",
+    "eigenvector_ipr", "golden_rule_spreading", "inverse_participation_ratio", "lyapunov_exponent",
     "spreading_distance", "spreading_functional", "strip_lyapunov_exponents",
     "thouless_exponent",
     # sections 5 and 6: fermions, Hartree-Fock
-    "fermions", "hartree_fock", "fermi_dirac", "fermi_sea", "gibbs_distribution",
-    "one_particle_density_matrix",
+    "fermions", "fock_space", "hartree_fock", "hartree_fock_stationary", "fermi_dirac",
+    "fermi_sea", "gibbs_distribution", "one_particle_density_matrix",
 ]

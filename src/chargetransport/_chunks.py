@@ -3,7 +3,7 @@
 A chunk is realizations ``first, ..., first + count - 1`` of an ensemble; realization
 ``r`` of seed ``s`` draws from the ``r``-th spawned ``SeedSequence`` of ``s``
 (:func:`chargetransport.realization_seeds`). A worker evaluates a chunk in realization
-order into one :class:`~chargetransport.statistics.StreamingMoments` per key of the
+order into one :class:`~chargetransport.streaming_moments.StreamingMoments` per key of the
 observable's dict (the key ``"value"`` for an observable that returns a number or an
 array); the calling process merges chunks in chunk order. The arithmetic therefore
 depends on the chunk boundaries only, never on where or when a chunk ran.
@@ -18,7 +18,7 @@ import numpy as np
 from ._executors import annotate, loads
 from ._validation import check_memory
 from .rng import iter_realization_seeds
-from .statistics import StreamingMoments
+from .streaming_moments import StreamingMoments
 
 __all__ = []
 

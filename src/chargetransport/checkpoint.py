@@ -7,7 +7,7 @@ temporary file in the same directory, flushed to disk, then renamed over the fin
 name), so that a file is either complete or absent, whatever kills the process.
 
 * :class:`ChunkCheckpoint`: the chunks of :func:`chargetransport.ensemble_average`,
-  ``chunk-<c>.npz`` each: the chunk's :class:`~chargetransport.statistics.StreamingMoments`
+  ``chunk-<c>.npz`` each: the chunk's :class:`~chargetransport.streaming_moments.StreamingMoments`
   states and kept samples, as plain arrays (read without unpickling anything).
 * :class:`StateCheckpoint`: the states of a :class:`chargetransport.LockstepEnsemble`,
   ``step-<n>/block-<b>.pkl`` (pickled, since a state is any object), and
@@ -20,7 +20,7 @@ Examples
 --------
 >>> import tempfile, numpy as np
 >>> from chargetransport._chunks import ChunkResult
->>> from chargetransport.statistics import StreamingMoments
+>>> from chargetransport.streaming_moments import StreamingMoments
 >>> folder = tempfile.mkdtemp()
 >>> store = ChunkCheckpoint(folder, {"seed": 1, "chunk_size": 2})
 >>> chunk = ChunkResult(0, 0, 2, False, {"value": StreamingMoments().extend([1.0, 2.0])})
@@ -47,7 +47,7 @@ import tempfile
 import numpy as np
 
 from ._chunks import ChunkResult
-from .statistics import StreamingMoments
+from .streaming_moments import StreamingMoments
 
 __all__ = ["ChunkCheckpoint", "StateCheckpoint", "atomic_write", "callable_fingerprint"]
 

@@ -6,7 +6,7 @@ spawned ``SeedSequence`` of ``s`` (:func:`chargetransport.realization_seeds`), s
 the same state wherever it is computed. :func:`ensemble_average` runs such a loop
 serially, on a local process pool (:func:`process_pool`) or on a ``dask.distributed``
 cluster, with a tqdm progress bar, and returns an :class:`EnsembleResult`: the
-:class:`~chargetransport.statistics.StreamingMoments` of every key of the observable
+:class:`~chargetransport.streaming_moments.StreamingMoments` of every key of the observable
 (and, with ``keep_samples``, the per-realization values of chosen keys, for the
 statistics that need samples: quantiles, bootstrap). Realizations advanced together
 and coupled through their ensemble mean are :class:`chargetransport.LockstepEnsemble`.
@@ -44,7 +44,7 @@ from ._chunks import VALUE_KEY, chunk_tasks, merge_chunk, run_chunk
 from ._validation import check_bool, check_int, check_memory
 from .checkpoint import ChunkCheckpoint, callable_fingerprint
 from .rng import check_seed, seed_fingerprint
-from .statistics import MAX_ORDER
+from .streaming_moments import MAX_ORDER
 
 __all__ = ["EnsembleError", "EnsembleResult", "ensemble_average", "process_pool"]
 
@@ -118,7 +118,7 @@ class EnsembleResult:
     :attr:`mean`, :attr:`variance`, :attr:`standard_error` and
     :meth:`central_moment` mirror the observable: an array (or scalar) for an
     observable returning one, a dict of them for a dict. ``result[key]`` is the
-    :class:`~chargetransport.statistics.StreamingMoments` of one key.
+    :class:`~chargetransport.streaming_moments.StreamingMoments` of one key.
     """
 
     moments: dict
@@ -351,7 +351,7 @@ def ensemble_average(observable, num_realizations, seed, *, executor="serial", m
     -------
     EnsembleResult
         ``result.mean``, ``result.standard_error``, ``result.central_moment(r)``,
-        ``result[key]`` (a :class:`~chargetransport.statistics.StreamingMoments`),
+        ``result[key]`` (a :class:`~chargetransport.streaming_moments.StreamingMoments`),
         ``result.wall_time`` and ``result.realizations_per_second``.
 
     Raises

@@ -31,6 +31,8 @@ so the evolved state is quasi-free with ::
 and every correlation function at time t is a determinant of
 ``<g_i, gamma_t f_j> = <U_t^* g_i, gamma U_t^* f_j>``: two one-particle
 propagations per test function, whatever the number of particles.
+The exact many-body evolution on a few sites, against which this reduction and Wick's
+rule are checked, is :class:`chargetransport.fock_space.FockSpace`.
 
 Ordering of the 2r-point functions: with this module's convention ::
 
@@ -45,7 +47,6 @@ import math
 import numbers
 
 import numpy as np
-import scipy.sparse as sp
 from scipy import special
 
 from ._validation import (available_memory_bytes, check_bool, check_instance, check_int,
@@ -59,7 +60,7 @@ __all__ = ["fermi_dirac", "as_momentum_distribution", "gibbs_distribution", "fer
            "one_particle_density_matrix", "apply_density_matrix", "two_point_matrix",
            "wick_determinant", "evolved_two_point_matrix", "evolved_momentum_distribution",
            "momentum_distribution_realization", "two_point_realization", "quasi_free_deviation",
-           "momentum_packet", "FockSpace"]
+           "momentum_packet"]
 
 
 # --------------------------------------------------------------------------------------
@@ -667,117 +668,3 @@ def momentum_packet(lattice, center, width):
     phase = np.exp(-2j * np.pi * sum(ki * x0 for ki in lattice.momenta(sparse=True)))
     psi = np.fft.ifftn(amp * phase)
     return (psi / np.linalg.norm(psi)).astype(np.complex128)
-
-
-# --------------------------------------------------------------------------------------
-# Exact Fock space (small lattices): the reference for the one-particle reduction
-# --------------------------------------------------------------------------------------
-class FockSpace:
-    """The fermionic Fock space of ``num_sites`` modes, ``2^num_sites`` dimensional.
-
-    Jordan-Wigner: basis vector ``|n>``, ``n = sum_x n_x 2^x``, and
-    ``a_x |n> = (-1)^{sum_{y < x} n_y} |n - 2^x>`` if ``n_x = 1`` (else 0).
-    Operators are ``scipy.sparse`` matrices; states are kept block-diagonal in
-    the particle-number sectors (every operator here conserves the number, as
-    ``H`` does, eq. (5.10)), so ``num_sites = 12`` costs blocks of at most 924.
-
-    Parameters
-    ----------
-    num_sites : int
-        ``1 <= num_sites <= 14``.
-    """
-
-    def __init__(self, num_sites):
-        self.num_sites = check_int("num_sites", num_sites, minimum=1, maximum=14)
-        self.dim = 2**self.num_sites
-        n = np.arange(self.dim)
-        bits = (n[:, None] >> np.arange(self.num_sites)) & 1
-        self.particle_number = bits.sum(axis=1)
-        self._bits = bits
-        order = np.argsort(self.particle_number, kind="stable")
-        self.sectors = [order[self.particle_number[order] == k] for k in range(self.num_sites + 1)]
-        self._a = [self._annihilation(x) for x in range(self.num_sites)]
-
-    def __repr__(self):
-        return f"FockSpace(num_sites={self.num_sites})"
-
-    def _annihilation(self, x):
-        n = np.arange(self.dim)
-        occ = self._bits[:, x] == 1
-        sign = (-1.0) ** self._bits[:, :x].sum(axis=1)
-        rows = n[occ] - 2**x
-        return sp.csr_matrix((sign[occ], (rows, n[occ])), shape=(self.dim, self.dim),
-                             dtype=np.complex128)
-
-    def _vector(self, f, name):
-        f = np.asarray(f, dtype=np.complex128).ravel()
-        if f.shape != (self.num_sites,):
-            raise ValueError(f"'{name}' must have {self.num_sites} components, got {f.shape}")
-        return f
-
-    def annihilator(self, g):
-        """``a(g) = sum_x conj(g_x) a_x`` (antilinear in g)."""
-        g = self._vector(g, "g")
-        return sum(np.conj(gx) * ax for gx, ax in zip(g, self._a))
-
-    def creator(self, f):
-        """``a^+(f) = sum_x f_x a_x^+``."""
-        f = self._vector(f, "f")
-        return sum(fx * ax.conj().T for fx, ax in zip(f, self._a)).tocsr()
-
-    def second_quantize(self, h):
-        """``dGamma(h) = sum_{x,y} h_xy a_x^+ a_y`` of a one-particle matrix ``h``."""
-        h = np.asarray(h.toarray() if sp.issparse(h) else h, dtype=np.complex128)
-        if h.shape != (self.num_sites, self.num_sites):
-            raise ValueError(f"'h' must be {self.num_sites} x {self.num_sites}, got {h.shape}")
-        rows, cols, vals = [], [], []
-        for x, y in zip(*np.nonzero(h)):
-            term = (self._a[x].conj().T @ self._a[y]).tocoo()
-            rows.append(term.row)
-            cols.append(term.col)
-            vals.append(h[x, y] * term.data)
-        if not rows:
-            return sp.csr_matrix((self.dim, self.dim), dtype=np.complex128)
-        return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                             shape=(self.dim, self.dim))
-
-    def _blocks(self, A):
-        A = sp.csr_matrix(A)
-        return [A[s][:, s].toarray() for s in self.sectors]
-
-    def quasi_free_state(self, gamma):
-        """The quasi-free state with one-particle density matrix ``gamma`` (``0 < gamma < 1``).
-
-        ``rho = exp(-dGamma(kappa)) / Z`` with ``kappa = log((1 - gamma) / gamma)``
-        (so ``rho(a^+(f) a(g)) = <g, gamma f>``; for ``gamma = fermi_dirac(h)``
-        this is the Gibbs state (5.43)). Returned as a list of sector blocks.
-        """
-        gamma = np.asarray(gamma, dtype=np.complex128)
-        lam, W = np.linalg.eigh(gamma)
-        if lam.min() <= 0 or lam.max() >= 1:
-            raise ValueError("'gamma' must have its spectrum strictly inside (0, 1) for a Gibbs "
-                             f"form, got [{lam.min():.3g}, {lam.max():.3g}]")
-        kappa = (W * np.log((1 - lam) / lam)) @ W.conj().T
-        blocks = []
-        K = self._blocks(self.second_quantize(kappa))
-        for k in K:
-            e, V = np.linalg.eigh(k)
-            blocks.append((V * np.exp(-(e - 0.0))) @ V.conj().T)
-        Z = sum(np.trace(b).real for b in blocks)
-        return [b / Z for b in blocks]
-
-    def evolve(self, state, h, t):
-        """``rho_t = exp(-i t dGamma(h)) rho exp(i t dGamma(h))`` (Schrodinger picture).
-
-        Then ``rho_t(A) = rho(exp(i t H) A exp(-i t H))``, eq. (5.13).
-        """
-        out = []
-        for blk, hb in zip(state, self._blocks(self.second_quantize(h))):
-            e, V = np.linalg.eigh(hb)
-            U = (V * np.exp(-1j * t * e)) @ V.conj().T
-            out.append(U @ blk @ U.conj().T)
-        return out
-
-    def expectation(self, state, A):
-        """``Tr(rho A)`` for a number-conserving operator ``A``."""
-        return complex(sum(np.sum(blk.T * a) for blk, a in zip(state, self._blocks(A))))

@@ -13,9 +13,9 @@ module checks that combinatorics on a model where every sum is finite:
 * :func:`gaussian_product_moments`: the same moments by Gauss-Hermite quadrature, an
   independent computation.
 
-The statistics of measured fluctuations (streaming moments, central ``L^r`` norms,
-bootstrap error bars, exceedance probabilities, power-law fits) are in
-:mod:`chargetransport.statistics`.
+The statistics of measured fluctuations are in :mod:`chargetransport.streaming_moments`
+(one-pass moments) and :mod:`chargetransport.statistics` (central ``L^r`` norms,
+bootstrap error bars, exceedance probabilities, power-law fits).
 """
 from __future__ import annotations
 

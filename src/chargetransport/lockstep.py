@@ -31,7 +31,7 @@ from ._validation import check_int
 from .checkpoint import StateCheckpoint, callable_fingerprint
 from .ensemble import EnsembleError
 from .rng import check_seed, iter_realization_seeds, seed_fingerprint
-from .statistics import MAX_ORDER
+from .streaming_moments import MAX_ORDER
 
 __all__ = ["LockstepEnsemble"]
 

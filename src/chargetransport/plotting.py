@@ -31,7 +31,8 @@ import numpy as np
 
 from ._validation import check_int
 # The graphs' own validation, so that a drawing accepts exactly the graphs graphs.py does.
-from .graphs import _as_tuple, _check_multiline, _graph_partner
+from .graph_counts import _check_multiline
+from .graphs import _as_tuple, _graph_partner
 
 __all__ = [
     "BOOK_RC_PARAMS",
