@@ -23,7 +23,7 @@ import numpy as np
 
 import chargetransport as ct
 from chargetransport import boltzmann as bz
-from chargetransport import localization as loc
+from chargetransport import transfer_matrix as tm
 
 from bench_kernels import best_times
 
@@ -36,9 +36,9 @@ def bench_lyapunov(n_steps, repeat):
     for dist, draw in (("gaussian", lambda: rng.standard_normal(n_steps)),
                        ("uniform", lambda: rng.random(n_steps)),
                        ("bernoulli", lambda: rng.integers(0, 2, n_steps, dtype=np.int8))):
-        fns[f"{dist} chain"] = lambda d=dist: loc.lyapunov_exponent(1.0, 0.1, n_steps, d, seed=1)
+        fns[f"{dist} chain"] = lambda d=dist: tm.lyapunov_exponent(1.0, 0.1, n_steps, d, seed=1)
         fns[f"{dist} draw"] = draw
-    fns["gaussian chain, 32 energies"] = lambda: loc.lyapunov_exponent(energies, 0.1, n_steps,
+    fns["gaussian chain, 32 energies"] = lambda: tm.lyapunov_exponent(energies, 0.1, n_steps,
                                                                        seed=1)
     best = best_times(fns, repeat)
     return {k: 1e9 * v / n_steps for k, v in best.items()}
@@ -63,9 +63,9 @@ def _numpy_bar(E, eta, M, n_slices, rng):
 
 def bench_bar(M, n_slices, repeat):
     """Microseconds per slice: the package's bar vs the NumPy reference."""
-    eta = loc.box_disorder_eta(16.5)
+    eta = tm.box_disorder_eta(16.5)
     fns = {
-        "package": lambda: loc.strip_lyapunov_exponents(0.0, M, n_slices, d=3, eta=eta, seed=2),
+        "package": lambda: tm.strip_lyapunov_exponents(0.0, M, n_slices, d=3, eta=eta, seed=2),
         "numpy": lambda: _numpy_bar(0.0, eta, M, n_slices, np.random.default_rng(2)),
     }
     best = best_times(fns, repeat)

@@ -388,7 +388,7 @@ def level_set_average(F, energy, width=0.05):
     ``P`` converges to the level-surface average as ``w -> 0`` and
     ``L -> infinity`` with ``w`` large compared with the grid's energy spacing
     ``|grad E| / L``. It is continuous in ``energy``, which the fixed-point
-    iteration of :func:`chargetransport.hartree_fock.solve_stationary_state`
+    iteration of :func:`chargetransport.hartree_fock_stationary.solve_stationary_state`
     needs (hard energy bins make the map discontinuous).
 
     Examples
