@@ -39,7 +39,7 @@ def bench_lyapunov(n_steps, repeat):
         fns[f"{dist} chain"] = lambda d=dist: tm.lyapunov_exponent(1.0, 0.1, n_steps, d, seed=1)
         fns[f"{dist} draw"] = draw
     fns["gaussian chain, 32 energies"] = lambda: tm.lyapunov_exponent(energies, 0.1, n_steps,
-                                                                       seed=1)
+                                                                      seed=1)
     best = best_times(fns, repeat)
     return {k: 1e9 * v / n_steps for k, v in best.items()}
 
