@@ -183,3 +183,58 @@ def test_exceedance_rejects_bad_input():
         st.exceedance_probability([[1.0, 2.0]], 0.0, 0.1)
     with pytest.raises(ValueError, match="'z'"):
         st.exceedance_probability([1.0, 2.0], 0.0, 0.1, z=0.0)
+
+
+def test_sup_deviation_noise_floor_has_its_nominal_level_and_the_correction_reduces_the_bias():
+    # 200 pure-noise data sets: the plain maximum over 40 points is resolved in about 5 %
+    # of them (binomial sd ~ 1.5 %), and the bias-corrected value lies closer to the truth.
+    rng = np.random.default_rng(11)
+    resolved, raw, corrected = [], [], []
+    for trial in range(200):
+        x = rng.standard_normal((100, 40))
+        d = st.sup_deviation(x, np.zeros(40), num_resamples=200, seed=trial)
+        resolved.append(d.resolved)
+        raw.append(d.raw)
+        corrected.append(d.value)
+    assert 0.01 < np.mean(resolved) < 0.11
+    assert np.mean(corrected) < np.mean(raw)
+
+
+def test_sup_deviation_recovers_a_resolved_deviation_within_its_error():
+    rng = np.random.default_rng(12)
+    errors = []
+    for trial in range(100):
+        x = rng.standard_normal((400, 30))
+        x[:, 3] -= 0.4          # 8 standard errors, at one point, negative sign
+        d = st.sup_deviation(x, np.zeros(30), scale=2.0, num_resamples=200, seed=trial)
+        assert d.resolved and d.argmax == (3,)
+        errors.append((d.value - 0.2) / d.standard_error)
+    # the error bar is honest: the normalised errors have mean ~0 and sd ~1
+    assert abs(np.mean(errors)) < 0.35 and 0.7 < np.std(errors) < 1.3
+
+
+def test_sup_deviation_with_a_noisy_reference_widens_the_error():
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((200, 10)) + 1.0
+    plain = st.sup_deviation(x, np.zeros(10), seed=1)
+    noisy = st.sup_deviation(x, np.zeros(10), reference_error=np.full(10, 0.2), seed=1)
+    assert noisy.standard_error > 2 * plain.standard_error
+
+
+def test_sup_deviation_rejects_bad_input():
+    x = np.zeros((20, 3))
+    with pytest.raises(ValueError, match="at least 16"):
+        st.sup_deviation(x[:5], np.zeros(3))
+    with pytest.raises(ValueError, match="observation shape"):
+        st.sup_deviation(x, np.zeros(4))
+    with pytest.raises(ValueError, match="'scale' must be positive"):
+        st.sup_deviation(x, np.zeros(3), scale=0.0)
+
+
+def test_weighted_power_law_fit_follows_the_precise_points():
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    y = 3.0 * x**2
+    y[-1] *= 2.0                          # an outlier with a large error bar
+    a_w, _, _ = st.fit_power_law(x, y, y_errors=np.array([0.01, 0.01, 0.01, 10.0]) * y)
+    a_u, _, _ = st.fit_power_law(x, y)
+    assert abs(a_w - 2.0) < 0.01 < abs(a_u - 2.0)

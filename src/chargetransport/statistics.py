@@ -10,6 +10,9 @@ convergence in higher mean of section 3:
   :func:`bootstrap_central_lp_norms` (those norms for several ``r`` with bootstrap
   standard errors and percentile intervals, from a seeded generator),
   :func:`exceedance_probability` (``P(|X - c| > delta)`` with Wilson score intervals);
+* :func:`sup_deviation`: the largest deviation of a disorder average from a reference
+  (a Boltzmann solution) over many times and observables, with the upward bias of a
+  maximum over noisy points removed by the bootstrap, and its standard error;
 * :func:`fit_power_law`: the exponent of ``y ~ c x^a`` by least squares in log-log
   coordinates, with a standard error from the residuals or from bootstrap replicates
   (also behind :func:`chargetransport.resolvents.growth_exponent`).
@@ -25,8 +28,8 @@ import numpy as np
 from ._validation import check_int, check_memory, check_real, check_real_array
 from .rng import as_generator
 
-__all__ = ["BootstrapResult", "bootstrap_central_lp_norms", "central_lp_norm",
-           "exceedance_probability", "fit_power_law"]
+__all__ = ["BootstrapResult", "SupDeviation", "bootstrap_central_lp_norms", "central_lp_norm",
+           "exceedance_probability", "fit_power_law", "sup_deviation"]
 
 
 # --------------------------------------------------------------------------------------
@@ -195,7 +198,7 @@ def bootstrap_central_lp_norms(samples, orders=(2, 4, 6), num_resamples=2000, se
                            replicates=reps, confidence=confidence)
 
 
-def fit_power_law(x, y, replicates=None):
+def fit_power_law(x, y, replicates=None, y_errors=None):
     """Exponent ``a`` of ``y ~ c x^a``: least squares of ``log y`` on ``log x``.
 
     Parameters
@@ -204,8 +207,12 @@ def fit_power_law(x, y, replicates=None):
         ``m >= 2`` positive values, at least two distinct ``x``.
     replicates : array_like, shape (B, m), optional
         Bootstrap replicates of ``y`` (drawn independently for each ``x``); the
-        exponent is refitted to each row, and the standard deviation of those
-        exponents is the standard error.
+        exponent is refitted to each row (with the same weights), and the standard
+        deviation of those exponents is the standard error.
+    y_errors : array_like, shape (m,), optional
+        Standard errors of ``y``: the fit weights ``log y_i`` by ``y_i / y_errors_i``,
+        the inverse of its standard error (to first order), so that precise points
+        count more. Unweighted by default.
 
     Returns
     -------
@@ -234,22 +241,30 @@ def fit_power_law(x, y, replicates=None):
         raise ValueError(f"'x' must hold at least 2 distinct values to fit a slope, got {x}")
     lx, ly = np.log(x), np.log(y)
     m = x.size
+    w = None
+    if y_errors is not None:
+        y_errors = check_real_array("y_errors", y_errors, ndim=1)
+        if y_errors.shape != y.shape or np.any(y_errors <= 0):
+            raise ValueError(f"'y_errors' must be {m} positive standard errors, got {y_errors}")
+        w = y / y_errors
     if m > 3:
-        (a, b), cov = np.polyfit(lx, ly, 1, cov=True)
+        (a, b), cov = np.polyfit(lx, ly, 1, w=w, cov=True)
         se = math.sqrt(cov[0, 0])
     else:  # polyfit scales its covariance by m - 2 only from m > 3 on
-        a, b = np.polyfit(lx, ly, 1)
+        a, b = np.polyfit(lx, ly, 1, w=w)
         se = math.nan
         if m == 3:
+            ww = np.ones(m) if w is None else w
             resid = ly - np.polyval((a, b), lx)
-            se = float(np.sqrt(np.sum(resid**2) / (m - 2) / np.sum((lx - lx.mean()) ** 2)))
+            lbar = np.sum(ww**2 * lx) / np.sum(ww**2)
+            se = float(np.sqrt(np.sum((ww * resid) ** 2) / (m - 2) / np.sum(ww**2 * (lx - lbar) ** 2)))
     if replicates is not None:
         reps = check_real_array("replicates", replicates, ndim=2)
         if reps.shape[1] != x.size:
             raise ValueError(f"'replicates' must have shape (B, {x.size}), got {reps.shape}")
         if np.any(reps <= 0):
             raise ValueError("'replicates' must be positive")
-        slopes = np.polyfit(lx, np.log(reps).T, 1)[0]
+        slopes = np.polyfit(lx, np.log(reps).T, 1, w=w)[0]
         se = float(slopes.std(ddof=1))
     return float(a), float(np.exp(b)), se
 
@@ -301,3 +316,128 @@ def exceedance_probability(samples, center, delta, z=1.0):
     mid = (p + z**2 / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
     return p, np.maximum(mid - half, 0.0), np.minimum(mid + half, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class SupDeviation:
+    """Result of :func:`sup_deviation`.
+
+    Attributes
+    ----------
+    value : float
+        Bias-corrected estimate of ``max_i |E[X_i] - f_i| / s_i``: the plain maximum
+        minus its bootstrap bias, ``2 * raw - mean(replicates)``.
+    standard_error : float
+        Standard deviation of the bootstrap replicates.
+    raw : float
+        The plain maximum ``max_i |mean_i - f_i| / s_i`` (biased upward by the noise).
+    argmax : tuple of int
+        Index of the plain maximum in the observation shape.
+    replicates : numpy.ndarray, shape (num_resamples,)
+        Bias-corrected bootstrap replicates (centred on ``value``), for
+        :func:`fit_power_law`'s ``replicates``.
+    noise_floor : float
+        The 95th percentile of the plain maximum when every true deviation is zero:
+        ``max_i |Z_i| se_i / s_i`` with independent standard normal ``Z_i`` and the
+        standard errors ``se_i`` of the points (and of the reference).
+    num_realizations : int
+    """
+
+    value: float
+    standard_error: float
+    raw: float
+    argmax: tuple
+    replicates: np.ndarray
+    noise_floor: float
+    num_realizations: int
+
+    @property
+    def resolved(self):
+        """Whether the plain maximum exceeds what noise alone gives in 95% of cases.
+
+        The bias correction removes only part of the bias of a maximum over many
+        noisy points (about half when every deviation is within the noise); quote a
+        deviation, and fit a rate to it, only where it is resolved.
+        """
+        return self.raw > self.noise_floor
+
+
+def sup_deviation(samples, reference, *, reference_error=None, scale=1.0, num_resamples=2000,
+                  seed=0):
+    """Largest deviation of a disorder average from a reference, debiased, with an error.
+
+    The maximum over many points (times, observables) of ``|mean - reference|`` is
+    biased upward when the deviations are comparable with the statistical errors: the
+    noise alone makes some point large. This estimates the bias by resampling the
+    realizations (and, if given, the reference within its own errors, e.g. a kinetic
+    Monte Carlo solution) and subtracts it (the bootstrap bias correction).
+
+    Parameters
+    ----------
+    samples : array_like, shape (R, ...)
+        One observation per realization (``R >= 16``: fewer make the bootstrap, and
+        any error bar, unreliable).
+    reference : array_like, shape (...)
+        The value the disorder average is compared with.
+    reference_error : array_like, shape (...), optional
+        Standard errors of ``reference`` (independent Gaussian errors are resampled).
+    scale : float or array_like, shape (...), default 1
+        Positive normalization of each point (e.g. ``|v(p)|`` for a current).
+    num_resamples : int, default 2000
+    seed : int or numpy.random.SeedSequence, default 0
+
+    Returns
+    -------
+    SupDeviation
+
+    Examples
+    --------
+    Pure noise around the reference: the plain maximum over 50 points is several
+    standard errors (0.05 here), but not beyond the noise floor; a real deviation of
+    0.5 at one point is resolved and estimated to within its error.
+
+    >>> rng = np.random.default_rng(2)
+    >>> x = rng.standard_normal((400, 50))
+    >>> noise = sup_deviation(x, np.zeros(50), seed=2)
+    >>> bool(noise.raw > 0.05), noise.resolved
+    (True, False)
+    >>> x[:, 7] += 0.5
+    >>> dev = sup_deviation(x, np.zeros(50), seed=2)
+    >>> dev.resolved, dev.argmax, bool(abs(dev.value - 0.5) < 3 * dev.standard_error)
+    (True, (7,), True)
+    """
+    x = _check_samples(samples, minimum=16)
+    f = check_real_array("reference", reference)
+    if f.shape != x.shape[1:]:
+        raise ValueError(f"'reference' must have the observation shape {x.shape[1:]}, got {f.shape}")
+    s = np.broadcast_to(check_real_array("scale", scale), f.shape)
+    if np.any(s <= 0):
+        raise ValueError("'scale' must be positive")
+    if reference_error is not None:
+        f_err = check_real_array("reference_error", reference_error)
+        if f_err.shape != f.shape or np.any(f_err < 0):
+            raise ValueError(f"'reference_error' must be non-negative with shape {f.shape}")
+    num_resamples = check_int("num_resamples", num_resamples, minimum=100)
+    R = x.shape[0]
+    flat = x.reshape(R, -1)
+    check_memory("num_resamples", 8 * num_resamples * (R + flat.shape[1]), "the bootstrap")
+    fs, ss = f.reshape(-1), s.reshape(-1)
+    dev = np.abs(flat.mean(axis=0) - fs) / ss
+    raw = float(dev.max())
+    rng = as_generator(seed)
+    reps = np.empty(num_resamples)
+    for b in range(num_resamples):
+        mean_b = flat[rng.integers(0, R, R)].mean(axis=0)
+        ref_b = fs if reference_error is None else fs + f_err.reshape(-1) * rng.standard_normal(fs.size)
+        reps[b] = np.max(np.abs(mean_b - ref_b) / ss)
+    bias = reps.mean() - raw
+    value = raw - bias
+    se_points = flat.std(axis=0, ddof=1) / math.sqrt(R)
+    if reference_error is not None:
+        se_points = np.hypot(se_points, f_err.reshape(-1))
+    null = np.abs(rng.standard_normal((num_resamples, fs.size))) * (se_points / ss)
+    noise_floor = float(np.quantile(null.max(axis=1), 0.95))
+    return SupDeviation(value=float(value), standard_error=float(reps.std(ddof=1)), raw=raw,
+                        argmax=tuple(int(i) for i in np.unravel_index(int(dev.argmax()), f.shape)),
+                        replicates=reps - reps.mean() + value, noise_floor=noise_floor,
+                        num_realizations=R)
