@@ -1,6 +1,8 @@
 // chargetransport book: display equations a little wider than their box are scaled
 // down to fit it (on screen to no less than 60 % of their size; wider ones scroll
 // sideways, see chargetransport.css); on paper every one is scaled to fit the page.
+// An inline formula that cannot wrap and is wider than its paragraph (a phone) becomes
+// a box of its own that scrolls sideways (class ct-wide-inline).
 (function () {
   "use strict";
   var SCREEN_MIN_SCALE = 0.6;
@@ -25,17 +27,49 @@
   }
   window.chargetransportFitDisplayMath = fitDisplayMath;
 
+  function blockOf(element) {
+    var block = element.parentElement;
+    while (block && getComputedStyle(block).display.indexOf("inline") === 0) {
+      block = block.parentElement;
+    }
+    return block;
+  }
+
+  function fitInlineMath() {
+    var inline = document.querySelectorAll('mjx-container:not([display="true"])');
+    inline.forEach(function (math) { math.classList.remove("ct-wide-inline"); });
+    inline.forEach(function (math) {
+      var block = blockOf(math);
+      if (!block) { return; }
+      var box = block.getBoundingClientRect();
+      var left = box.left + block.clientLeft, right = left + block.clientWidth;
+      var rects = math.getClientRects();
+      for (var i = 0; i < rects.length; i++) {
+        if (rects[i].right > right + 1 || rects[i].left < left - 1) {
+          math.classList.add("ct-wide-inline");
+          return;
+        }
+      }
+    });
+  }
+
+  function fitAll() {
+    fitInlineMath();
+    fitDisplayMath();
+  }
+  window.chargetransportFitMath = fitAll;
+
   var timer = null;
   function refit() {
     clearTimeout(timer);
-    timer = setTimeout(function () { fitDisplayMath(); }, 100);
+    timer = setTimeout(fitAll, 100);
   }
   function start() {
     var ready = (window.MathJax && MathJax.startup && MathJax.startup.promise) || Promise.resolve();
-    ready.then(function () { fitDisplayMath(); });
+    ready.then(fitAll);
     window.addEventListener("resize", refit);
     window.addEventListener("beforeprint", function () { fitDisplayMath(0); });
-    window.addEventListener("afterprint", function () { fitDisplayMath(); });
+    window.addEventListener("afterprint", fitAll);
   }
   // MathJax is loaded asynchronously: by the load event it has started.
   if (document.readyState === "complete") {
