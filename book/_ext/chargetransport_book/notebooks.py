@@ -56,15 +56,32 @@ def setup_cell(repository_url: str | None, branch: str) -> nbformat.NotebookNode
     return nbformat.v4.new_code_cell(source, metadata={"tags": [SETUP_CELL_TAG]})
 
 
+def _has_outputs(notebook) -> bool:
+    return any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+
+
 def chapter_notebook(source: Path, executed: Path | None, repository_url: str | None,
-                     branch: str) -> nbformat.NotebookNode:
-    """The downloadable notebook of a chapter (setup cell + the chapter's cells)."""
+                     branch: str, cache_path: str | None = None) -> nbformat.NotebookNode:
+    """The downloadable notebook of a chapter (setup cell + the chapter's cells).
+
+    With this build's outputs: myst-nb's executed copy when it has them (a chapter
+    executed in this build), else the execution cache's record of the chapter (myst-nb
+    writes its copy without outputs when they come from the cache), else none.
+    """
+    notebook = None
     if executed is not None and executed.is_file():
         notebook = nbformat.read(executed, as_version=4)
-    else:
+    if notebook is None or not _has_outputs(notebook):
         import jupytext
 
         notebook = jupytext.read(source)
+        if cache_path and Path(cache_path).is_dir():
+            from jupyter_cache import get_cache
+
+            try:
+                _, notebook = get_cache(cache_path).merge_match_into_notebook(notebook)
+            except KeyError:  # not in the cache: no outputs
+                pass
     notebook.metadata.pop("source_map", None)  # myst-nb's own bookkeeping
     notebook.cells.insert(0, setup_cell(repository_url, branch))
     return notebook
@@ -128,7 +145,8 @@ def add_notebook_and_launch_links(app, pagename: str, templatename: str,
     target.parent.mkdir(parents=True, exist_ok=True)
     notebook = chapter_notebook(Path(app.env.doc2path(pagename)),
                                 out_dir.parent / "jupyter_execute" / f"{pagename}.ipynb",
-                                repository_url, branch)
+                                repository_url, branch,
+                                getattr(getattr(app.env, "mystnb_config", None), "execution_cache_path", None))
     tmp = target.with_suffix(".ipynb.tmp")
     nbformat.write(notebook, tmp)
     shutil.move(tmp, target)
