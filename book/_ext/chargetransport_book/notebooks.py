@@ -128,6 +128,12 @@ def _theme_options(app) -> dict[str, Any]:
     return get_theme_options_dict(app)
 
 
+def _execution_cache(app) -> str:
+    """myst-nb's execution cache (``_build/.jupyter_cache`` unless configured)."""
+    configured = getattr(getattr(app.env, "mystnb_config", None), "execution_cache_path", "")
+    return str(configured or Path(app.outdir).parent / ".jupyter_cache")
+
+
 def _is_chapter(app, pagename: str) -> bool:
     return "kernelspec" in app.env.metadata.get(pagename, {})
 
@@ -146,7 +152,7 @@ def add_notebook_and_launch_links(app, pagename: str, templatename: str,
     notebook = chapter_notebook(Path(app.env.doc2path(pagename)),
                                 out_dir.parent / "jupyter_execute" / f"{pagename}.ipynb",
                                 repository_url, branch,
-                                getattr(getattr(app.env, "mystnb_config", None), "execution_cache_path", None))
+                                _execution_cache(app))
     tmp = target.with_suffix(".ipynb.tmp")
     nbformat.write(notebook, tmp)
     shutil.move(tmp, target)
