@@ -4,6 +4,8 @@
 #                  (tools/build_book.py: chapters come from the execution cache unless
 #                  the chapter, the package under src/ or the environment changed)
 #   make test   -- set up the environment (+ Debian chromium), run pytest over tests/
+#   make pdf    -- the book as one PDF, _build/pdf/chargetransport.pdf (headless Chromium
+#                  prints each page of _build/html once MathJax has run; pypdf joins them)
 #
 # Both work on a fresh clone with nothing installed but python3 (with venv), npm and
 # apt-get. The environment step is stamp based: it reruns only when requirements.txt,
@@ -13,8 +15,10 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-# The first Python new enough for the pinned requirements (some pins need >= 3.11.5;
-# Debian 12's /usr/bin/python3 is 3.11.2). Override with `make PYTHON=/path/to/python3`.
+# The first Python new enough for the pinned requirements: the package needs 3.11
+# (pyproject.toml: requires-python), the pinned book and test environment 3.11.5
+# (soupsieve 4.1.2, used by Beautiful Soup); Debian 12's /usr/bin/python3 is 3.11.2.
+# Override with `make PYTHON=/path/to/python3`.
 PYTHON ?= $(firstword $(shell for p in python3 python3.13 python3.12 python3.11 \
     $$HOME/.pyenv/shims/python3 /usr/local/bin/python3; do \
     command -v $$p >/dev/null 2>&1 && $$p -c 'import sys, venv; sys.exit(sys.version_info < (3, 11, 5))' \
@@ -39,11 +43,12 @@ export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help env book test chromium clean distclean
+.PHONY: help env book test pdf chromium clean distclean
 
 help:
 	@echo "make book   build the executable book into _build/html (executes every chapter)"
 	@echo "make test   run the whole test suite (unit tests, chapter execution, headless browser)"
+	@echo "make pdf    the whole book as one PDF: _build/pdf/chargetransport.pdf (after make book)"
 	@echo "make env    only set up .venv and the local MathJax copy"
 	@echo "make clean  remove _build;  make distclean  also .venv and .cache"
 
@@ -73,11 +78,17 @@ $(MATHJAX_STAMP):
 book: env
 	$(BIN)/python tools/build_book.py $(JB_FLAGS)
 
+# Offline: prints the HTML of `make book` (the chapters are not executed again unless
+# they changed). Chromium also renders the PDF's first pages to PNG in the tests when
+# poppler's pdftoppm is missing.
+pdf: book chromium
+	$(BIN)/python tools/build_pdf.py
+
 chromium:
 	@if [ ! -x $(CHROMIUM) ]; then \
-	    echo "installing Debian chromium (headless browser for tests/test_browser.py)"; \
+	    echo "installing Debian chromium (headless browser for tests/test_browser.py, make pdf)"; \
 	    $(SUDO) apt-get update -q < /dev/null; \
-	    $(SUDO) apt-get install -y -q chromium < /dev/null; \
+	    $(SUDO) apt-get install -y -q chromium poppler-utils < /dev/null; \
 	fi
 
 test: env chromium

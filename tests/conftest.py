@@ -165,6 +165,10 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
     # must not hide a broken chapter.
     config = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))
     config.setdefault("execute", {})["execute_notebooks"] = "force"
+    # Jupyter Book resolves local extension paths against the config file's folder.
+    local_extensions = config.get("sphinx", {}).get("local_extensions") or {}
+    for name, path in local_extensions.items():
+        local_extensions[name] = str((ROOT / path).resolve())
     config_path = work / "_config.yml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
 

@@ -11,7 +11,16 @@ nothing, and the DOM is dumped after MathJax has run. The tests check that
   ... in the HTML or in the DOM after the scripts ran, every local resource it names
   exists, and the browser's network log shows no http(s) request made by the page;
 * and no uncaught JavaScript error occurs;
-* and a screenshot of each chapter is written for humans to look at (its path is printed).
+* no formula (``mjx-container``) or code block is cut off, at a desktop's width (1280 px)
+  and at a phone's (390 px): wider than its box is fine only where a scroll container
+  (``overflow-x: auto``) lets the reader scroll to the rest, not where an ancestor with
+  ``overflow: hidden``/``clip`` cuts it or it runs out of the window (checked through
+  Chromium's DevTools protocol, ``tools/chromium.py``);
+* and screenshots of each chapter (desktop and phone) are written to
+  ``_build/screenshots/`` for humans to look at (their paths are printed).
+
+Links (``<a href>``, such as the launch buttons to Binder or Colab) are not loaded
+resources: only what a page loads by itself must be local.
 
 ``make test`` installs Debian's ``chromium``; without it these tests are skipped.
 """
@@ -19,6 +28,7 @@ nothing, and the DOM is dumped after MathJax has run. The tests check that
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import re
 import shutil
@@ -30,7 +40,17 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import HTML_DIR, BookBuild
+from conftest import BUILD_DIR, HTML_DIR, ROOT, BookBuild
+
+
+def _load_tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+devtools = _load_tool("chromium")  # headless Chromium over the DevTools pipe
 
 pytestmark = pytest.mark.book
 
@@ -199,8 +219,17 @@ def render(
 
 
 @pytest.fixture(scope="session")
-def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("screenshots", numbered=False)
+def screenshot_dir(built_book: BookBuild) -> Path:
+    path = BUILD_DIR / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str, built_book: BookBuild):
+    """One headless Chromium driven through the DevTools protocol, for the session."""
+    with devtools.Browser(chromium, timeout=CHROMIUM_TIMEOUT) as instance:
+        yield instance
 
 
 def test_page_math_is_typeset(render: Callable[[str], RenderedPage], page: str) -> None:
@@ -319,3 +348,108 @@ def test_chapter_screenshot(
         shots.append(png)
     with capsys.disabled():
         print(f"\n[screenshots] {chapter}: " + "  ".join(str(p) for p in shots))
+
+
+# --------------------------------------------------------------------------------------
+# Formulas and code that fit their boxes
+# --------------------------------------------------------------------------------------
+# For each formula and code block of the article: what it draws (the math itself, not
+# MathJax's clipped assistive MathML; the whole content of a block that lets it spill),
+# then its ancestors outwards. An ancestor that scrolls (overflow-x auto/scroll) and is
+# narrower makes the rest reachable: from there on its own box counts. One that hides
+# or clips (a block box: overflow does not apply to inline boxes) cuts it off. At the
+# top, anything past the window's edges is cut off too.
+FIT_CHECK = """
+(() => {
+  const root = document.querySelector("article.bd-article") || document.querySelector("main") || document.body;
+  const viewport = document.documentElement.clientWidth;
+  const problems = [];
+  let checked = 0, scrolling = 0;
+  const label = el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (el.classList.length ? "." + Array.from(el.classList).slice(0, 3).join(".") : "");
+  const extent = el => {
+    const b = el.getBoundingClientRect();
+    if (el.tagName.toLowerCase() === "mjx-container") {
+      const m = el.querySelector(":scope > mjx-math");
+      const r = m ? m.getBoundingClientRect() : b;
+      return {left: Math.min(r.left, b.left), right: Math.max(r.right, b.right)};
+    }
+    return {left: b.left, right: Math.max(b.right, b.left + el.scrollWidth)};
+  };
+  for (const el of root.querySelectorAll("mjx-container, pre")) {
+    if (!el.getClientRects().length) continue;                       // folded away
+    if (el.parentElement && el.parentElement.closest("mjx-container")) continue;
+    checked += 1;
+    let ext = extent(el);
+    const own = getComputedStyle(el).overflowX;
+    if (own === "auto" || own === "scroll") {
+      const b = el.getBoundingClientRect();
+      if (el.scrollWidth > el.clientWidth + 1) scrolling += 1;
+      ext = {left: b.left, right: b.right};
+    }
+    let cut = null;
+    for (let a = el.parentElement; a && !cut; a = a.parentElement) {
+      const style = getComputedStyle(a), ox = style.overflowX;
+      if (ox === "visible" || style.display === "inline" || style.display === "contents") continue;
+      const ab = a.getBoundingClientRect();
+      const left = ab.left + a.clientLeft, right = left + a.clientWidth;
+      if (ext.right <= right + 1 && ext.left >= left - 1) continue;
+      if (ox === "auto" || ox === "scroll") { scrolling += 1; ext = {left: ab.left, right: ab.right}; continue; }
+      cut = {by: label(a) + " (overflow-x: " + ox + ")", excess: Math.max(ext.right - right, left - ext.left)};
+    }
+    if (!cut && (ext.right > viewport + 1 || ext.left < -1)) {
+      cut = {by: "the window", excess: Math.max(ext.right - viewport, -ext.left)};
+    }
+    if (cut) {
+      const section = el.closest("section[id]");
+      problems.push({
+        element: el.tagName.toLowerCase() + (el.getAttribute("display") === "true" ? " (display)" : ""),
+        text: (el.getAttribute("aria-label") || el.textContent || "").replace(/\\s+/g, " ").slice(0, 90),
+        section: section ? section.id : "", cut_by: cut.by, excess_px: Math.round(cut.excess),
+      });
+    }
+  }
+  return {viewport, checked, scrolling, problems};
+})()
+"""
+WIDTHS = {"desktop": 1280, "phone": 390}
+
+
+@pytest.mark.parametrize("device", sorted(WIDTHS))
+def test_page_math_and_code_fit_their_boxes(browser, page: str, device: str) -> None:
+    """No formula or code block is cut off, at 1280 px and at 390 px."""
+    html_path = HTML_DIR / f"{page}.html"
+    if not html_path.exists():
+        pytest.fail(f"{page}: {html_path} was not built")
+    tab = browser.open(html_path, width=WIDTHS[device], height=900)
+    try:
+        tab.wait_for_mathjax()
+        report = tab.evaluate(FIT_CHECK)
+    finally:
+        tab.close()
+    assert report["viewport"] == WIDTHS[device], report
+    problems = [
+        f"  {p['element']} in #{p['section']}: {p['text']!r} cut off by {p['cut_by']} "
+        f"({p['excess_px']} px)" for p in report["problems"]
+    ]
+    assert not problems, (
+        f"{page} at {WIDTHS[device]} px: {len(problems)} of {report['checked']} formulas and "
+        f"code blocks are cut off (scrolling ones: {report['scrolling']}):\n" + "\n".join(problems)
+    )
+
+
+def test_chapter_screenshot_phone(
+    browser, chapter: str, screenshot_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A screenshot of the chapter's first screens at a phone's width (390 x 2400)."""
+    html_path = HTML_DIR / f"{chapter}.html"
+    tab = browser.open(html_path, width=390, height=2400)
+    try:
+        tab.wait_for_mathjax()
+        png = tab.screenshot(screenshot_dir / f"{chapter.replace('/', '__')}-phone.png")
+    finally:
+        tab.close()
+    data = png.read_bytes()
+    assert data.startswith(b"\x89PNG") and len(data) > 10_000, f"{png} looks empty"
+    with capsys.disabled():
+        print(f"\n[screenshots] {chapter} (phone): {png}")
