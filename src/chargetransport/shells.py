@@ -69,8 +69,8 @@ _SIN_PI_MID = np.sin(np.pi * (np.arange(_COS_PI_CELLS) + 0.5) / _COS_PI_CELLS)
 
 @nb.njit(cache=True)
 def _cos_pi(u):
-    """cos(pi u) for u in [0, 1), to an absolute error of about 1e-16."""
-    k = int(u * _COS_PI_CELLS)
+    """cos(pi u) for u in [0, 1], to an absolute error of about 1e-16."""
+    k = min(int(u * _COS_PI_CELLS), _COS_PI_CELLS - 1)    # u = 1 by rounding: last cell
     x = np.pi * (u - (k + 0.5) / _COS_PI_CELLS)
     x2 = x * x
     cos_x = 1.0 - x2 * (0.5 - x2 * (1.0 / 24.0))
@@ -183,6 +183,7 @@ def _fill_shell_table(E, table):
 
 
 def _shell_table(E):
+    """The d = 3 shell table of E (:func:`_fill_shell_table`)."""
     table = np.empty((_SHELL_CELLS, 11))
     _fill_shell_table(E, table)
     return table
