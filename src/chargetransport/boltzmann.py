@@ -25,7 +25,7 @@ from ._validation import check_bool, check_int, check_memory, check_real, check_
 from .dos import density_of_states, mean_density_of_states
 from .lattice import Lattice, dispersion, dispersion_gradient
 from .rng import as_generator, realization_seeds
-from .shells import (_SHELL_CELLS, _UNIFORM_BLOCK, EnergyBins, _check_grid_field,
+from .shells import (_SHELL_CELLS, _SHELL_COLUMNS, _UNIFORM_BLOCK, EnergyBins, _check_grid_field,
                      _check_shell_energies, _fill_shell_table, _momentum_from_cosine,
                      _sample_shell_cosines, _velocity_from_cosine)
 
@@ -314,7 +314,7 @@ def _kmc_chunk(X, V, energies, rates, times, rng, X_out, V_out):
     c = np.empty(3)
     block = np.empty(_UNIFORM_BLOCK)
     cursor = block.size
-    table = np.empty((_SHELL_CELLS, 11))
+    table = np.empty((_SHELL_CELLS, _SHELL_COLUMNS))
     table_energy = np.nan
     collisions = 0
     for p in range(n):

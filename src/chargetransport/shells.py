@@ -85,12 +85,13 @@ def _cos_pi(u):
 # acceptance test w^2 (a0 + a1 t)(1 + y)(1 + f - y) <= n0 + n1 t, and the alias (probability,
 # other row) of the row.
 _SHELL_CELLS = 8
-_V0, _DV, _M, _R, _SIGMA, _A0, _A1, _N0, _N1, _KEEP, _ALIAS = range(11)
+_SHELL_COLUMNS = 11
+_V0, _DV, _M, _R, _SIGMA, _A0, _A1, _N0, _N1, _KEEP, _ALIAS = range(_SHELL_COLUMNS)
 
 
 @nb.njit(cache=True)
 def _fill_shell_table(E, table):
-    """Fill the d = 3 shell table of the energy E (shape (_SHELL_CELLS, 11)).
+    """Fill the d = 3 shell table of the energy E (shape (_SHELL_CELLS, _SHELL_COLUMNS)).
 
     With h = |E| / 2, eps_i = 2 c_i: the joint density of (t, y) = (c_3, |c_1|) is
     (1 - t^2)^{-1/2} arcsine_f(y) g(y) (up to a constant), g <= (2 f)^{-1/2}. Hence the
@@ -185,7 +186,7 @@ def _fill_shell_table(E, table):
 
 def _shell_table(E):
     """The d = 3 shell table of E (:func:`_fill_shell_table`)."""
-    table = np.empty((_SHELL_CELLS, 11))
+    table = np.empty((_SHELL_CELLS, _SHELL_COLUMNS))
     _fill_shell_table(E, table)
     return table
 
@@ -323,7 +324,7 @@ def _check_shell_energies(E, d):
 def _sample_shell_many(E, d, rng, n):
     """n shell samples (rows of U) and the number of proposals they took."""
     out = np.empty((n, d))
-    table = np.empty((_SHELL_CELLS, 11))
+    table = np.empty((_SHELL_CELLS, _SHELL_COLUMNS))
     if d == 3:
         _fill_shell_table(E, table)
     block = np.empty(_UNIFORM_BLOCK)
