@@ -325,8 +325,9 @@ def main(argv=None):
     print(f"rng.random                       : {kmc['rng.random']:6.2f} ns/number")
     for d in (2, 3):
         for key in ("new", "old"):
-            print(f"shell sampler d={d}, E=1, {key}      : {kmc[f'shell {key} d={d}']:6.1f} ns/sample, "
-                  f"acceptance {kmc[f'shell {key} d={d} acceptance']:.3f}")
+            ns, rate = kmc[f"shell {key} d={d}"], kmc[f"shell {key} d={d} acceptance"]
+            print(f"shell sampler d={d}, E=1, {key}      : {ns:6.1f} ns/sample, "
+                  f"acceptance {rate:.3f}")
         new, old = kmc[f"kmc new d={d}"], kmc[f"kmc old d={d}"]
         new_cpu, old_cpu = kmc[f"kmc new d={d} cpu"], kmc[f"kmc old d={d} cpu"]
         print(f"kinetic Monte Carlo d={d}, E=1     : {new:.3g} collisions/s, reference {old:.3g} "
