@@ -1,0 +1,183 @@
+"""Every number in a chapter's prose is computed: glued from a cell, or allowed for a reason.
+
+A sentence of a chapter that states a number must take it from a glued value
+(``{glue:text}`name:fmt```), so that the claims test checks what the reader sees.
+This test reads each chapter's MyST source, strips code cells, glue/cite/ref roles,
+labels, directive options and link targets, and lists every number left in the prose
+(in text and in math). A number is allowed when it is
+
+* an integer up to 12: dimensions, orders of moments, exponents, small counts
+  (the structure of formulas such as ``2\\pi`` or ``\\eta^2``); and any integer inside
+  math that is a constant of a formula (``\\log(16/|E|)``, ``M_{22}``), unless it
+  follows an approximate relation (``\\approx``, ``\\sim``, ``\\gtrsim``...): then it
+  states a measured size;
+* a year (1900-2099), or a number of the paper's structure: equation numbers
+  ``(2.11)``, ``Theorem 2.1``, ``section 2.3``, ``Proposition 3.3``, ``Corollary 3.5``...;
+* a literal of one of the chapter's visible code cells (a parameter the reader can see
+  and change, e.g. ``eta = 0.4`` or a box side ``L = 512``);
+* listed in ``ALLOWED`` below for its chapter, with the reason.
+
+Approximate quantities in words ("about eight", "a sixth", "roughly half") are numbers
+too: they are flagged in the same way.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import source_of
+
+# Per chapter: {number as written: reason}. Keep it short; prefer glue.
+ALLOWED: dict[str, dict[str, str]] = {}
+
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![\w])")
+_WORD_NUMBERS = (r"half|third|thirds|quarter|quarters|fifth|sixth|seventh|eighth|tenth|"
+                 r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|dozens|"
+                 r"twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|twice|thrice")
+_APPROXIMATE = re.compile(
+    rf"\b(?:about|roughly|nearly|almost|around|approximately|some|over|under|"
+    rf"more than|less than|fewer than|at least|at most|a|one)\s+(?:{_WORD_NUMBERS})\b",
+    flags=re.IGNORECASE)
+# Structure of the paper and of the book: never a measured number.
+_STRUCTURE = re.compile(
+    r"(?:\(\s*\d+\.\d+[a-z]?\s*\)"                       # (2.11)
+    r"|(?:Theorems?|Propositions?|Corollary|Corollaries|Lemmas?|Definitions?|Remarks?|"
+    r"Conjectures?|[Ss]ections?|[Ss]ec\.|§|[Ee]qs?\.|[Ee]quations?|Figures?|Chapters?|"
+    r"Part|parts?)\s*~?\s*\d+(?:\.\d+)*(?:\s*(?:[-–—,]|and|to)\s*\d+(?:\.\d+)*)*)")
+_ROLES = re.compile(r"\{[\w:.-]+\}`[^`]*`")                 # {glue:text}`x`, {cite}`y`, ...
+_INLINE_CODE = re.compile(r"``[^`]+``|`[^`]+`")
+_LINK_TARGET = re.compile(r"\]\([^)]*\)|<[^>\s]+>")
+_HTML = re.compile(r"<[^>]+>")
+
+
+def _split_cells(text: str) -> tuple[list[str], list[str]]:
+    """(prose lines, code lines) of a MyST notebook; front matter, fences, options dropped."""
+    prose, code = [], []
+    lines = text.splitlines()
+    i = 0
+    if lines and lines[0].strip() == "---":            # YAML front matter
+        i = lines.index("---", 1) + 1
+    in_code, fence = False, ""
+    for line in lines[i:]:
+        stripped = line.strip()
+        if in_code:
+            if stripped == fence:
+                in_code = False
+            else:
+                code.append(line)
+            continue
+        m = re.match(r"^(`{3,}|~{3,})\{code-cell\}", stripped)
+        if m:
+            in_code, fence = True, m.group(1)
+            continue
+        if re.match(r"^(`{3,}|~{3,}|:{3,})", stripped):   # directive fences (text inside is prose)
+            continue
+        if re.match(r"^:[\w-]+:", stripped):             # directive options (:label:, :class:)
+            continue
+        if re.match(r"^\(\s*[\w-]+\s*\)=\s*$", stripped):  # (label)=
+            continue
+        prose.append(line)
+    return prose, code
+
+
+def _code_literals(code_lines: list[str]) -> set[str]:
+    literals = set()
+    for line in code_lines:
+        line = line.split("#", 1)[0]                       # comments are not parameters
+        for m in _NUMBER.finditer(line):
+            literals.add(_canonical(m.group(1)))
+    return literals
+
+
+def _canonical(token: str) -> str:
+    try:
+        value = float(token)
+    except ValueError:
+        return token
+    return repr(int(value)) if value.is_integer() else repr(value)
+
+
+_APPROX_RELATION = re.compile(r"(?:\\approx|\\simeq|\\sim|\\gtrsim|\\lesssim|\\gg|\\ll|≈|~)\s*$")
+
+
+def _math_mask(line: str, in_display: bool) -> tuple[list[bool], bool]:
+    """Per character: inside math ($...$, $$...$$, or a display block continued from above)."""
+    mask, i, in_inline = [], 0, False
+    while i < len(line):
+        if line.startswith("$$", i):
+            in_display = not in_display
+            mask += [True, True]
+            i += 2
+            continue
+        if line[i] == "$" and not in_display:
+            in_inline = not in_inline
+            mask.append(True)
+            i += 1
+            continue
+        mask.append(in_display or in_inline)
+        i += 1
+    return mask, in_display
+
+
+def prose_numbers(page: str) -> list[tuple[int, str, str]]:
+    """``(line number, token, line)`` of every number in the prose that is not allowed."""
+    text = source_of(page).read_text(encoding="utf-8")
+    prose, code = _split_cells(text)
+    literals = _code_literals(code)
+    allowed = ALLOWED.get(page.split("/")[-1], {})
+    lineno = {line: k + 1 for k, line in reversed(list(enumerate(text.splitlines())))}
+    found = []
+    in_display = False
+    for line in prose:
+        clean = _ROLES.sub(lambda m: " " * len(m.group(0)), line)
+        for pattern in (_INLINE_CODE, _LINK_TARGET, _HTML, _STRUCTURE):
+            clean = pattern.sub(lambda m: " " * len(m.group(0)), clean)
+        math, in_display = _math_mask(clean, in_display)
+        for m in _APPROXIMATE.finditer(clean):
+            if m.group(0).lower() not in allowed and m.group(0) not in allowed:
+                found.append((lineno.get(line, 0), m.group(0), line.strip()))
+        for m in _NUMBER.finditer(clean):
+            token = m.group(1)
+            canon = _canonical(token)
+            value = float(token)
+            if value.is_integer() and 0 <= value <= 12:
+                continue
+            if value.is_integer() and 1900 <= value <= 2099:
+                continue
+            if (value.is_integer() and math[m.start()]
+                    and not _APPROX_RELATION.search(clean[:m.start()])):
+                continue
+            if canon in literals or token in allowed or canon in allowed:
+                continue
+            found.append((lineno.get(line, 0), token, line.strip()))
+    return found
+
+
+def test_every_number_in_the_prose_is_glued_or_allowed(chapter):
+    found = prose_numbers(chapter)
+    report = "\n".join(f"  {chapter}.md:{n}: {tok!r} in: {line[:110]}" for n, tok, line in found)
+    assert not found, ("numbers in the prose that are neither glued nor a visible parameter "
+                       f"(glue them, or add them to ALLOWED with a reason):\n{report}")
+
+
+@pytest.mark.parametrize("text, flagged", [
+    ("the rate is 0.53 here", ["0.53"]),
+    ("at about eight mean free times", ["about eight"]),
+    ("by Theorem 2.1 and eq. (2.11), see section 2.3", []),
+    ("in $d = 3$ with $2\\pi\\rho\\eta^2$", []),
+    ("{glue:text}`rate:.2f` (Chen, 2010)", []),
+    ("we use $L = 512$", []),                 # 512 is a code literal below
+    ("an error of $10^{-4}$", []),
+    ("$\\rho_2 \\approx \\log(16/|E|)$ and $M_{22}$", []),
+    ("$\\xi_{64} \\approx 25$ at $\\eta = 2$", ["25"]),
+    ("$$\nx = 0.9139\n$$", ["0.9139"]),
+    ("about 25 sites", ["25"]),
+    ("a sixth of the current", ["a sixth"]),
+])
+def test_the_detector_flags_what_it_should(tmp_path, monkeypatch, text, flagged):
+    page = tmp_path / "book" / "scratch.md"
+    page.parent.mkdir()
+    page.write_text("---\nkernelspec: {}\n---\n# T\n\n" + text + "\n\n```{code-cell} ipython3\nL = 512\n```\n")
+    monkeypatch.setattr("test_prose_numbers.source_of", lambda p: page)
+    assert [tok for _, tok, _ in prose_numbers("book/scratch")] == flagged
