@@ -35,6 +35,7 @@ lower ``chunk_size``.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
 import contextlib
 import dataclasses
 import datetime
@@ -234,7 +235,13 @@ _REGISTRY: dict = {}
 
 
 def register(study):
-    """Add a :class:`Study` to the registry (its name must be new); returns it."""
+    """Add a :class:`Study` to the registry (its name must be new); returns it.
+
+    Examples
+    --------
+    >>> get_study("relaxation_2d_eta0.2") is register(get_study("relaxation_2d_eta0.2"))
+    True
+    """
     if not isinstance(study, Study):
         raise TypeError(f"'study' must be a Study, got {type(study).__name__}")
     if study.name in _REGISTRY and _REGISTRY[study.name] != study:
@@ -244,12 +251,24 @@ def register(study):
 
 
 def study_names():
-    """Names of the registered studies, sorted."""
+    """Names of the registered studies, sorted.
+
+    Examples
+    --------
+    >>> "relaxation_2d_eta0.2" in study_names()
+    True
+    """
     return sorted(_REGISTRY)
 
 
 def get_study(study):
-    """The registered :class:`Study` of that name (a ``Study`` is returned as it is)."""
+    """The registered :class:`Study` of that name (a ``Study`` is returned as it is).
+
+    Examples
+    --------
+    >>> get_study("relaxation_2d_eta0.2").parameters["L"]
+    512
+    """
     if isinstance(study, Study):
         return study
     if not isinstance(study, str):
@@ -290,7 +309,13 @@ register(Study(
 # --------------------------------------------------------------------------------------
 def default_out():
     """``data/studies`` of the repository that holds the package (a source checkout), else
-    ``data/studies`` of the working directory."""
+    ``data/studies`` of the working directory.
+
+    Examples
+    --------
+    >>> default_out().parts[-2:]
+    ('data', 'studies')
+    """
     root = Path(__file__).resolve().parents[2]
     if (root / "pyproject.toml").is_file() and (root / "src" / "chargetransport").is_dir():
         return root / "data" / "studies"
@@ -508,7 +533,13 @@ def _check_definition(study, provenance, directory):
 
 
 def stored_studies(out=None):
-    """Names of the studies with results under ``out`` (default :func:`default_out`)."""
+    """Names of the studies with results under ``out`` (default :func:`default_out`).
+
+    Examples
+    --------
+    >>> "relaxation_2d_eta0.2" in stored_studies()
+    True
+    """
     out = Path(default_out() if out is None else out)
     if not out.is_dir():
         return []
@@ -620,27 +651,17 @@ def _executor_for(executor, max_workers, scheduler):
     are closed on exit."""
     record = {"requested": executor if isinstance(executor, str) else type(executor).__name__,
               "max_workers": max_workers, "scheduler": scheduler}
-    if scheduler is not None and executor != "dask":
-        raise ValueError(f"'scheduler' needs executor='dask', got executor={executor!r}")
     if executor == "serial" or not isinstance(executor, str):
-        if max_workers is not None and executor == "serial":
-            raise ValueError("'max_workers' applies to executor='processes' or 'dask'")
         if ex.is_dask_client(executor):
             record.update(_dask_record(executor))
         yield executor, record
     elif executor == "processes":
         with process_pool(max_workers) as pool:
             yield pool, record
-    elif executor == "dask":
-        try:
-            import distributed
-        except ImportError as exc:
-            raise ImportError("executor='dask' needs dask.distributed, an optional dependency: "
-                              "pip install 'chargetransport[dask]'") from exc
+    else:  # "dask"
+        import distributed
         with contextlib.ExitStack() as stack:
             if scheduler is not None:
-                if max_workers is not None:
-                    raise ValueError("'max_workers' does not apply to a running scheduler")
                 client = stack.enter_context(distributed.Client(scheduler))
             else:
                 try:
@@ -652,8 +673,36 @@ def _executor_for(executor, max_workers, scheduler):
                     client = stack.enter_context(distributed.Client(cluster))
             record.update(_dask_record(client))
             yield client, record
-    else:
-        raise ValueError(f"'executor' must be 'serial', 'processes' or 'dask', got {executor!r}")
+
+
+def _check_executor(executor, max_workers, scheduler):
+    """Check the executor arguments of :func:`run_study` before anything is written."""
+    if isinstance(executor, str):
+        if executor not in ("serial", "processes", "dask"):
+            raise ValueError(f"'executor' must be 'serial', 'processes', 'dask' or an executor "
+                             f"object, got {executor!r}")
+    elif not (ex.is_dask_client(executor) or isinstance(executor, cf.Executor)):
+        raise TypeError(f"'executor' must be 'serial', 'processes', 'dask', a "
+                        f"concurrent.futures.Executor or a dask.distributed.Client, "
+                        f"got {type(executor).__name__}")
+    if max_workers is not None:
+        max_workers = check_int("max_workers", max_workers, minimum=1)
+        if executor not in ("processes", "dask") or scheduler is not None:
+            raise ValueError("'max_workers' applies to executor='processes', or 'dask' without "
+                             "a scheduler (a local cluster)")
+    if scheduler is not None:
+        if not isinstance(scheduler, str):
+            raise TypeError(f"'scheduler' must be an address such as 'tcp://host:8786', "
+                            f"got {type(scheduler).__name__}")
+        if executor != "dask":
+            raise ValueError(f"'scheduler' needs executor='dask', got executor={executor!r}")
+    if executor == "dask":
+        try:
+            import distributed  # noqa: F401
+        except ImportError as exc:
+            raise ImportError("executor='dask' needs dask.distributed, an optional dependency: "
+                              "pip install 'chargetransport[dask]'") from exc
+    return max_workers
 
 
 def _dask_record(client):
@@ -710,17 +759,30 @@ def run_study(study, out=None, *, executor="serial", max_workers=None, scheduler
     bit, on any executor. The first chunk is computed (or read) first, and its file
     size checked against :data:`MAX_FILE_BYTES` before anything else runs. The
     study's directory is locked while it runs; a session that was killed stays in
-    ``provenance.json`` with ``"status": "interrupted"`` and no end time.
+    ``provenance.json`` with ``"status": "interrupted"`` and no end time. A run
+    that computes nothing (everything was stored) records no session.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from chargetransport import kinetic_limit
+    >>> tiny = Study("tiny", kinetic_limit.plane_wave_relaxation,
+    ...              dict(d=2, L=16, eta=0.5, momentum=[0.125, 0.25], T=[0.0, 1.0]),
+    ...              seed=1, num_realizations=4, extends="nothing", description="An example.",
+    ...              keys=("survival",))
+    >>> out = tempfile.mkdtemp()
+    >>> res = run_study(tiny, out, progress=False)
+    >>> more = run_study(tiny, out, num_realizations=6, progress=False)  # 4 read, 2 computed
+    >>> [s["chunks_computed"] for s in more.provenance["sessions"]]
+    [4, 2]
+    >>> more.samples["survival"][:4].tobytes() == res.samples["survival"].tobytes()
+    True
     """
     study = get_study(study)
     if num_realizations is None:
         num_realizations = study.num_realizations
     num_realizations = check_int("num_realizations", num_realizations, minimum=1)
-    if max_workers is not None:
-        max_workers = check_int("max_workers", max_workers, minimum=1)
-    if scheduler is not None and not isinstance(scheduler, str):
-        raise TypeError(f"'scheduler' must be an address such as 'tcp://host:8786', "
-                        f"got {type(scheduler).__name__}")
+    max_workers = _check_executor(executor, max_workers, scheduler)
     directory = _study_directory(study, out)
     directory.mkdir(parents=True, exist_ok=True)
     with _exclusive(directory, study.name):
@@ -793,9 +855,9 @@ def verify_study(study, out=None, *, realizations=None):
 
     Examples
     --------
-    >>> [r["identical"] for r in verify_study("relaxation_2d_eta0.2", realizations=[5])]
-    ... # doctest: +SKIP
-    [True]
+    >>> [(r["realization"], r["identical"])
+    ...  for r in verify_study("relaxation_2d_eta0.2", realizations=[5])]
+    [(5, True)]
     """
     stored = load_study(study, out)
     _check_file_sizes(stored.directory, stored.name)
@@ -847,7 +909,14 @@ def _show(name, out):
 
 
 def main(argv=None):
-    """The command line (``python -m chargetransport.studies --help``); returns the exit code."""
+    """The command line (``python -m chargetransport.studies --help``); returns the exit code.
+
+    Examples
+    --------
+    >>> main(["list"])                                   # doctest: +ELLIPSIS
+    relaxation_2d_eta0.2 (stored): Plane-wave relaxation in a 512^2 box ...
+    0
+    """
     parser = argparse.ArgumentParser(
         prog="python -m chargetransport.studies",
         description="Named ensembles beyond the book's budget, stored with provenance.")
@@ -872,7 +941,14 @@ def main(argv=None):
                         help="a realization to recompute (repeatable; default first and last)")
     verify.add_argument("--out", help=out_help)
     args = parser.parse_args(argv)
+    try:
+        return _command(args)
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError, ImportError) as exc:
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
+
+def _command(args):
     if args.command == "list":
         stored = set(stored_studies(args.out))
         for name in study_names():
