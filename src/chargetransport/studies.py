@@ -24,6 +24,14 @@ results beside their own runs with :func:`load_study` (and :func:`format_provena
 for the caption); ``verify`` recomputes stored realizations from their seeds and
 compares them bit for bit (tests/test_studies.py does so for every stored study).
 
+In a chapter (``from chargetransport import studies``; this module is not imported by
+``import chargetransport``, so that ``python -m`` runs it cleanly)::
+
+    stored = studies.load_study("relaxation_2d_eta0.2")
+    ax.errorbar(x, stored.mean["survival"], yerr=stored.standard_error["survival"],
+                fmt="s", mfc="none", label=stored.label)      # "stored study (32 realizations)"
+    print(stored.caption())                                   # the provenance, three lines
+
 Adding a study: define it below the registry, ``register(Study(name=..., function=<a
 module-level function of the package, seed first>, parameters=dict(...), keys=(<small
 keys only>), seed=..., num_realizations=..., extends="<chapter>: <experiment>",
