@@ -120,7 +120,7 @@ _KILLED_RUN = """
 import sys
 from chargetransport import kinetic_limit, studies
 studies.register(studies.Study(function=kinetic_limit.plane_wave_relaxation, **{definition}))
-sys.exit(studies.main(["run", "slow", "--out", {out!r}, "--no-progress", "--numba-threads", "1"]))
+sys.exit(studies.main(sys.argv[1:]))
 """
 
 
@@ -131,11 +131,13 @@ def test_a_killed_command_line_run_resumes_bitwise(tmp_path):
                       seed=11, num_realizations=30, chunk_size=2, keys=["survival"],
                       extends="tests", description="A slow test study.")
     script = tmp_path / "run.py"
-    script.write_text(_KILLED_RUN.format(definition=definition, out=str(tmp_path / "out")))
+    script.write_text(_KILLED_RUN.format(definition=definition))
+    out = str(tmp_path / "out")
     chunks = tmp_path / "out" / "slow" / "chunks"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [os.path.dirname(os.path.dirname(ct.__file__)), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen([sys.executable, str(script)], env=env)
+    proc = subprocess.Popen([sys.executable, str(script), "run", "slow", "--out", out,
+                             "--no-progress", "--numba-threads", "1"], env=env)
     try:
         deadline = time.monotonic() + 180
         while len(list(chunks.glob("chunk-*.npz"))) < 3:
@@ -149,6 +151,9 @@ def test_a_killed_command_line_run_resumes_bitwise(tmp_path):
     assert proc.returncode == -signal.SIGKILL and 3 <= on_disk < 15
     killed = json.loads((tmp_path / "out" / "slow" / "provenance.json").read_text())
     assert [s["status"] for s in killed["sessions"]] == ["running"]
+    shown = subprocess.run([sys.executable, str(script), "show", "slow", "--out", out], env=env,
+                           check=True, capture_output=True, text=True).stdout
+    assert "session 0: interrupted (no end recorded), 30 realizations" in shown
 
     study = studies.Study(function=kl.plane_wave_relaxation, **definition)
     resumed = studies.run_study(study, tmp_path / "out", executor="processes", max_workers=2,

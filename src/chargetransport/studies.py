@@ -653,6 +653,15 @@ def _exclusive(directory, name):
         os.close(fd)
 
 
+def _locked(directory):
+    """Whether a run holds the study's directory now."""
+    try:
+        with _exclusive(directory, ""):
+            return False
+    except RuntimeError:
+        return True
+
+
 @contextlib.contextmanager
 def _executor_for(executor, max_workers, scheduler):
     """``(executor for ensemble_average, what to record)``; pools and clients started here
@@ -863,9 +872,17 @@ def verify_study(study, out=None, *, realizations=None):
 
     Examples
     --------
-    >>> [(r["realization"], r["identical"])
-    ...  for r in verify_study("relaxation_2d_eta0.2", realizations=[5])]
-    [(5, True)]
+    >>> import tempfile
+    >>> from chargetransport import kinetic_limit
+    >>> tiny = Study("tiny", kinetic_limit.plane_wave_relaxation,
+    ...              dict(d=2, L=16, eta=0.5, momentum=[0.125, 0.25], T=[0.0, 1.0]),
+    ...              seed=1, num_realizations=4, extends="nothing", description="An example.")
+    >>> out = tempfile.mkdtemp()
+    >>> _ = run_study(tiny, out, progress=False)
+    >>> [(r["realization"], r["identical"]) for r in verify_study(tiny, out)]
+    [(0, True), (3, True)]
+
+    The stored studies: ``python -m chargetransport.studies verify``.
     """
     stored = load_study(study, out)
     _check_file_sizes(stored.directory, stored.name)
@@ -905,6 +922,8 @@ def _show(name, out):
     provenance = _read_json(directory / PROVENANCE)
     print("\n" + format_provenance(provenance) + "\n")
     for i, s in enumerate(provenance["sessions"]):
+        if s["status"] == "running" and not _locked(directory):
+            s["status"] = "interrupted (no end recorded)"
         extra = (f", {s.get('chunks_computed')} chunks computed, {s.get('chunks_resumed')} read"
                  if s["status"] == "completed" else "")
         print(f"  session {i}: {s['status']}, {s['num_realizations']} realizations, "
