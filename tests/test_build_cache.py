@@ -64,7 +64,7 @@ def test_fingerprint_is_deterministic(package_tree: Path) -> None:
 
 @pytest.mark.parametrize(
     "change",
-    ["edit", "new file", "remove", "rename", "requirements", "pyproject"],
+    ["edit", "new file", "remove", "rename", "requirements", "pyproject", "stored study"],
 )
 def test_fingerprint_changes_with_the_package(package_tree: Path, change: str) -> None:
     before = build_book.package_fingerprint(package_tree)
@@ -77,6 +77,8 @@ def test_fingerprint_changes_with_the_package(package_tree: Path, change: str) -
         core.unlink()
     elif change == "rename":
         core.rename(core.with_name("kernel.py"))
+    elif change == "stored study":  # chapters plot data/studies (chargetransport.studies)
+        _write(package_tree / "data" / "studies" / "s" / "provenance.json", "{}")
     elif change == "requirements":
         (package_tree / "requirements.txt").write_text("numpy==2.1\n", encoding="utf-8")
     else:

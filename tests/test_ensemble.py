@@ -617,6 +617,27 @@ def test_a_checkpoint_of_other_arguments_is_refused(tmp_path):
     assert res.resumed == 4
 
 
+def test_a_longer_run_extends_a_checkpoint_and_equals_a_fresh_run(tmp_path):
+    # chunk_size 3: 10 realizations are chunks 0-2 and a short chunk 3 (1 realization);
+    # 14 reuse chunks 0-2, compute a full chunk 3 and a short chunk 4
+    kwargs = dict(chunk_size=3, max_order=3, progress=False, keep_samples=True,
+                  checkpoint=tmp_path)
+    short = ensemble_average(normal_draw, 10, 5, **kwargs)
+    assert sorted(p.name for p in tmp_path.glob("chunk-*.npz")) == [
+        "chunk-0.npz", "chunk-1.npz", "chunk-2.npz", "chunk-3-count-1.npz"]
+    longer = ensemble_average(normal_draw, 14, 5, **kwargs)
+    assert longer.resumed == 3 and longer.num_realizations == 14
+    fresh = ensemble_average(normal_draw, 14, 5, chunk_size=3, max_order=3, progress=False,
+                             keep_samples=True)
+    assert_same_bits(longer, fresh)
+    assert longer.samples["value"].tobytes() == fresh.samples["value"].tobytes()
+    # both lengths are now on disk: each is read back whole, bit for bit
+    again_short = ensemble_average(normal_draw, 10, 5, **kwargs)
+    assert again_short.resumed == 4
+    assert_same_bits(again_short, short)
+    assert ensemble_average(normal_draw, 14, 5, **kwargs).resumed == 5
+
+
 _INTERRUPTED_RUN = """
 import functools, sys
 sys.path.insert(0, {folder!r})

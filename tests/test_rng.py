@@ -107,6 +107,7 @@ from chargetransport import fermions as fm
 from chargetransport import hartree_fock as hf
 from chargetransport import kinetic_limit as kl
 from chargetransport import localization as loc
+from chargetransport import studies
 from chargetransport.rng import STREAMS, Realization, check_seed
 
 
@@ -175,6 +176,10 @@ def _per_realization_calls(ss):
             ss, times=[0.1], **common),
         "hartree_fock._init_realization": lambda: hf._init_realization(
             ss, L, 2, J, 1, 0.1, 0.5, "gaussian"),
+        # a stored study's observable: the realization of the function it wraps
+        "studies._observe": lambda: studies._observe(
+            ss, function=kl.plane_wave_relaxation,
+            parameters=dict(momentum=[0.125, 0.25], T=[0.0], **common), keys=("survival",)),
     }
 
 

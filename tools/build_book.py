@@ -5,7 +5,8 @@ repository root. Jupyter Book keys its execution cache (``_build/.jupyter_cache`
 on the code cells of each chapter only, and Sphinx re-reads only the chapters
 whose source changed; on their own, a change to ``src/`` would leave every chapter
 showing the outputs of the old code. So this script also keys the cache on the
-package: a fingerprint (SHA-256) of every file under ``src/``, of
+package: a fingerprint (SHA-256) of every file under ``src/`` (and ``data/``, the
+stored studies that chapters plot), of
 ``requirements.txt`` and ``pyproject.toml``, of the Python version and of the
 installed distributions. If it differs from the fingerprint stored by the last
 successful build (``_build/.package-fingerprint``), the execution cache is emptied
@@ -31,8 +32,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-# What the chapters' outputs depend on besides their own cells.
+# What the chapters' outputs depend on besides their own cells: the package, and the
+# stored production studies (chargetransport.studies) that chapters plot.
 PACKAGE_DIR = "src"
+DATA_DIR = "data"
 ENVIRONMENT_FILES = ("requirements.txt", "pyproject.toml")
 # Written by Python, setuptools or editors, not source: they must not force a rebuild.
 _NOT_SOURCE_DIRS = {"__pycache__", ".ipynb_checkpoints"}
@@ -44,9 +47,10 @@ EXECUTION_CACHE = "_build/.jupyter_cache"  # Jupyter Book's default (execute: ca
 
 
 def _package_files(root: Path) -> list[Path]:
-    """The source files under ``root/src``, sorted, generated files left out."""
+    """The files under ``root/src`` and ``root/data``, sorted, generated files left out."""
     files = []
-    for directory, subdirs, names in os.walk(root / PACKAGE_DIR):
+    for directory, subdirs, names in (item for top in (PACKAGE_DIR, DATA_DIR)
+                                      for item in os.walk(root / top)):
         subdirs[:] = sorted(
             d for d in subdirs if d not in _NOT_SOURCE_DIRS and not d.endswith(_NOT_SOURCE_SUFFIXES)
         )
@@ -59,7 +63,8 @@ def _package_files(root: Path) -> list[Path]:
 def package_fingerprint(root: Path | str = ".") -> str:
     """SHA-256 (hex) of the package sources, the pinned environment and this Python.
 
-    Covers every file under ``root/src`` (path and content: so an edit, a new
+    Covers every file under ``root/src`` and ``root/data`` (the stored studies that
+    chapters plot; path and content: so an edit, a new
     file, a removed or renamed one all count, committed or not), the files
     ``requirements.txt`` and ``pyproject.toml``, the version of the running
     Python and the name and version of every distribution installed in it (the

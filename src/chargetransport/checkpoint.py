@@ -7,8 +7,16 @@ temporary file in the same directory, flushed to disk, then renamed over the fin
 name), so that a file is either complete or absent, whatever kills the process.
 
 * :class:`ChunkCheckpoint`: the chunks of :func:`chargetransport.ensemble_average`,
+<<<<<<< HEAD
   ``chunk-<c>.npz`` each: the chunk's :class:`~chargetransport.streaming_moments.StreamingMoments`
   states and kept samples, as plain arrays (read without unpickling anything).
+=======
+  ``chunk-<c>.npz`` each: the chunk's :class:`~chargetransport.statistics.StreamingMoments`
+  states and kept samples, as plain arrays (read without unpickling anything). Its
+  chunks do not depend on the number of realizations of the run, so a run is
+  extended by running it again with more; the stored results of
+  :mod:`chargetransport.studies` are such checkpoints.
+>>>>>>> h8-studies
 * :class:`StateCheckpoint`: the states of a :class:`chargetransport.LockstepEnsemble`,
   ``step-<n>/block-<b>.pkl`` (pickled, since a state is any object), and
   ``latest.json``, the last step whose blocks are all written.
@@ -179,6 +187,13 @@ _CHUNK_FILE = re.compile(r"chunk-(\d+)\.npz")
 class ChunkCheckpoint(_Checkpoint):
     """Completed chunks of one ensemble, a file ``chunk-<c>.npz`` each.
 
+    The files are plain NPZ archives (``numpy.load(..., allow_pickle=False)`` reads
+    them without this package): ``meta``, a JSON string (``index``, ``first``,
+    ``count``, ``keyed``, ``keys``, ``max_order``, ``samples``), and for the ``i``-th
+    key ``count_i``, ``mean_i``, ``power_sums_i`` (its
+    :meth:`~chargetransport.statistics.StreamingMoments.to_state`) and, if kept,
+    ``samples_i`` (the observations of the chunk's realizations, in order).
+
     Parameters
     ----------
     directory : str or os.PathLike
@@ -186,12 +201,43 @@ class ChunkCheckpoint(_Checkpoint):
     manifest : dict
         JSON-able arguments that define the run's arithmetic; must equal the
         manifest already in ``directory``, if any (else ``ValueError``).
+    chunk_size : int, optional
+        Realizations per chunk. With it, chunk ``c`` of a run of ``R`` realizations
+        holds ``min(chunk_size, R - c * chunk_size)`` of them: a full chunk is the same
+        whatever ``R``, so a run of more realizations reuses every full chunk of a
+        shorter one (the manifest then need not, and should not, name ``R``), and the
+        shorter last chunk of a run is stored apart, as ``chunk-<c>-count-<n>.npz``.
+        Without it every chunk goes to ``chunk-<c>.npz``.
     """
 
-    def completed(self):
-        """Indices of the chunks on disk (a set)."""
-        return {int(m.group(1)) for name in os.listdir(self.directory)
-                if (m := _CHUNK_FILE.fullmatch(name))}
+    def __init__(self, directory, manifest, *, chunk_size=None):
+        super().__init__(directory, manifest)
+        self.chunk_size = chunk_size
+
+    def _count(self, index, num_realizations):
+        """Realizations of chunk ``index`` in a run of ``num_realizations``."""
+        return min(self.chunk_size, num_realizations - index * self.chunk_size)
+
+    def _name(self, index, count=None):
+        if self.chunk_size is not None and count is not None and count < self.chunk_size:
+            return f"chunk-{index}-count-{count}.npz"
+        return f"chunk-{index}.npz"
+
+    def completed(self, num_realizations=None):
+        """Indices of the chunks on disk (a set).
+
+        With ``num_realizations`` (and a ``chunk_size``): those of a run of that many
+        realizations, the last one only if it is on disk with its own count.
+        """
+        names = os.listdir(self.directory)
+        if num_realizations is None:
+            return {int(m.group(1)) for name in names if (m := _CHUNK_FILE.fullmatch(name))}
+        if self.chunk_size is None:
+            raise ValueError("'num_realizations' needs a checkpoint with a 'chunk_size'")
+        num_chunks = -(-num_realizations // self.chunk_size)
+        names = set(names)
+        return {c for c in range(num_chunks)
+                if self._name(c, self._count(c, num_realizations)) in names}
 
     def write(self, chunk):
         """Write a :class:`~chargetransport._chunks.ChunkResult` (atomically)."""
@@ -210,15 +256,17 @@ class ChunkCheckpoint(_Checkpoint):
                 arrays[f"samples_{i}"] = chunk.samples[key]
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        atomic_write(self._path(f"chunk-{chunk.index}.npz"), buffer.getvalue())
+        atomic_write(self._path(self._name(chunk.index, chunk.count)), buffer.getvalue())
 
-    def read(self, index):
-        """The :class:`~chargetransport._chunks.ChunkResult` of chunk ``index``, bit for bit."""
-        with np.load(self._path(f"chunk-{index}.npz"), allow_pickle=False) as data:
+    def read(self, index, count=None):
+        """The :class:`~chargetransport._chunks.ChunkResult` of chunk ``index``, bit for bit
+        (``count``: its number of realizations, to find a short last chunk)."""
+        name = self._name(index, count)
+        with np.load(self._path(name), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            if meta["index"] != index:
-                raise ValueError(f"the checkpoint file chunk-{index}.npz holds chunk "
-                                 f"{meta['index']}")
+            if meta["index"] != index or count not in (None, meta["count"]):
+                raise ValueError(f"the checkpoint file {name} holds chunk {meta['index']} of "
+                                 f"{meta['count']} realizations")
             moments, samples = {}, ({} if meta["samples"] else None)
             for i, key in enumerate(meta["keys"]):
                 moments[key] = StreamingMoments.from_state({

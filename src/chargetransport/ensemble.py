@@ -343,9 +343,13 @@ def ensemble_average(observable, num_realizations, seed, *, executor="serial", m
         missing; see :mod:`chargetransport.checkpoint`). A rerun with the same
         arguments reads the chunks already there instead of computing them, and
         gives the result of an uninterrupted run, bit for bit. Its ``manifest.json``
-        records ``seed``, ``start``, ``num_realizations``, ``chunk_size``,
-        ``max_order``, ``keep_samples`` and the observable's qualified name and bound
-        arguments; a rerun with other values raises ``ValueError``.
+        records ``seed``, ``start``, ``chunk_size``, ``max_order``, ``keep_samples``
+        and the observable's qualified name and bound arguments; a rerun with other
+        values raises ``ValueError``. It does not record ``num_realizations``: chunk
+        ``c`` is the same in a run of any length (the shorter last chunk of a run is
+        stored apart), so a run with more realizations and the same ``chunk_size``
+        (give it explicitly when ``R > 100``) extends a shorter one, and equals a
+        run of that length from scratch, bit for bit.
 
     Returns
     -------
@@ -417,13 +421,14 @@ def ensemble_average(observable, num_realizations, seed, *, executor="serial", m
     num_chunks = math.ceil(num_realizations / chunk_size)
     store, on_disk = None, frozenset()
     if checkpoint is not None:
+        # Not num_realizations: a chunk is the same in a run of any length (the short
+        # last chunk is kept apart), so a longer run extends a shorter one.
         store = ChunkCheckpoint(checkpoint, {
             "kind": "ensemble_average", "seed": seed_fingerprint(seed), "start": start,
-            "num_realizations": num_realizations, "chunk_size": chunk_size,
-            "max_order": max_order,
+            "chunk_size": chunk_size, "max_order": max_order,
             "keep_samples": keep_samples if keep_samples is not True else "all",
-            "observable": callable_fingerprint(observable)})
-        on_disk = frozenset(store.completed())
+            "observable": callable_fingerprint(observable)}, chunk_size=chunk_size)
+        on_disk = frozenset(store.completed(num_realizations))
 
     payload = observable
     if choice.kind != "serial":
@@ -484,22 +489,29 @@ def ensemble_average(observable, num_realizations, seed, *, executor="serial", m
 
     try:
         for c in range(num_chunks):
-            reduction.absorb(store.read(c) if c in on_disk else next(chunks))
+            reduction.absorb(store.read(c, _chunk_count(c, chunk_size, num_realizations))
+                             if c in on_disk else next(chunks))
     except ex.TasksFailed as failure:
         raise _ensemble_error(failure, reduction, store, on_disk, num_chunks, fields(),
-                              (start, chunk_size, start + num_realizations)) from failure
+                              (start, chunk_size, num_realizations)) from failure
     finally:
         chunks.close()
         bar.close()
     return reduction.result(**fields())
 
 
+def _chunk_count(index, chunk_size, num_realizations):
+    """Realizations of chunk ``index`` of a run of ``num_realizations``."""
+    return min(chunk_size, num_realizations - index * chunk_size)
+
+
 def _ensemble_error(failure, reduction, store, on_disk, num_chunks, fields, layout):
     """The EnsembleError of a run whose chunks ``failure.failed`` could not be computed."""
+    start, chunk_size, num_realizations = layout
     done = {chunk.index: chunk for chunk in failure.completed}
     for c in on_disk:
         if c >= reduction.next_chunk and c not in done:
-            done[c] = store.read(c)
+            done[c] = store.read(c, _chunk_count(c, chunk_size, num_realizations))
     gaps, c0 = [], reduction.next_chunk
     for c in sorted(done):
         if c < reduction.next_chunk:
@@ -510,8 +522,7 @@ def _ensemble_error(failure, reduction, store, on_disk, num_chunks, fields, layo
         c0 = c + 1
     if c0 < num_chunks:
         gaps.append((c0, num_chunks))
-    start, chunk_size, stop = layout
-    missing = _realization_ranges(gaps, start, chunk_size, stop)
+    missing = _realization_ranges(gaps, start, chunk_size, start + num_realizations)
     failed = [(task.first, task.first + task.count) for task in failure.failed]
     names = ", ".join(f"{a}..{b - 1}" if b - a > 1 else f"{a}" for a, b in failed)
     partial = reduction.result(**fields)

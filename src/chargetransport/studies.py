@@ -1,0 +1,1014 @@
+"""Production studies: named ensembles beyond the book's budget, stored with their provenance.
+
+Some points worth showing (more realizations, smaller ``eta``, ``d = 3``) cost more
+than a chapter may spend when the book is built. A *study* is such an ensemble, defined
+once here (:class:`Study`: a per-realization observable of the package, its parameters,
+a master seed, a number of realizations) and computed once, off the book, by::
+
+    python -m chargetransport.studies list
+    python -m chargetransport.studies run NAME [--executor serial|processes|dask]
+        [--max-workers N] [--scheduler tcp://host:8786] [--realizations N] [--out DIR]
+    python -m chargetransport.studies show NAME
+    python -m chargetransport.studies verify [NAME] [--realization R ...]
+
+``run`` is :func:`chargetransport.ensemble_average` with ``keep_samples=True`` and
+``checkpoint=<out>/<name>/chunks``: the checkpoint's chunk files *are* the stored
+per-realization results (plain NPZ, see :class:`~chargetransport.checkpoint.ChunkCheckpoint`),
+written as chunks complete, so that an interrupted run resumes where it stopped, and
+``--realizations N`` extends a study; either way the result over realizations
+``0, ..., N-1`` is the same, bit for bit, whatever the executor. ``<out>/<name>/provenance.json``
+holds the study's definition and one entry per session (``run`` call): package version,
+git commit, UTC start and end, machine, executor, chunks computed and resumed. The
+default ``<out>`` is ``data/studies`` of the repository. Chapters plot the stored
+results beside their own runs with :func:`load_study` (and :func:`format_provenance`
+for the caption); ``verify`` recomputes stored realizations from their seeds and
+compares them bit for bit (tests/test_studies.py does so for every stored study).
+
+In a chapter (``from chargetransport import studies``; this module is not imported by
+``import chargetransport``, so that ``python -m`` runs it cleanly)::
+
+    stored = studies.load_study("relaxation_2d_eta0.2")
+    ax.errorbar(x, stored.mean["survival"], yerr=stored.standard_error["survival"],
+                fmt="s", mfc="none", label=stored.label)      # "stored study (32 realizations)"
+    print(stored.caption())                                   # the provenance, three lines
+
+Adding a study: define it below the registry, ``register(Study(name=..., function=<a
+module-level function of the package, seed first>, parameters=dict(...), keys=(<small
+keys only>), seed=..., num_realizations=..., extends="<chapter>: <experiment>",
+description=...))``; run ``python -m chargetransport.studies run <name>``, check
+``verify``, and commit ``data/studies/<name>/``. No stored file may exceed
+:data:`MAX_FILE_BYTES` (checked after the first chunk): keep only small keys, or
+lower ``chunk_size``.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import datetime
+import functools
+import importlib
+import json
+import math
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import _executors as ex
+from . import kinetic_limit
+from ._validation import check_int, format_bytes
+from .checkpoint import MANIFEST, ChunkCheckpoint, atomic_write, callable_fingerprint
+from .ensemble import ensemble_average, process_pool
+from .rng import realization_seeds, seed_fingerprint
+from .statistics import MAX_ORDER
+
+__all__ = ["MAX_FILE_BYTES", "Study", "StudyResult", "default_out", "format_provenance",
+           "get_study", "load_study", "register", "run_study", "stored_studies", "study_names",
+           "verify_study", "main"]
+
+#: Largest stored file (bytes): results live in the repository, so every file stays small.
+MAX_FILE_BYTES = 4 * 2**20
+
+PROVENANCE = "provenance.json"
+CHUNKS = "chunks"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# The fields of a study that fix its arithmetic (description and 'extends' may change).
+_DEFINING = ("function", "parameters", "keys", "seed", "chunk_size", "max_order")
+
+
+# --------------------------------------------------------------------------------------
+# Studies
+# --------------------------------------------------------------------------------------
+def _observe(seed, *, function, parameters, keys):
+    """A study's observable: ``function(seed, **parameters)``, restricted to ``keys``."""
+    value = function(seed, **parameters)
+    if keys is None:
+        return value
+    if not isinstance(value, dict):
+        raise TypeError(f"the study names keys {list(keys)}, but {function.__qualname__} "
+                        f"returned {type(value).__name__}, not a dict")
+    return {key: value[key] for key in keys}
+
+
+def _qualified_name(function):
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def _check_function(function):
+    """A module-level function that worker processes can import by name."""
+    if not callable(function):
+        raise TypeError(f"'function' must be callable, got {type(function).__name__}")
+    module, qualname = getattr(function, "__module__", None), getattr(function, "__qualname__", "")
+    found = None
+    if module and "<locals>" not in qualname and module != "__main__":
+        with contextlib.suppress(ImportError, AttributeError):
+            found = functools.reduce(getattr, qualname.split("."), importlib.import_module(module))
+    if found is not function:
+        raise ValueError(f"'function' must be a module-level function importable by name (such "
+                         f"as kinetic_limit.plane_wave_relaxation), got {function!r}")
+    return function
+
+
+def _jsonable(name, value):
+    """``value`` as it reads back from JSON (tuples become lists); ``TypeError`` if it is
+    not plain JSON data (numbers, strings, lists, dicts), or does not read back equal."""
+    try:
+        normal = json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"'{name}' must be plain JSON data (numbers, str, lists, dicts; convert "
+                        f"arrays with .tolist()): {exc}") from None
+    if normal != json.loads(json.dumps(normal)) or _as_lists(value) != normal:
+        raise TypeError(f"'{name}' must be plain JSON data, got {value!r}")
+    return normal
+
+
+def _as_lists(value):
+    if isinstance(value, (list, tuple)):
+        return [_as_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_lists(v) for k, v in value.items()}
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """A named ensemble, computed off the book and stored under ``<out>/<name>/``.
+
+    Parameters
+    ----------
+    name : str
+        Letters, digits, ``_``, ``.`` and ``-`` (it names a directory).
+    function : callable
+        ``function(seed_sequence, **parameters)``, a module-level function of the
+        package (e.g. :func:`chargetransport.kinetic_limit.plane_wave_relaxation`):
+        one realization, from its ``numpy.random.SeedSequence``.
+    parameters : dict
+        Its keyword arguments, as plain JSON data (lists, not arrays): they are
+        stored in ``provenance.json`` exactly as the function receives them.
+    seed : int
+        Master seed: realization ``r`` draws from ``realization_seeds(seed, 1, start=r)[0]``.
+    num_realizations : int
+        Realizations of ``run`` (``--realizations`` asks for more).
+    extends : str
+        What the study extends, such as ``"boltzmann_limit: Experiment 1, d = 2"``.
+    description : str
+        One or two sentences.
+    keys : tuple of str, optional
+        The keys of the function's dict that are stored (default all): only small
+        ones, since every realization's values are kept.
+    chunk_size : int, default 1
+        Realizations per stored file (fixes the reduction order).
+    max_order : int, default 2
+        Highest central moment accumulated.
+
+    Examples
+    --------
+    >>> from chargetransport import kinetic_limit
+    >>> tiny = Study("tiny", kinetic_limit.plane_wave_relaxation,
+    ...              dict(d=2, L=16, eta=0.5, momentum=(0.125, 0.25), T=[0.0, 1.0]),
+    ...              seed=1, num_realizations=4, extends="nothing", description="An example.",
+    ...              keys=("survival",))
+    >>> tiny.parameters["momentum"]       # as stored in provenance.json
+    [0.125, 0.25]
+    >>> tiny.observable(realization_seeds(1, 1)[0])["survival"].shape
+    (2,)
+    """
+
+    name: str
+    function: object
+    parameters: dict
+    seed: int
+    num_realizations: int
+    extends: str
+    description: str
+    keys: tuple = None
+    chunk_size: int = 1
+    max_order: int = 2
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
+            raise ValueError("'name' must be letters, digits, '_', '.' and '-' (a directory "
+                             f"name), got {self.name!r}")
+        _check_function(self.function)
+        if not isinstance(self.parameters, dict) or not all(isinstance(k, str)
+                                                            for k in self.parameters):
+            raise TypeError("'parameters' must be a dict with str keys")
+        set_ = functools.partial(object.__setattr__, self)
+        set_("parameters", _jsonable("parameters", self.parameters))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
+            raise TypeError(f"'seed' must be an int, got {type(self.seed).__name__}")
+        set_("seed", check_int("seed", self.seed, minimum=0))
+        set_("num_realizations", check_int("num_realizations", self.num_realizations, minimum=1))
+        set_("chunk_size", check_int("chunk_size", self.chunk_size, minimum=1))
+        set_("max_order", check_int("max_order", self.max_order, minimum=2, maximum=MAX_ORDER))
+        for field in ("extends", "description"):
+            if not isinstance(getattr(self, field), str):
+                raise TypeError(f"'{field}' must be a str")
+        if self.keys is not None:
+            keys = (self.keys,) if isinstance(self.keys, str) else tuple(self.keys)
+            if not keys or not all(isinstance(k, str) for k in keys):
+                raise TypeError(f"'keys' must be None or a non-empty sequence of str, "
+                                f"got {self.keys!r}")
+            set_("keys", keys)
+
+    @property
+    def observable(self):
+        """The per-realization observable that :func:`ensemble_average` runs (picklable)."""
+        return functools.partial(_observe, function=self.function, parameters=self.parameters,
+                                 keys=self.keys)
+
+    def definition(self):
+        """The study as JSON data (what ``provenance.json`` records of it)."""
+        return {"name": self.name, "function": _qualified_name(self.function),
+                "parameters": self.parameters,
+                "keys": None if self.keys is None else list(self.keys),
+                "seed": self.seed, "chunk_size": self.chunk_size, "max_order": self.max_order,
+                "num_realizations": self.num_realizations, "extends": self.extends,
+                "description": self.description,
+                "seed_rule": "realization r draws from numpy.random.SeedSequence(seed, "
+                             "spawn_key=(r,)), i.e. chargetransport.realization_seeds(seed, 1, "
+                             "start=r)[0]",
+                "observable": callable_fingerprint(self.observable)}
+
+
+_REGISTRY: dict = {}
+
+
+def register(study):
+    """Add a :class:`Study` to the registry (its name must be new); returns it.
+
+    Examples
+    --------
+    >>> get_study("relaxation_2d_eta0.2") is register(get_study("relaxation_2d_eta0.2"))
+    True
+    """
+    if not isinstance(study, Study):
+        raise TypeError(f"'study' must be a Study, got {type(study).__name__}")
+    if study.name in _REGISTRY and _REGISTRY[study.name] != study:
+        raise ValueError(f"a study named {study.name!r} is already registered")
+    _REGISTRY[study.name] = study
+    return study
+
+
+def study_names():
+    """Names of the registered studies, sorted.
+
+    Examples
+    --------
+    >>> "relaxation_2d_eta0.2" in study_names()
+    True
+    """
+    return sorted(_REGISTRY)
+
+
+def get_study(study):
+    """The registered :class:`Study` of that name (a ``Study`` is returned as it is).
+
+    Examples
+    --------
+    >>> get_study("relaxation_2d_eta0.2").parameters["L"]
+    512
+    """
+    if isinstance(study, Study):
+        return study
+    if not isinstance(study, str):
+        raise TypeError(f"'study' must be a study name or a Study, got {type(study).__name__}")
+    if study not in _REGISTRY:
+        raise ValueError(f"'study' must be one of {study_names()}, got {study!r}")
+    return _REGISTRY[study]
+
+
+# --------------------------------------------------------------------------------------
+# The studies (their parameters live here, and only here)
+# --------------------------------------------------------------------------------------
+def _relaxation_parameters(d, L, eta):
+    """The parameters of Experiment 1 of the Boltzmann chapter (book/boltzmann_limit.md)
+    at one ``(d, eta)``: the generic momentum rounded to the box's grid, two momentum
+    bumps at generic points of its shell, ``T = 0, 0.25, ..., 2``."""
+    target = {2: [0.11, 0.23], 3: [0.11, 0.23, 0.37]}[d]
+    momentum = np.round(np.array(target) * L) / L
+    bumps = kinetic_limit.generic_shell_points(momentum, 2)
+    return dict(d=d, L=L, eta=eta, momentum=momentum.tolist(),
+                T=np.linspace(0.0, 2.0, 9).tolist(), bump_centers=[q.tolist() for q in bumps],
+                bump_width=0.03)
+
+
+register(Study(
+    name="relaxation_2d_eta0.2",
+    function=kinetic_limit.plane_wave_relaxation,
+    parameters=_relaxation_parameters(2, 512, 0.2),
+    keys=("survival", "current", "speed_squared", "kinetic_energy", "bumps"),
+    seed=2010, num_realizations=32,
+    extends="boltzmann_limit: Experiment 1 (d = 2, eta = 0.2; the book averages 8 realizations)",
+    description="Plane-wave relaxation in a 512^2 box at eta = 0.2 over 32 realizations, four "
+                "times the book's; realizations 0-7 are the book's own (same seed)."))
+
+
+# --------------------------------------------------------------------------------------
+# Provenance
+# --------------------------------------------------------------------------------------
+def default_out():
+    """``data/studies`` of the repository that holds the package (a source checkout), else
+    ``data/studies`` of the working directory.
+
+    Examples
+    --------
+    >>> default_out().parts[-2:]
+    ('data', 'studies')
+    """
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file() and (root / "src" / "chargetransport").is_dir():
+        return root / "data" / "studies"
+    return Path("data") / "studies"
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _git_state():
+    """Commit of the repository holding the package and whether its sources differ from it."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return {"commit": None, "dirty": None}
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              timeout=30, check=True).stdout.strip()
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--", "src", "pyproject.toml",
+                         "requirements.txt"))
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": dirty}
+
+
+def _versions():
+    import numba
+    import scipy
+    from . import __version__
+    return {"chargetransport": __version__, "python": platform.python_version(),
+            "numpy": np.__version__, "numba": numba.__version__, "scipy": scipy.__version__}
+
+
+def _machine():
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        memory = None
+    return {"hostname": socket.gethostname(), "cpu_count": os.cpu_count(),
+            "usable_cpus": ex.usable_cpus(), "memory_bytes": memory,
+            "platform": platform.platform(), "processor": platform.machine()}
+
+
+def _read_json(path):
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def _write_json(path, data):
+    atomic_write(path, (json.dumps(data, indent=1) + "\n").encode())
+
+
+def _completed_sessions(provenance):
+    return [s for s in provenance.get("sessions", []) if s.get("status") == "completed"]
+
+
+def _stored_realizations(provenance):
+    """Realizations of the longest completed session (0 if none)."""
+    return max((s["num_realizations"] for s in _completed_sessions(provenance)), default=0)
+
+
+def _short_parameters(parameters):
+    """``d=2, L=512, eta=0.2, momentum=[2 values], ...``: scalars in full, lists by length."""
+    parts = []
+    for key, value in parameters.items():
+        parts.append(f"{key}=[{len(value)} value{'s' * (len(value) != 1)}]"
+                     if isinstance(value, list) else
+                     f"{key}={value!r}")
+    return ", ".join(parts)
+
+
+def format_provenance(provenance, num_realizations=None):
+    """The provenance of a stored study in three lines, for a figure caption or a printout.
+
+    Parameters
+    ----------
+    provenance : dict or StudyResult
+        The contents of ``provenance.json``, or a :class:`StudyResult`.
+    num_realizations : int, optional
+        Realizations shown (default: a StudyResult's, else the stored ones).
+
+    Returns
+    -------
+    str
+        What was computed (function, parameters, seed, realizations); when, where and
+        with which code (the last completed session: UTC times, host, executor, package
+        version and git commit); and how to check it.
+
+    Examples
+    --------
+    >>> print(format_provenance(load_study("relaxation_2d_eta0.2")))  # doctest: +ELLIPSIS
+    stored study relaxation_2d_eta0.2: 32 realizations of ...plane_wave_relaxation(d=2, L=512, ...
+    computed ... UTC on ... chargetransport ..., git ...
+    not computed by this build; check: python -m chargetransport.studies verify relaxation_2d_eta0.2
+    """
+    if isinstance(provenance, StudyResult):
+        num_realizations = (provenance.num_realizations if num_realizations is None
+                            else num_realizations)
+        provenance = provenance.provenance
+    if not isinstance(provenance, dict) or "study" not in provenance:
+        raise TypeError("'provenance' must be a StudyResult or the contents of provenance.json")
+    study = provenance["study"]
+    if num_realizations is None:
+        num_realizations = _stored_realizations(provenance)
+    function = study["function"].removeprefix("chargetransport.")
+    lines = [f"stored study {study['name']}: {num_realizations} realizations of "
+             f"{function}({_short_parameters(study['parameters'])}), seed {study['seed']}"]
+    sessions = _completed_sessions(provenance)
+    if sessions:
+        s = sessions[-1]
+        git = s["git"]["commit"][:10] if s["git"]["commit"] else "unknown"
+        if s["git"]["dirty"]:
+            git += " + uncommitted changes"
+        earlier = len(provenance["sessions"]) - 1
+        lines.append(f"computed {s['started'].replace('+00:00', '')} to "
+                     f"{s['ended'].replace('+00:00', '')} UTC on {s['machine']['hostname']} "
+                     f"({s['machine']['usable_cpus']} cores, {s['executor']['used']}), "
+                     f"chargetransport {s['versions']['chargetransport']}, git {git}"
+                     + (f" ({earlier} earlier session{'s' * (earlier > 1)})" if earlier else ""))
+    else:
+        lines.append("no completed session")
+    lines.append(f"not computed by this build; check: python -m chargetransport.studies verify "
+                 f"{study['name']}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# Stored results
+# --------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class StudyResult:
+    """A stored study: its :class:`~chargetransport.EnsembleResult` and its provenance.
+
+    Attributes
+    ----------
+    study : Study
+    result : EnsembleResult
+        Over realizations ``0, ..., num_realizations - 1``, with ``samples`` (every
+        realization's values, ``samples[key][r]``).
+    provenance : dict
+        The contents of ``provenance.json``.
+    directory : pathlib.Path
+        ``<out>/<name>``.
+    """
+
+    study: Study
+    result: object
+    provenance: dict
+    directory: Path
+
+    @property
+    def name(self):
+        return self.study.name
+
+    @property
+    def num_realizations(self):
+        return self.result.num_realizations
+
+    @property
+    def mean(self):
+        """Ensemble mean (a dict by key for a dict observable)."""
+        return self.result.mean
+
+    @property
+    def standard_error(self):
+        """Standard error of the ensemble mean."""
+        return self.result.standard_error
+
+    @property
+    def samples(self):
+        """``samples[key][r]``: the values of realization ``r``."""
+        return self.result.samples
+
+    def __getitem__(self, key):
+        return self.result[key]
+
+    @property
+    def label(self):
+        """A legend label that says the points are stored, not computed by the build."""
+        return f"stored study ({self.num_realizations} realizations)"
+
+    def caption(self):
+        """:func:`format_provenance` of this result."""
+        return format_provenance(self)
+
+
+def _file_sizes(directory):
+    return {path: path.stat().st_size for path in Path(directory).rglob("*") if path.is_file()}
+
+
+def _check_file_sizes(directory, name):
+    for path, size in _file_sizes(directory).items():
+        if size > MAX_FILE_BYTES:
+            raise ValueError(f"study {name!r}: {path} is {format_bytes(size)}, over the "
+                             f"{format_bytes(MAX_FILE_BYTES)} allowed for a stored file (the "
+                             "results live in the repository); store fewer or smaller 'keys', "
+                             "or a smaller 'chunk_size'")
+
+
+def _study_directory(study, out):
+    return Path(default_out() if out is None else out) / study.name
+
+
+def _check_definition(study, provenance, directory):
+    stored = provenance["study"]
+    current = study.definition()
+    changed = [k for k in _DEFINING + ("observable",) if stored.get(k) != current.get(k)]
+    if changed:
+        raise ValueError(f"the results in {directory} were computed for another definition of "
+                         f"study {study.name!r} (it differs in {', '.join(changed)}); give the "
+                         "new definition a new name, or delete the directory to start afresh")
+
+
+def stored_studies(out=None):
+    """Names of the studies with results under ``out`` (default :func:`default_out`).
+
+    Examples
+    --------
+    >>> "relaxation_2d_eta0.2" in stored_studies()
+    True
+    """
+    out = Path(default_out() if out is None else out)
+    if not out.is_dir():
+        return []
+    return sorted(p.name for p in out.iterdir() if (p / PROVENANCE).is_file())
+
+
+def load_study(study, out=None, *, num_realizations=None):
+    """The stored results of a study, to plot beside a chapter's own runs.
+
+    Reads the chunk files only (computes nothing) and merges them in chunk order,
+    so the result is bit for bit that of the run that wrote them.
+
+    Parameters
+    ----------
+    study : str or Study
+        A registered study's name (or the Study).
+    out : str or os.PathLike, optional
+        Where the studies are stored; default :func:`default_out`.
+    num_realizations : int, optional
+        Realizations ``0, ..., N-1`` (default: those of the longest completed run).
+
+    Returns
+    -------
+    StudyResult
+        ``.mean``, ``.standard_error``, ``.samples``, ``.provenance``, ``.caption()``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the study has no results under ``out``, or fewer than ``num_realizations``.
+    ValueError
+        If the stored results belong to another definition of the study.
+
+    Examples
+    --------
+    >>> res = load_study("relaxation_2d_eta0.2")
+    >>> res.num_realizations, res.samples["survival"].shape
+    (32, (32, 9))
+    >>> bool(res.mean["survival"][0] == 1.0)            # T = 0: the plane wave itself
+    True
+    """
+    study = get_study(study)
+    directory = _study_directory(study, out)
+    command = f"python -m chargetransport.studies run {study.name}"
+    if not (directory / PROVENANCE).is_file():
+        raise FileNotFoundError(f"study {study.name!r} has no stored results in {directory}: "
+                                f"compute them with `{command}`")
+    provenance = _read_json(directory / PROVENANCE)
+    _check_definition(study, provenance, directory)
+    stored = _stored_realizations(provenance)
+    if num_realizations is None:
+        if stored == 0:
+            raise FileNotFoundError(f"study {study.name!r} has no completed run in {directory}: "
+                                    f"complete it with `{command}`")
+        num_realizations = stored
+    num_realizations = check_int("num_realizations", num_realizations, minimum=1)
+    chunks = directory / CHUNKS
+    # The checkpoint as it is on disk (its own manifest: nothing is written), to see that
+    # every chunk is there before ensemble_average, which would compute missing ones.
+    on_disk = ChunkCheckpoint(chunks, _read_json(chunks / MANIFEST), chunk_size=study.chunk_size)
+    missing = math.ceil(num_realizations / study.chunk_size) - len(
+        on_disk.completed(num_realizations))
+    if missing:
+        raise FileNotFoundError(f"study {study.name!r}: {missing} chunk(s) of realizations "
+                                f"0-{num_realizations - 1} are not in {chunks}: compute them with "
+                                f"`{command} --realizations {num_realizations}`")
+    result = _ensemble(study, num_realizations, chunks, executor="serial", progress=False)
+    return StudyResult(study, result, provenance, directory)
+
+
+def _ensemble(study, num_realizations, chunks, **kwargs):
+    """The one call that computes or reads a study: ensemble_average on its checkpoint."""
+    try:
+        return ensemble_average(study.observable, num_realizations, study.seed,
+                                chunk_size=study.chunk_size, max_order=study.max_order,
+                                keep_samples=True, checkpoint=chunks, **kwargs)
+    except ValueError as exc:
+        if "belongs to another run" in str(exc):
+            raise ValueError(f"study {study.name!r}: {exc}") from exc
+        raise
+
+
+# --------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _exclusive(directory, name):
+    """Hold an exclusive lock on the study's directory (released if the process dies)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no concurrent-run guard
+        yield
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"study {name!r} is being run by another process "
+                               f"(its directory {directory} is locked)") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _locked(directory):
+    """Whether a run holds the study's directory now."""
+    try:
+        with _exclusive(directory, ""):
+            return False
+    except RuntimeError:
+        return True
+
+
+@contextlib.contextmanager
+def _executor_for(executor, max_workers, scheduler):
+    """``(executor for ensemble_average, what to record)``; pools and clients started here
+    are closed on exit."""
+    record = {"requested": executor if isinstance(executor, str) else type(executor).__name__,
+              "max_workers": max_workers, "scheduler": scheduler}
+    if executor == "serial" or not isinstance(executor, str):
+        if ex.is_dask_client(executor):
+            record.update(_dask_record(executor))
+        yield executor, record
+    elif executor == "processes":
+        with process_pool(max_workers) as pool:
+            yield pool, record
+    else:  # "dask"
+        import distributed
+        with contextlib.ExitStack() as stack:
+            if scheduler is not None:
+                client = stack.enter_context(distributed.Client(scheduler))
+            else:
+                try:
+                    client = distributed.get_client()
+                except ValueError:  # no client yet: a local cluster for this run
+                    cluster = stack.enter_context(distributed.LocalCluster(
+                        n_workers=max_workers or ex.usable_cpus(), threads_per_worker=1,
+                        dashboard_address=":0"))
+                    client = stack.enter_context(distributed.Client(cluster))
+            record.update(_dask_record(client))
+            yield client, record
+
+
+def _check_executor(executor, max_workers, scheduler):
+    """Check the executor arguments of :func:`run_study` before anything is written."""
+    if isinstance(executor, str):
+        if executor not in ("serial", "processes", "dask"):
+            raise ValueError(f"'executor' must be 'serial', 'processes', 'dask' or an executor "
+                             f"object, got {executor!r}")
+    elif not (ex.is_dask_client(executor) or isinstance(executor, cf.Executor)):
+        raise TypeError(f"'executor' must be 'serial', 'processes', 'dask', a "
+                        f"concurrent.futures.Executor or a dask.distributed.Client, "
+                        f"got {type(executor).__name__}")
+    if max_workers is not None:
+        max_workers = check_int("max_workers", max_workers, minimum=1)
+        if executor not in ("processes", "dask") or scheduler is not None:
+            raise ValueError("'max_workers' applies to executor='processes', or 'dask' without "
+                             "a scheduler (a local cluster)")
+    if scheduler is not None:
+        if not isinstance(scheduler, str):
+            raise TypeError(f"'scheduler' must be an address such as 'tcp://host:8786', "
+                            f"got {type(scheduler).__name__}")
+        if executor != "dask":
+            raise ValueError(f"'scheduler' needs executor='dask', got executor={executor!r}")
+    if executor == "dask":
+        try:
+            import distributed  # noqa: F401
+        except ImportError as exc:
+            raise ImportError("executor='dask' needs dask.distributed, an optional dependency: "
+                              "pip install 'chargetransport[dask]'") from exc
+    return max_workers
+
+
+def _dask_record(client):
+    """The scheduler's address and the hosts of its workers."""
+    info = client.scheduler_info()
+    return {"scheduler": info.get("address"),
+            "worker_hosts": sorted({str(w.get("host", address))
+                                    for address, w in info.get("workers", {}).items()})}
+
+
+def _remove_partial_writes(directory):
+    """Temporary files of writes that a killed process left behind (never results)."""
+    for path in Path(directory).rglob(".tmp-*"):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def run_study(study, out=None, *, executor="serial", max_workers=None, scheduler=None,
+              num_realizations=None, numba_threads=None, progress=True):
+    """Compute a study (or the part not yet stored) and record the session's provenance.
+
+    Parameters
+    ----------
+    study : str or Study
+        A registered study's name (or the Study).
+    out : str or os.PathLike, optional
+        Where the studies are stored; default :func:`default_out` (the repository's
+        ``data/studies``). The results go to ``<out>/<name>/``.
+    executor : {"serial", "processes", "dask"} or an executor object, default "serial"
+        ``"processes"``: a local pool of ``max_workers``; ``"dask"``: a
+        ``dask.distributed`` Client for ``scheduler`` if given, else the current
+        Client, else a ``LocalCluster`` of ``max_workers`` single-threaded workers
+        started for this run. (Workers must be able to import this package.) A
+        ``concurrent.futures.Executor`` or Client object is used as it is.
+    max_workers : int, optional
+    scheduler : str, optional
+        Address of a running Dask scheduler, such as ``"tcp://host:8786"``.
+    num_realizations : int, optional
+        Realizations ``0, ..., N-1`` (default the study's); more than are stored
+        extends the study, fewer reads the stored ones.
+    numba_threads : int, optional
+        Numba threads per worker (see :func:`~chargetransport.ensemble_average`).
+    progress : bool, default True
+        A progress bar on stderr.
+
+    Returns
+    -------
+    StudyResult
+
+    Notes
+    -----
+    The chunks already on disk are read, not computed, and the result is merged in
+    chunk order, so a resumed or extended run equals an uninterrupted one, bit for
+    bit, on any executor. The first chunk is computed (or read) first, and its file
+    size checked against :data:`MAX_FILE_BYTES` before anything else runs. The
+    study's directory is locked while it runs; a session that was killed stays in
+    ``provenance.json`` with ``"status": "interrupted"`` and no end time. A run
+    that computes nothing (everything was stored) records no session.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from chargetransport import kinetic_limit
+    >>> tiny = Study("tiny", kinetic_limit.plane_wave_relaxation,
+    ...              dict(d=2, L=16, eta=0.5, momentum=[0.125, 0.25], T=[0.0, 1.0]),
+    ...              seed=1, num_realizations=4, extends="nothing", description="An example.",
+    ...              keys=("survival",))
+    >>> out = tempfile.mkdtemp()
+    >>> res = run_study(tiny, out, progress=False)
+    >>> more = run_study(tiny, out, num_realizations=6, progress=False)  # 4 read, 2 computed
+    >>> [s["chunks_computed"] for s in more.provenance["sessions"]]
+    [4, 2]
+    >>> more.samples["survival"][:4].tobytes() == res.samples["survival"].tobytes()
+    True
+    """
+    study = get_study(study)
+    if num_realizations is None:
+        num_realizations = study.num_realizations
+    num_realizations = check_int("num_realizations", num_realizations, minimum=1)
+    max_workers = _check_executor(executor, max_workers, scheduler)
+    directory = _study_directory(study, out)
+    directory.mkdir(parents=True, exist_ok=True)
+    with _exclusive(directory, study.name):
+        _remove_partial_writes(directory)
+        path = directory / PROVENANCE
+        if path.is_file():
+            provenance = _read_json(path)
+            _check_definition(study, provenance, directory)
+            provenance["study"] = study.definition()  # description and 'extends' may change
+        else:
+            provenance = {"study": study.definition(), "sessions": []}
+        for old in provenance["sessions"]:
+            if old["status"] == "running":  # we hold the lock: that process is gone
+                old["status"] = "interrupted"
+        session = {"status": "running", "num_realizations": num_realizations,
+                   "started": _now(), "ended": None, "versions": _versions(),
+                   "git": _git_state(), "machine": _machine()}
+        provenance["sessions"].append(session)
+        t0 = time.perf_counter()
+        try:
+            with _executor_for(executor, max_workers, scheduler) as (target, record):
+                session["executor"] = record
+                _write_json(path, provenance)
+                common = dict(executor=target, numba_threads=numba_threads)
+                # One chunk first: its file size is that of every full chunk.
+                first = _ensemble(study, min(study.chunk_size, num_realizations),
+                                  directory / CHUNKS, progress=False, **common)
+                _check_file_sizes(directory, study.name)
+                result = _ensemble(study, num_realizations, directory / CHUNKS,
+                                   progress=progress, **common)
+                _check_file_sizes(directory, study.name)
+        except BaseException as exc:
+            session["status"] = ("interrupted" if isinstance(exc, KeyboardInterrupt) else
+                                 f"failed: {type(exc).__name__}: {str(exc)[:300]}")
+            session["ended"] = _now()
+            _write_json(path, provenance)
+            raise
+        used = result.executor
+        if record["requested"] == "processes":  # not the pool's class name
+            used = f"processes ({result.num_workers} workers)"
+        record.update(used=used, num_workers=result.num_workers)
+        num_chunks = math.ceil(num_realizations / study.chunk_size)
+        resumed = result.resumed - (1 - first.resumed)  # the first chunk, if computed now
+        session.update(status="completed", ended=_now(),
+                       wall_time=round(time.perf_counter() - t0, 3),
+                       chunks_resumed=resumed, chunks_computed=num_chunks - resumed,
+                       chunks_resubmitted=first.resubmitted + result.resubmitted)
+        if resumed == num_chunks:  # computed nothing: not a session of the study's history
+            provenance["sessions"].pop()
+        _write_json(path, provenance)
+    return StudyResult(study, result, provenance, directory)
+
+
+def verify_study(study, out=None, *, realizations=None):
+    """Recompute stored realizations from their seeds and compare them bit for bit.
+
+    Parameters
+    ----------
+    study : str or Study
+    out : str or os.PathLike, optional
+        Default :func:`default_out`.
+    realizations : sequence of int, optional
+        Which ones (default the first and the last stored).
+
+    Returns
+    -------
+    list of dict
+        One per realization: ``realization``, ``identical`` (bool: every stored key
+        equal to the recomputed value, bit for bit), ``differing_keys``, ``seconds``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from chargetransport import kinetic_limit
+    >>> tiny = Study("tiny", kinetic_limit.plane_wave_relaxation,
+    ...              dict(d=2, L=16, eta=0.5, momentum=[0.125, 0.25], T=[0.0, 1.0]),
+    ...              seed=1, num_realizations=4, extends="nothing", description="An example.")
+    >>> out = tempfile.mkdtemp()
+    >>> _ = run_study(tiny, out, progress=False)
+    >>> [(r["realization"], r["identical"]) for r in verify_study(tiny, out)]
+    [(0, True), (3, True)]
+
+    The stored studies: ``python -m chargetransport.studies verify``.
+    """
+    stored = load_study(study, out)
+    _check_file_sizes(stored.directory, stored.name)
+    n = stored.num_realizations
+    if realizations is None:
+        realizations = sorted({0, n - 1})
+    if isinstance(realizations, (int, np.integer)):
+        realizations = [realizations]
+    reports = []
+    for r in realizations:
+        r = check_int("realizations[i]", r, minimum=0, maximum=n - 1)
+        t0 = time.perf_counter()
+        value = stored.study.observable(realization_seeds(stored.study.seed, 1, start=r)[0])
+        items = value if stored.result.keyed else {"value": value}
+        differing = [key for key, values in stored.samples.items()
+                     if np.array(items[key], dtype=float).tobytes() != values[r].tobytes()
+                     or np.shape(items[key]) != values[r].shape]
+        reports.append({"realization": r, "identical": not differing,
+                        "differing_keys": differing,
+                        "seconds": round(time.perf_counter() - t0, 3)})
+    return reports
+
+
+# --------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------
+def _show(name, out):
+    study = get_study(name)
+    directory = _study_directory(study, out)
+    print(f"{study.name}: {study.description}\n  extends {study.extends}")
+    print(f"  {_qualified_name(study.function)}({_short_parameters(study.parameters)})")
+    print(f"  seed {study.seed}, {study.num_realizations} realizations, chunk_size "
+          f"{study.chunk_size}, keys {list(study.keys) if study.keys else 'all'}")
+    if not (directory / PROVENANCE).is_file():
+        print(f"  nothing stored in {directory}")
+        return
+    provenance = _read_json(directory / PROVENANCE)
+    print("\n" + format_provenance(provenance) + "\n")
+    for i, s in enumerate(provenance["sessions"]):
+        if s["status"] == "running" and not _locked(directory):
+            s["status"] = "interrupted (no end recorded)"
+        extra = (f", {s.get('chunks_computed')} chunks computed, {s.get('chunks_resumed')} read"
+                 if s["status"] == "completed" else "")
+        print(f"  session {i}: {s['status']}, {s['num_realizations']} realizations, "
+              f"{s['started']} - {s['ended']}, {s['machine']['hostname']}, "
+              f"{s.get('executor', {}).get('used') or s.get('executor', {}).get('requested')}"
+              f"{extra}")
+    sizes = _file_sizes(directory)
+    print(f"  {len(sizes)} files, {format_bytes(sum(sizes.values()))}, largest "
+          f"{format_bytes(max(sizes.values()))}")
+
+
+def main(argv=None):
+    """The command line (``python -m chargetransport.studies --help``); returns the exit code.
+
+    Examples
+    --------
+    >>> main(["list"])                                   # doctest: +ELLIPSIS
+    relaxation_2d_eta0.2 (stored): Plane-wave relaxation in a 512^2 box ...
+    0
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m chargetransport.studies",
+        description="Named ensembles beyond the book's budget, stored with provenance.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    out_help = f"where studies are stored (default {default_out()})"
+    sub.add_parser("list", help="the registered studies").add_argument("--out", help=out_help)
+    run = sub.add_parser("run", help="compute a study, or resume or extend it")
+    run.add_argument("study")
+    run.add_argument("--executor", default="serial", choices=("serial", "processes", "dask"))
+    run.add_argument("--max-workers", type=int)
+    run.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
+    run.add_argument("--realizations", type=int, help="realizations 0..N-1 (default the study's)")
+    run.add_argument("--numba-threads", type=int)
+    run.add_argument("--no-progress", action="store_true")
+    run.add_argument("--out", help=out_help)
+    show = sub.add_parser("show", help="a study's definition and provenance")
+    show.add_argument("study")
+    show.add_argument("--out", help=out_help)
+    verify = sub.add_parser("verify", help="recompute stored realizations, compare bit for bit")
+    verify.add_argument("study", nargs="?", help="default: every stored study")
+    verify.add_argument("--realization", type=int, action="append", dest="realizations",
+                        help="a realization to recompute (repeatable; default first and last)")
+    verify.add_argument("--out", help=out_help)
+    args = parser.parse_args(argv)
+    try:
+        return _command(args)
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError, ImportError) as exc:
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _command(args):
+    if args.command == "list":
+        stored = set(stored_studies(args.out))
+        for name in study_names():
+            study = get_study(name)
+            print(f"{name}{' (stored)' if name in stored else ''}: {study.description}")
+    elif args.command == "show":
+        _show(args.study, args.out)
+    elif args.command == "run":
+        t0 = time.perf_counter()
+        res = run_study(args.study, args.out, executor=args.executor,
+                        max_workers=args.max_workers, scheduler=args.scheduler,
+                        num_realizations=args.realizations, numba_threads=args.numba_threads,
+                        progress=not args.no_progress)
+        session = res.provenance["sessions"][-1]
+        print(f"{res.name}: {res.num_realizations} realizations in {res.directory} "
+              f"({session['chunks_computed']} chunks computed, {session['chunks_resumed']} read; "
+              f"{time.perf_counter() - t0:.1f} s)")
+    elif args.command == "verify":
+        names = [args.study] if args.study else stored_studies(args.out)
+        failed = False
+        for name in names:
+            for report in verify_study(name, args.out, realizations=args.realizations):
+                failed |= not report["identical"]
+                verdict = ("identical" if report["identical"] else
+                           f"DIFFERS in {report['differing_keys']}")
+                print(f"{name}: realization {report['realization']} recomputed in "
+                      f"{report['seconds']:.1f} s: {verdict}")
+        return 1 if failed else 0
+    return 0
+
+
+if __name__ == "__main__":
+    # Run as `python -m chargetransport.studies`: use the package's module, not this
+    # __main__ copy, so that the observables are named (and pickled) as the package's.
+    from chargetransport.studies import main as _main
+    sys.exit(_main())
