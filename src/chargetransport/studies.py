@@ -68,7 +68,7 @@ from ._validation import check_int, format_bytes
 from .checkpoint import MANIFEST, ChunkCheckpoint, atomic_write, callable_fingerprint
 from .ensemble import ensemble_average, process_pool
 from .rng import realization_seeds, seed_fingerprint
-from .statistics import MAX_ORDER
+from .streaming_moments import MAX_ORDER
 
 __all__ = ["MAX_FILE_BYTES", "Study", "StudyResult", "default_out", "format_provenance",
            "get_study", "load_study", "register", "run_study", "stored_studies", "study_names",
