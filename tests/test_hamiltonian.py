@@ -208,3 +208,70 @@ def test_hamiltonian_neither_freezes_nor_aliases_the_callers_potential():
 def test_repr_names_lattice_and_eta():
     assert repr(ct.AndersonHamiltonian(ct.Lattice(2, 4), 0.5)) == \
         "AndersonHamiltonian(Lattice(d=2, L=4), eta=0.5)"
+
+
+# ------------------------------------------------------------------------------------
+# the kernel interface: spectral_rescaling, check_field, apply_affine, chebyshev_step
+# ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("d,L", [(1, 9), (2, 5), (3, 4)])
+def test_spectral_rescaling_maps_the_dense_spectrum_inside_the_shrunk_interval(d, L):
+    lat = ct.Lattice(d, L)
+    H = ct.AndersonHamiltonian(lat, 1.2, ct.random_potential(lat, "uniform", seed=d))
+    ev = np.linalg.eigvalsh(H.to_sparse().toarray())
+    lo, hi = H.spectral_bounds()
+    for margin in (0.0, 1e-6, 0.25):
+        a, b = H.spectral_rescaling(margin=margin)
+        # the documented formula, evaluated the same way: exact
+        assert (a, b) == (0.5 * (hi - lo) * (1 + margin), 0.5 * (hi + lo))
+        # eigenvalues to ~1e-14 (dense eigvalsh), so allow that beyond 1 / (1 + margin)
+        assert np.abs((ev - b) / a).max() <= 1 / (1 + margin) + 1e-13
+    assert H.spectral_rescaling() == ct.hamiltonian.chebyshev_rescaling(lo, hi, ct.hamiltonian.SPECTRAL_MARGIN)
+
+
+@pytest.mark.parametrize("d,L", [(1, 7), (2, 5), (3, 4), (3, 33)])
+def test_apply_affine_and_chebyshev_step_match_the_sparse_matrix(d, L):
+    lat = ct.Lattice(d, L)
+    H = ct.AndersonHamiltonian(lat, 0.9, ct.random_potential(lat, seed=L))
+    A = H.to_sparse()
+    rng = np.random.default_rng(d)
+    psi, prev, acc = (random_state(lat.shape, rng) for _ in range(3))
+    c_h, c_id, c_acc = 0.37, -0.21, 0.4 - 0.3j
+    hpsi = (A @ psi.ravel()).reshape(lat.shape)
+    scale = np.abs(psi).max() * (1 + 0.9 * np.abs(H.potential).max())
+    out = np.empty_like(psi)
+    assert H.apply_affine(psi, out, c_h, c_id) is out
+    # 2d + 3 terms of size <= scale: rounding < 1e-13 scale
+    np.testing.assert_allclose(out, c_h * hpsi + c_id * psi, rtol=0, atol=1e-13 * scale)
+    new_prev = c_h * hpsi + c_id * psi - prev
+    expected_acc = acc + c_acc * new_prev
+    H.chebyshev_step(psi, prev, c_h, c_id, acc, c_acc)
+    np.testing.assert_allclose(prev, new_prev, rtol=0, atol=1e-13 * scale)
+    np.testing.assert_allclose(acc, expected_acc, rtol=0, atol=1e-13 * scale)
+    # without an accumulator only prev changes
+    before = prev.copy()
+    H.chebyshev_step(psi, prev, c_h, c_id)
+    np.testing.assert_allclose(prev, c_h * hpsi + c_id * psi - before, rtol=0, atol=1e-13 * scale)
+
+
+def test_check_field_returns_the_field_and_names_the_parameter():
+    lat = ct.Lattice(2, 5)
+    H = ct.AndersonHamiltonian(lat, 0.3)
+    psi = np.zeros(lat.shape, complex)
+    assert H.check_field(psi) is psi
+    with pytest.raises(TypeError, match="'phi'"):
+        H.check_field(psi.real, "phi")
+    with pytest.raises(ValueError, match="'phi'.*shape"):
+        H.check_field(np.zeros((5, 4), complex), "phi")
+    with pytest.raises(ValueError, match="'phi'.*C-contiguous"):
+        H.check_field(np.zeros((5, 10), complex)[:, ::2], "phi")
+
+
+def test_no_module_reads_private_attributes_of_the_hamiltonian():
+    # the polynomial methods go through the public kernel interface (hamiltonian.py docstring)
+    import pathlib
+    import re
+    src = pathlib.Path(ct.__file__).parent
+    pattern = re.compile(r"\._potential\b|\._potential_3d\b|\._check_psi\b|\._phases\b")
+    offenders = [p.name for p in src.glob("*.py")
+                 if p.name != "hamiltonian.py" and pattern.search(p.read_text())]
+    assert offenders == []

@@ -34,18 +34,16 @@ import math
 
 import numba as nb
 import numpy as np
-from scipy import special
 
 from . import _kernels
-from ._validation import check_field, check_int, check_real, check_real_array
-from .hamiltonian import AndersonHamiltonian
+from ._validation import check_field, check_instance, check_int, check_real, check_real_array
+from .hamiltonian import AndersonHamiltonian, chebyshev_rescaling
 from .lattice import Lattice
+from .propagation import chebyshev_series
 
 __all__ = ["duhamel_terms", "kinetic_duhamel_norms", "multilinear_duhamel_terms",
            "pairing_contribution", "pairing_contributions", "truncation_order"]
 
-# Relative margin on the spectral half-width (as in propagation.py).
-_SPECTRAL_MARGIN = 1e-6
 # Every this many Chebyshev terms (past a t) the norms of the current vectors are
 # measured to estimate the truncation error.
 _CHECK_EVERY = 8
@@ -112,17 +110,6 @@ def _hierarchy_step(W, V, vindex, c_h, c_v, prev, acc, c_acc):
 # --------------------------------------------------------------------------------------
 # The Chebyshev series of the block-bidiagonal generator
 # --------------------------------------------------------------------------------------
-def _coefficients(z):
-    """c_k of exp(-i z x) = sum_k c_k T_k(x), far into the super-exponential tail."""
-    z = abs(z)
-    k_max = int(z + 20.0 * max(z, 1.0) ** (1.0 / 3.0) + 80)
-    k = np.arange(k_max + 1)
-    c = 2.0 * (-1j) ** k * special.jv(k, z)
-    c[0] /= 2.0
-    tail = np.cumsum(np.abs(c[::-1]))[::-1]   # tail[k] = sum_{j >= k} |c_j|
-    return c, tail
-
-
 def _as4d(field):
     return field.reshape((1,) * (3 - field.ndim) + field.shape)
 
@@ -135,10 +122,14 @@ def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol):
     """
     levels = len(vindex)
     shape3 = _as4d(psi0).shape
-    V = np.ascontiguousarray(potentials.reshape((len(potentials),) + shape3), dtype=np.float64)
+    # a private, writable copy: the kernels take read-only arrays through a slow path
+    V = np.array(potentials.reshape((len(potentials),) + shape3), dtype=np.float64, order="C")
     vmax = float(np.abs(V).max()) if V.size else 0.0
-    a = (2.0 * lattice.d + eta * vmax) * (1.0 + _SPECTRAL_MARGIN)
-    series = [_coefficients(a * t) for t in times]
+    # the Gershgorin half-width of every Delta + eta V_m, centred at 0 (the hierarchy has
+    # no diagonal shift), widened by the margin evolve uses
+    half_width = 2.0 * lattice.d + eta * vmax
+    a, _ = chebyshev_rescaling(-half_width, half_width)
+    series = [chebyshev_series(a * t) for t in times]
     num_terms = max(len(c) for c, _ in series)
     C = np.zeros((len(times), num_terms), dtype=np.complex128)
     tails = np.zeros((len(times), num_terms + 1))
@@ -175,8 +166,7 @@ def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol):
 
 def _check_lattice_arguments(lattice, eta, psi0, t, times, tol):
     """Validate the arguments shared by the lattice-based expansions: (eta, ts, scalar, tol)."""
-    if not isinstance(lattice, Lattice):
-        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    check_instance("lattice", lattice, Lattice)
     eta = check_real("eta", eta, minimum=0.0)
     check_field("psi0", psi0, lattice.shape)
     ts, scalar = _check_times(t, times)
@@ -255,10 +245,8 @@ def duhamel_terms(hamiltonian, psi0, t=None, order=None, *, times=None, tol=1e-1
     >>> bool(np.linalg.norm(terms.sum(axis=0) - ct.evolve(H, psi0, t=2.0)) < 1e-10)
     True
     """
-    if not isinstance(hamiltonian, AndersonHamiltonian):
-        raise TypeError("'hamiltonian' must be a chargetransport.AndersonHamiltonian, "
-                        f"got {type(hamiltonian).__name__}")
-    hamiltonian._check_psi(psi0, "psi0")
+    check_instance("hamiltonian", hamiltonian, AndersonHamiltonian)
+    hamiltonian.check_field(psi0, "psi0")
     ts, scalar = _check_times(t, times)
     if order is None:
         raise TypeError("'order' (the highest Duhamel term) is required")
@@ -266,7 +254,7 @@ def duhamel_terms(hamiltonian, psi0, t=None, order=None, *, times=None, tol=1e-1
     tol = check_real("tol", tol, minimum=1e-14, maximum=1e-3)
     vindex = np.array([-1] + [0] * order, dtype=np.int64)
     terms = _run_hierarchy(hamiltonian.lattice, hamiltonian.eta,
-                           hamiltonian._potential[None], vindex, psi0, ts, tol)
+                           hamiltonian.potential[None], vindex, psi0, ts, tol)
     return terms[0] if scalar else terms
 
 

@@ -5,15 +5,44 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _kernels
-from ._validation import check_field, check_real
+from ._validation import check_field, check_instance, check_real
 from .lattice import Lattice
 
-__all__ = ["AndersonHamiltonian", "as_3d"]
+__all__ = ["AndersonHamiltonian", "SPECTRAL_MARGIN", "as_3d", "chebyshev_rescaling"]
+
+#: Relative margin added to the Gershgorin half-width before a Chebyshev
+#: expansion, so that rounding can never push the rescaled spectrum outside
+#: [-1, 1], where T_n grows exponentially.
+SPECTRAL_MARGIN = 1e-6
 
 
 def as_3d(field):
     """View a d-dimensional lattice field as the 3D array the kernels expect."""
     return field.reshape((1,) * (3 - field.ndim) + field.shape)
+
+
+def chebyshev_rescaling(lower, upper, margin=SPECTRAL_MARGIN):
+    """The affine map ``x = (E - b) / a`` that puts ``[lower, upper]`` inside [-1, 1].
+
+    Parameters
+    ----------
+    lower, upper : float
+        Bounds of a spectrum, ``lower <= upper``.
+    margin : float, default :data:`SPECTRAL_MARGIN`
+        Relative widening of the half-width: the interval lands on
+        ``[-1, 1] / (1 + margin)``.
+
+    Returns
+    -------
+    tuple of float
+        ``(a, b) = (0.5 (upper - lower) (1 + margin), 0.5 (upper + lower))``.
+
+    Examples
+    --------
+    >>> chebyshev_rescaling(-4.0, 4.0, margin=0.0)
+    (4.0, 0.0)
+    """
+    return 0.5 * (upper - lower) * (1.0 + margin), 0.5 * (upper + lower)
 
 
 class AndersonHamiltonian:
@@ -37,6 +66,15 @@ class AndersonHamiltonian:
     omega_x psi(x)``. By Gershgorin the spectrum lies in
     ``[-2d + eta min V, 2d + eta max V]`` (see :meth:`spectral_bounds`).
 
+    Kernel interface. Polynomial methods (:func:`chargetransport.evolve`, the
+    KPM, the Duhamel expansion) use four methods: :meth:`check_field`
+    validates a field once at the public entry point, :meth:`spectral_rescaling`
+    gives the map ``(H - b) / a`` onto [-1, 1], and :meth:`apply_affine`
+    (``c_h H psi + c_id psi``) and :meth:`chebyshev_step` (one step of the
+    three-term recursion fused with the accumulation of a series) run the
+    stencil without any check, because they are called once per term in hot
+    loops. :meth:`apply` is the checked form of :meth:`apply_affine`.
+
     Examples
     --------
     >>> import numpy as np
@@ -48,9 +86,7 @@ class AndersonHamiltonian:
     """
 
     def __init__(self, lattice, eta, potential=None):
-        if not isinstance(lattice, Lattice):
-            raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
-        self.lattice = lattice
+        self.lattice = check_instance("lattice", lattice, Lattice)
         self.eta = check_real("eta", eta, minimum=0.0)
         if potential is None:
             potential = np.zeros(lattice.shape)
@@ -86,7 +122,50 @@ class AndersonHamiltonian:
         return (-2.0 * d + self.eta * float(self._potential.min()),
                 2.0 * d + self.eta * float(self._potential.max()))
 
-    def _check_psi(self, psi, name="psi"):
+    def spectral_rescaling(self, margin=SPECTRAL_MARGIN):
+        """``(a, b)`` such that the spectrum of ``(H - b) / a`` lies in ``[-1, 1] / (1 + margin)``.
+
+        Parameters
+        ----------
+        margin : float, default :data:`SPECTRAL_MARGIN` (1e-6)
+            Relative widening of the Gershgorin half-width (``>= 0``).
+
+        Returns
+        -------
+        tuple of float
+            ``a = (E_max - E_min) (1 + margin) / 2`` and ``b = (E_max + E_min) / 2``
+            from :meth:`spectral_bounds`.
+
+        Examples
+        --------
+        >>> AndersonHamiltonian(Lattice(d=2, L=4), eta=0.0).spectral_rescaling(margin=0.0)
+        (4.0, 0.0)
+        """
+        margin = check_real("margin", margin, minimum=0.0)
+        return chebyshev_rescaling(*self.spectral_bounds(), margin)
+
+    def check_field(self, psi, name="psi"):
+        """Validate a wave function for the kernels and return it unchanged.
+
+        Parameters
+        ----------
+        psi : numpy.ndarray
+            Must be complex128, of the lattice shape and C-contiguous.
+        name : str, default "psi"
+            The parameter name used in error messages.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``psi`` itself (no copy).
+
+        Raises
+        ------
+        TypeError
+            If ``psi`` is not a complex128 ndarray.
+        ValueError
+            If its shape is not ``lattice.shape`` or it is not C-contiguous.
+        """
         check_field(name, psi, self.lattice.shape, dtype=np.complex128)
         if not psi.flags.c_contiguous:
             raise ValueError(f"'{name}' must be C-contiguous (use numpy.ascontiguousarray)")
@@ -107,15 +186,58 @@ class AndersonHamiltonian:
             ``(Delta + eta V) psi``; a Numba stencil that streams through memory
             once (about 40 bytes per site).
         """
-        self._check_psi(psi)
+        self.check_field(psi)
         if out is None:
             out = np.empty_like(psi)
         else:
-            self._check_psi(out, "out")
+            self.check_field(out, "out")
             if np.shares_memory(out, psi):
                 raise ValueError("'out' must not overlap 'psi'")
-        _kernels.stencil_apply(as_3d(psi), self._potential_3d, self.eta, 1.0, 0.0, as_3d(out))
+        return self.apply_affine(psi, out)
+
+    def apply_affine(self, psi, out, c_h=1.0, c_id=0.0):
+        """``out = c_h H psi + c_id psi`` without any check (kernel interface).
+
+        Parameters
+        ----------
+        psi, out : numpy.ndarray of complex128, shape ``lattice.shape``, C-contiguous
+            As accepted by :meth:`check_field`; ``out`` must not overlap ``psi``.
+        c_h, c_id : float
+            Real coefficients; ``(1 / a, -b / a)`` applies the rescaled
+            ``(H - b) / a`` of :meth:`spectral_rescaling`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out``.
+        """
+        _kernels.stencil_apply(as_3d(psi), self._potential_3d, self.eta, c_h, c_id, as_3d(out))
         return out
+
+    def chebyshev_step(self, psi, prev, c_h, c_id, acc=None, c_acc=0.0):
+        """One fused step of a Chebyshev recursion, without any check (kernel interface).
+
+        ``prev <- c_h H psi + c_id psi - prev``, then ``acc += c_acc prev`` (if
+        ``acc`` is given and ``c_acc != 0``), in one pass over memory. With
+        ``(c_h, c_id) = (2 / a, -2 b / a)`` this is ``T_{n+1} = 2 Ht T_n - T_{n-1}``
+        for ``Ht = (H - b) / a``, written over ``T_{n-1}``.
+
+        Parameters
+        ----------
+        psi, prev : numpy.ndarray of complex128, shape ``lattice.shape``, C-contiguous
+            ``T_n psi_0`` and ``T_{n-1} psi_0``; ``prev`` is overwritten and must
+            not overlap ``psi``.
+        c_h, c_id : float
+        acc : numpy.ndarray of complex128, optional
+            The partial sum of the series (same shape); may be ``prev`` itself
+            only with ``c_acc = 0``.
+        c_acc : complex, default 0
+            Coefficient of the new term in the series.
+        """
+        if acc is None:
+            acc, c_acc = prev, 0.0
+        _kernels.chebyshev_step(as_3d(psi), self._potential_3d, self.eta, c_h, c_id,
+                                as_3d(prev), as_3d(acc), c_acc)
 
     def to_sparse(self):
         """``H`` as a ``scipy.sparse.csr_matrix`` acting on ``psi.ravel()``.
