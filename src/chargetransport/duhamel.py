@@ -37,7 +37,7 @@ import numpy as np
 
 from . import _kernels
 from ._validation import check_field, check_instance, check_int, check_real, check_real_array
-from .hamiltonian import AndersonHamiltonian, chebyshev_rescaling
+from .hamiltonian import AndersonHamiltonian, as_3d, chebyshev_rescaling
 from .lattice import Lattice
 from .propagation import chebyshev_series
 
@@ -53,67 +53,67 @@ _CHECK_EVERY = 8
 # Numba kernels
 # --------------------------------------------------------------------------------------
 @nb.njit(cache=True, inline="always")
-def _hierarchy_row(W, V, vindex, c_h, c_v, prev, acc, c_acc, level, i, j, zero):
-    """Row (level, i, j): prev <- c_h Delta W[level] + c_v V W[level-1] - prev;
+def _hierarchy_rows(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases, chunk, nchunks):
+    """Rows (level, i, j) of a chunk: prev <- c_h Delta W[level] + c_v V W[level-1] - prev;
     acc[s] += c_acc[s] prev for every output time s."""
-    w = W[level]
-    n = w.shape[2]
-    xm, xp, ym, yp = _kernels._neighbour_rows(w, i, j, zero)
-    c = w[i, j]
-    p = prev[level, i, j]
-    p[0] = c_h * (xm[0] + xp[0] + ym[0] + yp[0] + c[n - 1] + c[1]) - p[0]
-    for k in range(1, n - 1):
-        p[k] = c_h * (xm[k] + xp[k] + ym[k] + yp[k] + c[k - 1] + c[k + 1]) - p[k]
-    p[n - 1] = c_h * (xm[n - 1] + xp[n - 1] + ym[n - 1] + yp[n - 1] + c[n - 2] + c[0]) - p[n - 1]
-    if level > 0:
-        v = V[vindex[level], i, j]
-        below = W[level - 1, i, j]
-        for k in range(n):
-            p[k] += c_v * v[k] * below[k]
-    for s in range(c_acc.shape[0]):
-        cs = c_acc[s]
-        if cs != 0.0:
-            a = acc[s, level, i, j]
+    levels, n0, n1, n = W.shape
+    rows = n0 * n1
+    w2 = W.reshape(levels * rows, n)
+    q2 = prev.reshape(levels * rows, n)
+    a3 = acc.reshape(acc.shape[0], levels * rows, n)
+    v2 = V.reshape(V.shape[0] * rows, n)
+    scratch = np.zeros((_kernels._SCRATCH_ROWS, n), dtype=W.dtype)
+    first, last = chunk * levels * rows // nchunks, (chunk + 1) * levels * rows // nchunks
+    for row in range(first, last):
+        level = row // rows
+        rest = row - level * rows
+        i, j = rest // n1, rest % n1
+        base = level * rows
+        xa, xm, xb, xp, ya, ym, yb, yp = _kernels.neighbour_rows(w2, base, scratch, i, j, n0, n1,
+                                                                 phases)
+        left, right = _kernels.wrap_values(w2, row, phases)
+        q2[row, 0] = c_h * (xa[xm, 0] + xb[xp, 0] + ya[ym, 0] + yb[yp, 0] + left
+                            + w2[row, 1]) - q2[row, 0]
+        for k in range(1, n - 1):
+            q2[row, k] = c_h * (xa[xm, k] + xb[xp, k] + ya[ym, k] + yb[yp, k] + w2[row, k - 1]
+                                + w2[row, k + 1]) - q2[row, k]
+        k = n - 1
+        q2[row, k] = c_h * (xa[xm, k] + xb[xp, k] + ya[ym, k] + yb[yp, k] + w2[row, k - 1]
+                            + right) - q2[row, k]
+        if level > 0:
+            vrow = vindex[level] * rows + rest
+            below = row - rows
             for k in range(n):
-                a[k] += cs * p[k]
+                q2[row, k] += c_v * v2[vrow, k] * w2[below, k]
+        for s in range(c_acc.shape[0]):
+            cs = c_acc[s]
+            if cs != 0.0:
+                for k in range(n):
+                    a3[s, row, k] += cs * q2[row, k]
 
 
 @nb.njit(cache=True, parallel=True)
-def _hierarchy_step_threads(W, V, vindex, c_h, c_v, prev, acc, c_acc):
-    levels, n0, n1, n = W.shape
-    zero = np.zeros(n, dtype=W.dtype)
-    for row in nb.prange(levels * n0 * n1):
-        level = row // (n0 * n1)
-        rest = row % (n0 * n1)
-        _hierarchy_row(W, V, vindex, c_h, c_v, prev, acc, c_acc, level, rest // n1,
-                       rest % n1, zero)
+def _hierarchy_step_threads(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases, nchunks):
+    for chunk in nb.prange(nchunks):
+        _hierarchy_rows(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases, chunk, nchunks)
 
 
 @nb.njit(cache=True)
-def _hierarchy_step_serial(W, V, vindex, c_h, c_v, prev, acc, c_acc):
-    levels, n0, n1, n = W.shape
-    zero = np.zeros(n, dtype=W.dtype)
-    for row in range(levels * n0 * n1):
-        level = row // (n0 * n1)
-        rest = row % (n0 * n1)
-        _hierarchy_row(W, V, vindex, c_h, c_v, prev, acc, c_acc, level, rest // n1,
-                       rest % n1, zero)
+def _hierarchy_step_serial(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases):
+    _hierarchy_rows(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases, 0, 1)
 
 
-def _hierarchy_step(W, V, vindex, c_h, c_v, prev, acc, c_acc):
+def _hierarchy_step(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases):
     if W.size >= _kernels.PARALLEL_MIN_SITES:
-        _hierarchy_step_threads(W, V, vindex, c_h, c_v, prev, acc, c_acc)
+        _hierarchy_step_threads(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases,
+                                _kernels.num_chunks(W.shape[0] * W.shape[1] * W.shape[2]))
     else:
-        _hierarchy_step_serial(W, V, vindex, c_h, c_v, prev, acc, c_acc)
+        _hierarchy_step_serial(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases)
 
 
 # --------------------------------------------------------------------------------------
 # The Chebyshev series of the block-bidiagonal generator
 # --------------------------------------------------------------------------------------
-def _as4d(field):
-    return field.reshape((1,) * (3 - field.ndim) + field.shape)
-
-
 def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol):
     """Psi_t = exp(-itA) (psi0, 0, ..., 0) at every t of `times` (one Chebyshev pass).
 
@@ -121,7 +121,8 @@ def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol):
     Returns an array (len(times), levels) + shape.
     """
     levels = len(vindex)
-    shape3 = _as4d(psi0).shape
+    phases = _kernels.boundary_phases(lattice.twist)
+    shape3 = as_3d(psi0).shape
     # a private, writable copy: the kernels take read-only arrays through a slow path
     V = np.array(potentials.reshape((len(potentials),) + shape3), dtype=np.float64, order="C")
     vmax = float(np.abs(V).max()) if V.size else 0.0
@@ -138,18 +139,19 @@ def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol):
         tails[s, :len(tail)] = tail
     norm0 = float(np.linalg.norm(psi0))
     W_prev = np.zeros((levels,) + shape3, dtype=np.complex128)
-    W_prev[0] = _as4d(psi0)
+    W_prev[0] = as_3d(psi0)
     acc = C[:, 0, None, None, None, None] * W_prev[None]
     if norm0 == 0.0 or num_terms < 2:
         return acc.reshape((len(times), levels) + psi0.shape)
     # T_1 Psi = (A / a) Psi, written into a zero "prev"
     W_cur = np.zeros_like(W_prev)
-    _hierarchy_step(W_prev, V, vindex, 1.0 / a, eta / a, W_cur, acc, C[:, 1].copy())
+    _hierarchy_step(W_prev, V, vindex, 1.0 / a, eta / a, W_cur, acc, C[:, 1].copy(), phases)
     t_max = max(times)
     estimate = np.inf
     for k in range(2, num_terms):
         # T_k = 2 (A/a) T_{k-1} - T_{k-2}, written over T_{k-2}
-        _hierarchy_step(W_cur, V, vindex, 2.0 / a, 2.0 * eta / a, W_prev, acc, C[:, k].copy())
+        _hierarchy_step(W_cur, V, vindex, 2.0 / a, 2.0 * eta / a, W_prev, acc, C[:, k].copy(),
+                        phases)
         W_prev, W_cur = W_cur, W_prev
         if k > a * t_max and (k % _CHECK_EVERY == 0 or k == num_terms - 1):
             # the neglected terms are c_j T_j Psi_0, j > k; |T_j Psi_0| is measured on the

@@ -51,7 +51,7 @@ class AndersonHamiltonian:
     Parameters
     ----------
     lattice : Lattice
-        The periodic box.
+        The box, periodic or twisted (``lattice.twist``).
     eta : float
         Disorder strength, ``eta >= 0``.
     potential : numpy.ndarray of float64, shape ``lattice.shape``, optional
@@ -61,10 +61,18 @@ class AndersonHamiltonian:
 
     Notes
     -----
-    ``(Delta psi)(x) = sum_{|y - x| = 1} psi(y)`` with periodic boundary
-    conditions, symbol ``e(k) = sum_i 2 cos(2 pi k_i)``; ``(V psi)(x) =
-    omega_x psi(x)``. By Gershgorin the spectrum lies in
+    ``(Delta psi)(x) = sum_{|y - x| = 1} psi(y)`` with the boundary condition
+    of the box, symbol ``e(k) = sum_i 2 cos(2 pi k_i)`` on its momentum grid;
+    ``(V psi)(x) = omega_x psi(x)``. By Gershgorin the spectrum lies in
     ``[-2d + eta min V, 2d + eta max V]`` (see :meth:`spectral_bounds`).
+
+    On a twisted box (``psi(x + L e_i) = exp(2 pi i theta_i) psi(x)``) the
+    hopping across the boundary of axis ``i`` carries the phase ``exp(+-2 pi
+    i theta_i)`` (forward/backward); all other bonds are as in the periodic
+    box, so the twist costs nothing in the bulk, and ``theta = 0`` runs exactly
+    the periodic arithmetic. There is no ``twist`` argument here: the twist
+    belongs to the box (see :class:`Lattice`), so that the Hamiltonian, the
+    momentum grid and the free flow of one box always agree on it.
 
     Kernel interface. Polynomial methods (:func:`chargetransport.evolve`, the
     KPM, the Duhamel expansion) use four methods: :meth:`check_field`
@@ -99,9 +107,17 @@ class AndersonHamiltonian:
         # read-only.
         self._potential = np.array(potential, dtype=np.float64, order="C", copy=True)
         self._potential_3d = as_3d(self._potential)
+        # boundary phases of the kernels (see _kernels): forward and backward per 3D axis
+        self._phases = _kernels.boundary_phases(lattice.twist)
 
     def __repr__(self):
         return f"AndersonHamiltonian({self.lattice!r}, eta={self.eta})"
+
+    @property
+    def boundary_phases(self):
+        """``exp(2 pi i theta_i)``, the phase of the forward hop across the boundary of axis i."""
+        return tuple(complex(self._phases[0, axis + 3 - self.lattice.d])
+                     for axis in range(self.lattice.d))
 
     @property
     def potential(self):
@@ -211,7 +227,8 @@ class AndersonHamiltonian:
         numpy.ndarray
             ``out``.
         """
-        _kernels.stencil_apply(as_3d(psi), self._potential_3d, self.eta, c_h, c_id, as_3d(out))
+        _kernels.stencil_apply(as_3d(psi), self._potential_3d, self.eta, c_h, c_id, as_3d(out),
+                               self._phases)
         return out
 
     def chebyshev_step(self, psi, prev, c_h, c_id, acc=None, c_acc=0.0):
@@ -237,20 +254,28 @@ class AndersonHamiltonian:
         if acc is None:
             acc, c_acc = prev, 0.0
         _kernels.chebyshev_step(as_3d(psi), self._potential_3d, self.eta, c_h, c_id,
-                                as_3d(prev), as_3d(acc), c_acc)
+                                as_3d(prev), as_3d(acc), c_acc, self._phases)
 
     def to_sparse(self):
         """``H`` as a ``scipy.sparse.csr_matrix`` acting on ``psi.ravel()``.
 
         Meant for cross-checks on small lattices (it is ~17x slower than
-        :meth:`apply`). Row-major (C) ordering of the sites.
+        :meth:`apply`). Row-major (C) ordering of the sites. On a twisted box the
+        two corner entries of each axis carry ``exp(+-2 pi i theta_i)``.
         """
         L, d = self.lattice.L, self.lattice.d
-        shift = sp.diags([np.ones(L - 1), np.ones(L - 1), [1.0], [1.0]],
-                         [1, -1, L - 1, -(L - 1)], shape=(L, L), format="csr")
         eye = sp.identity(L, format="csr")
         lap = sp.csr_matrix((L**d, L**d))
         for axis in range(d):
+            theta = self.lattice.twist[axis]
+            if theta == 0.0:
+                shift = sp.diags([np.ones(L - 1), np.ones(L - 1), [1.0], [1.0]],
+                                 [1, -1, L - 1, -(L - 1)], shape=(L, L), format="csr")
+            else:
+                # (S psi)(n) = psi(n + 1) with psi(L) = e^{2 pi i theta} psi(0), plus its adjoint
+                phase = np.exp(2j * np.pi * theta)
+                shift = sp.diags([np.ones(L - 1), np.ones(L - 1), [np.conj(phase)], [phase]],
+                                 [1, -1, L - 1, -(L - 1)], shape=(L, L), format="csr")
             factors = [shift if a == axis else eye for a in range(d)]
             term = factors[0]
             for f in factors[1:]:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_real
+from ._validation import check_instance, check_real
+from .lattice import Lattice
 
 __all__ = ["boundary_weight", "momentum_distribution", "mean_square_displacement",
            "mean_square_velocity"]
@@ -58,14 +59,39 @@ def boundary_weight(psi, margin):
     return max(0.0, float((total - inner.sum()) / total)) if total > 0 else 0.0
 
 
-def momentum_distribution(psi):
+def _box_twist(psi, lattice):
+    """The twist of the box psi lives on: that of ``lattice`` (checked against psi's
+    shape), or zeros (the periodic box of psi's shape)."""
+    if lattice is None:
+        return (0.0,) * psi.ndim
+    check_instance("lattice", lattice, Lattice)
+    if psi.shape != lattice.shape:
+        raise ValueError(f"'psi' must have the shape {lattice.shape} of 'lattice', got {psi.shape}")
+    return lattice.twist
+
+
+def momentum_distribution(psi, lattice=None):
     """``|psi_hat(k)|^2`` on the momentum grid of the box.
 
-    Normalised as a density on the torus: ``L^{-d} sum_k |psi_hat(k)|^2 =
-    ||psi||^2`` (paper eqs. (2.3)-(2.5)); arrays are in ``numpy.fft`` order,
-    matching :meth:`Lattice.momenta`.
+    Parameters
+    ----------
+    psi : numpy.ndarray, shape ``(L,) * d``
+    lattice : Lattice, optional
+        The box of ``psi``; default the periodic box of its shape. On a twisted
+        box the grid is ``k = (m + theta) / L`` and ``psi_hat(k) = sum_x exp(-2 pi
+        i k.x) psi(x)`` is the FFT of ``psi(x) exp(-2 pi i theta.x / L)``.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape ``(L,) * d``
+        Normalised as a density on the torus: ``L^{-d} sum_k |psi_hat(k)|^2 =
+        ||psi||^2`` (paper eqs. (2.3)-(2.5)); arrays are in ``numpy.fft`` order,
+        matching :meth:`Lattice.momenta`.
     """
-    return np.abs(np.fft.fftn(_box_field(psi))) ** 2
+    psi = _box_field(psi)
+    if any(_box_twist(psi, lattice)):
+        psi = psi * np.conj(lattice.twist_factor())
+    return np.abs(np.fft.fftn(psi)) ** 2
 
 
 def mean_square_displacement(psi, center=None):
@@ -95,12 +121,19 @@ def mean_square_displacement(psi, center=None):
     return total
 
 
-def mean_square_velocity(psi):
+def mean_square_velocity(psi, lattice=None):
     """``<|v|^2>`` with the group velocity ``v(k) = grad e(k) / (2 pi)``, in the state psi.
 
     ``v`` commutes with the free Hamiltonian, so under free evolution
     ``<|x|^2>_t = <|x|^2>_0 + t <x.v + v.x>_0 + t^2 <|v|^2>`` holds exactly
     (the middle term vanishes for a real, even envelope times a plane wave).
+
+    Parameters
+    ----------
+    psi : numpy.ndarray, shape ``(L,) * d``
+    lattice : Lattice, optional
+        The box of ``psi`` (its twist sets the momentum grid); default the
+        periodic box of its shape.
 
     Returns
     -------
@@ -108,12 +141,13 @@ def mean_square_velocity(psi):
         ``int |psi_hat(k)|^2 sum_i 4 sin^2(2 pi k_i) dk / ||psi||^2``.
     """
     psi = _box_field(psi)
-    prob = momentum_distribution(psi)
+    twist = _box_twist(psi, lattice)
+    prob = momentum_distribution(psi, lattice)
     prob = prob / prob.sum()
     L, d = psi.shape[0], psi.ndim
-    v2 = 4.0 * np.sin(2.0 * np.pi * np.arange(L) / L) ** 2
     total = 0.0
     for axis in range(d):
+        v2 = 4.0 * np.sin(2.0 * np.pi * (np.arange(L) + twist[axis]) / L) ** 2
         marginal = prob.sum(axis=tuple(a for a in range(d) if a != axis))
         total += float((marginal * v2).sum())
     return total

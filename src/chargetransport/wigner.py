@@ -13,6 +13,14 @@ on ``X in eps (Z/2)^d`` (the paper takes ``eps = eta^2``), paired with
 test functions as
 
     <J, W^(eps)> = 2^{-d} sum_x int dv J(eps x, v) W(x, v).
+
+Boundary conditions. Both functions treat ``psi`` as a state on Z^d supported
+in the box; neither uses the boundary condition of the box, so a state that
+fits in the box (see :func:`boundary_weight`) has the same transform on a
+periodic and on a twisted box. ``W(x, v)`` is defined for every ``v`` on the
+torus, and its momentum marginal at the points ``(m + theta) / L`` of a
+twisted grid is the momentum distribution of the twisted box
+(:func:`momentum_distribution` with ``lattice=``).
 """
 from __future__ import annotations
 
