@@ -149,21 +149,120 @@ def _chebyshev_row(p2, v2, eta, c_h, c_id, q2, a2, c_acc, r, xa, xm, xb, xp, ya,
             a2[r, k] += c_acc * q2[r, k]
 
 
+# ---------------------------------------------------------------------------------------
+# Planes: the interior rows of a plane (not on the wrap of axis 1, not on a twisted wrap of
+# axis 0) are contiguous in memory and all their neighbours are at fixed offsets, so one
+# long unit-stride loop covers them (no per-row loop overhead, one vectorised loop). Its
+# values at the two ends of each row use the wrong last-axis neighbour (the end of the
+# adjacent row) and are then recomputed with the wrap (``_fix_row_ends``), with the same
+# arithmetic as the row kernels. The loops index views from 0 so that Numba's
+# negative-index wraparound is provably dead.
+# ---------------------------------------------------------------------------------------
+@nb.njit(cache=True, inline="always")
+def _long_apply(A, B, has_x, Cm, Cp, C, Vv, O, eta, c_h, c_id):
+    """O[t] = c_h (A + B + Cm + Cp + C[t] + C[t + 2] + eta V C[t + 1]) + c_id C[t + 1]; without
+    an axis 0 its two neighbours are the zeros the row kernels add."""
+    if has_x:
+        for t in range(O.size):
+            O[t] = c_h * (A[t] + B[t] + Cm[t] + Cp[t] + C[t] + C[t + 2]
+                          + eta * Vv[t] * C[t + 1]) + c_id * C[t + 1]
+    else:
+        z = 0j
+        for t in range(O.size):
+            O[t] = c_h * (z + z + Cm[t] + Cp[t] + C[t] + C[t + 2]
+                          + eta * Vv[t] * C[t + 1]) + c_id * C[t + 1]
+
+
+@nb.njit(cache=True, inline="always")
+def _long_chebyshev(A, B, has_x, Cm, Cp, C, Vv, Q, Acc, eta, c_h, c_id, c_acc):
+    """Q <- c_h (...) + c_id C[t + 1] - Q, and Acc += c_acc Q if c_acc != 0."""
+    if has_x:
+        for t in range(Q.size):
+            Q[t] = c_h * (A[t] + B[t] + Cm[t] + Cp[t] + C[t] + C[t + 2]
+                          + eta * Vv[t] * C[t + 1]) + c_id * C[t + 1] - Q[t]
+    else:
+        z = 0j
+        for t in range(Q.size):
+            Q[t] = c_h * (z + z + Cm[t] + Cp[t] + C[t] + C[t + 2]
+                          + eta * Vv[t] * C[t + 1]) + c_id * C[t + 1] - Q[t]
+    if c_acc != 0.0:
+        for t in range(Q.size):
+            Acc[t] += c_acc * Q[t]
+
+
+@nb.njit(cache=True, inline="always")
+def _end_values(p2, v2, eta, c_h, c_id, r, xr, pr, has_x, left, right):
+    """Sites 0 and n - 1 of interior row r: c_h (Delta + eta V) psi + c_id psi, with the x
+    neighbours in rows xr, pr of p2 (or zeros) and the last-axis wrap values left, right."""
+    n = p2.shape[1]
+    k = n - 1
+    if has_x:
+        a = c_h * (p2[xr, 0] + p2[pr, 0] + p2[r - 1, 0] + p2[r + 1, 0] + left + p2[r, 1]
+                   + eta * v2[r, 0] * p2[r, 0]) + c_id * p2[r, 0]
+        b = c_h * (p2[xr, k] + p2[pr, k] + p2[r - 1, k] + p2[r + 1, k] + p2[r, k - 1] + right
+                   + eta * v2[r, k] * p2[r, k]) + c_id * p2[r, k]
+    else:
+        z = 0j
+        a = c_h * (z + z + p2[r - 1, 0] + p2[r + 1, 0] + left + p2[r, 1]
+                   + eta * v2[r, 0] * p2[r, 0]) + c_id * p2[r, 0]
+        b = c_h * (z + z + p2[r - 1, k] + p2[r + 1, k] + p2[r, k - 1] + right
+                   + eta * v2[r, k] * p2[r, k]) + c_id * p2[r, k]
+    return a, b
+
+
+@nb.njit(cache=True, inline="always")
+def _interior(i, ja, jb, n0, n1, phases):
+    """The rows [lo, hi) of the segment [ja, jb) of plane i that a long loop covers."""
+    lo = max(ja, 1)
+    hi = max(lo, min(jb, n1 - 1))
+    if n0 > 1 and phases[0, 0] != 1.0 and (i == 0 or i == n0 - 1):
+        hi = lo        # a plane across a twisted wrap: row by row, with phased neighbours
+    return lo, hi
+
+
+@nb.njit(cache=True, inline="always")
+def _x_planes(i, n0):
+    return (i - 1 if i > 0 else n0 - 1), (i + 1 if i < n0 - 1 else 0)
+
+
 @nb.njit(cache=True, inline="always")
 def _apply_rows(psi, V, eta, c_h, c_id, out, phases, chunk, nchunks):
     n0, n1, n = psi.shape
     rows = n0 * n1
     p2, v2, o2 = psi.reshape(rows, n), V.reshape(rows, n), out.reshape(rows, n)
+    p, v, o = psi.reshape(psi.size), V.reshape(V.size), out.reshape(out.size)
+    has_x = n0 > 1
     scratch = np.zeros((_SCRATCH_ROWS, n), dtype=psi.dtype)
     first, last = chunk * rows // nchunks, (chunk + 1) * rows // nchunks
-    i, j = first // n1, first % n1
-    for r in range(first, last):
-        xa, xm, xb, xp, ya, ym, yb, yp = neighbour_rows(p2, 0, scratch, i, j, n0, n1, phases)
-        left, right = wrap_values(p2, r, phases)
-        _apply_row(p2, v2, eta, c_h, c_id, o2, r, xa, xm, xb, xp, ya, ym, yb, yp, left, right)
-        j += 1
-        if j == n1:
-            i, j = i + 1, 0
+    r = first
+    while r < last:
+        i = r // n1
+        ja = r - i * n1
+        jb = min(n1, ja + last - r)
+        lo, hi = _interior(i, ja, jb, n0, n1, phases)
+        for j in range(ja, lo):
+            xa, xm, xb, xp, ya, ym, yb, yp = neighbour_rows(p2, 0, scratch, i, j, n0, n1, phases)
+            left, right = wrap_values(p2, i * n1 + j, phases)
+            _apply_row(p2, v2, eta, c_h, c_id, o2, i * n1 + j, xa, xm, xb, xp, ya, ym, yb, yp,
+                       left, right)
+        if hi > lo:
+            im, ip = _x_planes(i, n0)
+            q0, m = (i * n1 + lo) * n, (hi - lo) * n
+            xq, pq = (im * n1 + lo) * n, (ip * n1 + lo) * n
+            _long_apply(p[xq:xq + m], p[pq:pq + m], has_x, p[q0 - n:q0 - n + m],
+                        p[q0 + n:q0 + n + m], p[q0 - 1:q0 + m + 1], v[q0:q0 + m], o[q0:q0 + m],
+                        eta, c_h, c_id)
+            for j in range(lo, hi):
+                rr = i * n1 + j
+                left, right = wrap_values(p2, rr, phases)
+                o2[rr, 0], o2[rr, n - 1] = _end_values(p2, v2, eta, c_h, c_id, rr, im * n1 + j,
+                                                       ip * n1 + j, has_x, left, right)
+        for j in range(hi, jb):
+            xa, xm, xb, xp, ya, ym, yb, yp = neighbour_rows(p2, 0, scratch, i, j, n0, n1, phases)
+            left, right = wrap_values(p2, i * n1 + j, phases)
+            _apply_row(p2, v2, eta, c_h, c_id, o2, i * n1 + j, xa, xm, xb, xp, ya, ym, yb, yp,
+                       left, right)
+        r += jb - ja
 
 
 @nb.njit(cache=True, inline="always")
@@ -172,17 +271,52 @@ def _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, chunk, nch
     rows = n0 * n1
     p2, v2 = psi.reshape(rows, n), V.reshape(rows, n)
     q2, a2 = prev.reshape(rows, n), acc.reshape(rows, n)
+    p, v = psi.reshape(psi.size), V.reshape(V.size)
+    q, a = prev.reshape(prev.size), acc.reshape(acc.size)
+    has_x = n0 > 1
     scratch = np.zeros((_SCRATCH_ROWS, n), dtype=psi.dtype)
+    # prev and acc at the two ends of the interior rows of a plane, kept before the long
+    # loop overwrites them
+    ends = np.empty((n1, 4), dtype=psi.dtype)
     first, last = chunk * rows // nchunks, (chunk + 1) * rows // nchunks
-    i, j = first // n1, first % n1
-    for r in range(first, last):
-        xa, xm, xb, xp, ya, ym, yb, yp = neighbour_rows(p2, 0, scratch, i, j, n0, n1, phases)
-        left, right = wrap_values(p2, r, phases)
-        _chebyshev_row(p2, v2, eta, c_h, c_id, q2, a2, c_acc, r, xa, xm, xb, xp, ya, ym, yb, yp,
-                       left, right)
-        j += 1
-        if j == n1:
-            i, j = i + 1, 0
+    r = first
+    while r < last:
+        i = r // n1
+        ja = r - i * n1
+        jb = min(n1, ja + last - r)
+        lo, hi = _interior(i, ja, jb, n0, n1, phases)
+        for j in range(ja, lo):
+            xa, xm, xb, xp, ya, ym, yb, yp = neighbour_rows(p2, 0, scratch, i, j, n0, n1, phases)
+            left, right = wrap_values(p2, i * n1 + j, phases)
+            _chebyshev_row(p2, v2, eta, c_h, c_id, q2, a2, c_acc, i * n1 + j, xa, xm, xb, xp,
+                           ya, ym, yb, yp, left, right)
+        if hi > lo:
+            im, ip = _x_planes(i, n0)
+            for j in range(lo, hi):
+                rr = i * n1 + j
+                ends[j, 0], ends[j, 1] = q2[rr, 0], q2[rr, n - 1]
+                ends[j, 2], ends[j, 3] = a2[rr, 0], a2[rr, n - 1]
+            q0, m = (i * n1 + lo) * n, (hi - lo) * n
+            xq, pq = (im * n1 + lo) * n, (ip * n1 + lo) * n
+            _long_chebyshev(p[xq:xq + m], p[pq:pq + m], has_x, p[q0 - n:q0 - n + m],
+                            p[q0 + n:q0 + n + m], p[q0 - 1:q0 + m + 1], v[q0:q0 + m],
+                            q[q0:q0 + m], a[q0:q0 + m], eta, c_h, c_id, c_acc)
+            for j in range(lo, hi):
+                rr = i * n1 + j
+                left, right = wrap_values(p2, rr, phases)
+                e0, e1 = _end_values(p2, v2, eta, c_h, c_id, rr, im * n1 + j, ip * n1 + j, has_x,
+                                     left, right)
+                q2[rr, 0] = e0 - ends[j, 0]
+                q2[rr, n - 1] = e1 - ends[j, 1]
+                if c_acc != 0.0:
+                    a2[rr, 0] = ends[j, 2] + c_acc * q2[rr, 0]
+                    a2[rr, n - 1] = ends[j, 3] + c_acc * q2[rr, n - 1]
+        for j in range(hi, jb):
+            xa, xm, xb, xp, ya, ym, yb, yp = neighbour_rows(p2, 0, scratch, i, j, n0, n1, phases)
+            left, right = wrap_values(p2, i * n1 + j, phases)
+            _chebyshev_row(p2, v2, eta, c_h, c_id, q2, a2, c_acc, i * n1 + j, xa, xm, xb, xp,
+                           ya, ym, yb, yp, left, right)
+        r += jb - ja
 
 
 def num_chunks(rows):
@@ -231,6 +365,40 @@ def chebyshev_step(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases):
                                 num_chunks(psi.shape[0] * psi.shape[1]))
     else:
         _chebyshev_step_serial(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases)
+
+
+@nb.njit(cache=True, inline="always")
+def _finite_range(x, first, last):
+    """Whether x[first:last] is finite: x - x is 0 for a finite x and NaN otherwise (inf - inf,
+    NaN - NaN), and NaN == 0 is false. An and-reduction of booleans: branch-free and
+    associative, so it vectorises without fast-math; x - x cannot overflow."""
+    y = x[first:last]      # a view indexed from 0: no negative-index wraparound in the loop
+    ok = True
+    for k in range(y.size):
+        ok &= (y[k] - y[k]) == 0.0
+    return ok
+
+
+@nb.njit(cache=True, parallel=True)
+def _all_finite_threads(x, nchunks):
+    ok = np.zeros(nchunks, dtype=np.bool_)
+    for chunk in nb.prange(nchunks):
+        ok[chunk] = _finite_range(x, chunk * x.size // nchunks, (chunk + 1) * x.size // nchunks)
+    return ok.all()
+
+
+@nb.njit(cache=True)
+def _all_finite_serial(x):
+    return _finite_range(x, 0, x.size)
+
+
+def all_finite(a):
+    """Whether a contiguous float or complex array holds only finite numbers (one pass,
+    no temporary array)."""
+    x = a.reshape(-1).view(np.float64) if np.iscomplexobj(a) else a.reshape(-1)
+    if x.size >= 2 * PARALLEL_MIN_SITES:
+        return bool(_all_finite_threads(x, num_chunks(x.size)))
+    return bool(_all_finite_serial(x))
 
 
 @nb.njit(cache=True, inline="always")
