@@ -36,10 +36,11 @@ import numba as nb
 import numpy as np
 
 from . import _kernels
-from ._validation import check_field, check_instance, check_int, check_real, check_real_array
+from ._validation import (check_field, check_finite_field, check_instance, check_int,
+                          check_memory, check_real, check_real_array)
 from .hamiltonian import AndersonHamiltonian, as_3d, chebyshev_rescaling
 from .lattice import Lattice
-from .propagation import chebyshev_series
+from .propagation import _check_series_size, chebyshev_series
 
 __all__ = ["duhamel_terms", "kinetic_duhamel_norms", "multilinear_duhamel_terms",
            "pairing_contribution", "pairing_contributions", "truncation_order"]
@@ -114,10 +115,12 @@ def _hierarchy_step(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases):
 # --------------------------------------------------------------------------------------
 # The Chebyshev series of the block-bidiagonal generator
 # --------------------------------------------------------------------------------------
-def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol):
+def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol, names):
     """Psi_t = exp(-itA) (psi0, 0, ..., 0) at every t of `times` (one Chebyshev pass).
 
     potentials: (num_V,) + shape; vindex[level] = which potential level acts with.
+    names: the parameters that set the number of levels and the times (for errors);
+    the caller has checked the size with _check_hierarchy_size.
     Returns an array (len(times), levels) + shape.
     """
     levels = len(vindex)
@@ -130,6 +133,7 @@ def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol):
     # no diagonal shift), widened by the margin evolve uses
     half_width = 2.0 * lattice.d + eta * vmax
     a, _ = chebyshev_rescaling(-half_width, half_width)
+    _check_series_size(names[1], a * max(times))
     series = [chebyshev_series(a * t) for t in times]
     num_terms = max(len(c) for c, _ in series)
     C = np.zeros((len(times), num_terms), dtype=np.complex128)
@@ -166,17 +170,26 @@ def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol):
     return acc.reshape((len(times), levels) + psi0.shape)
 
 
+def _check_hierarchy_size(name, levels, num_sites, num_times):
+    """Raise ValueError naming `name` if the hierarchy's fields would not fit in memory:
+    T_{k-1} and T_k of every level and one accumulator per time (complex)."""
+    check_memory(name, 16 * num_sites * levels * (2 + num_times),
+                 f"the Duhamel hierarchy ({levels} levels of {num_sites} sites, {num_times} times)")
+
+
 def _check_lattice_arguments(lattice, eta, psi0, t, times, tol):
     """Validate the arguments shared by the lattice-based expansions: (eta, ts, scalar, tol)."""
     check_instance("lattice", lattice, Lattice)
     eta = check_real("eta", eta, minimum=0.0)
     check_field("psi0", psi0, lattice.shape)
+    check_finite_field("psi0", psi0)
     ts, scalar = _check_times(t, times)
     tol = check_real("tol", tol, minimum=1e-14, maximum=1e-3)
     return eta, ts, scalar, tol
 
 
 def _check_times(t, times):
+    """(list of times, scalar?, the name of the parameter that gave them)."""
     if (t is None) == (times is None):
         raise TypeError("give exactly one of 't' and 'times'")
     if t is not None:
@@ -254,9 +267,10 @@ def duhamel_terms(hamiltonian, psi0, t=None, order=None, *, times=None, tol=1e-1
         raise TypeError("'order' (the highest Duhamel term) is required")
     order = check_int("order", order, minimum=0)
     tol = check_real("tol", tol, minimum=1e-14, maximum=1e-3)
+    _check_hierarchy_size("order", order + 1, psi0.size, len(ts))
     vindex = np.array([-1] + [0] * order, dtype=np.int64)
-    terms = _run_hierarchy(hamiltonian.lattice, hamiltonian.eta,
-                           hamiltonian.potential[None], vindex, psi0, ts, tol)
+    terms = _run_hierarchy(hamiltonian.lattice, hamiltonian.eta, hamiltonian.potential[None],
+                           vindex, psi0, ts, tol, ("order", "t" if scalar else "times"))
     return terms[0] if scalar else terms
 
 
@@ -310,12 +324,13 @@ def multilinear_duhamel_terms(lattice, eta, potentials, psi0, t=None, *, times=N
     potentials = list(potentials)
     for m, V in enumerate(potentials):
         check_field(f"potentials[{m}]", V, lattice.shape, dtype=np.float64)
-        if not np.all(np.isfinite(V)):
-            raise ValueError(f"'potentials[{m}]' must contain only finite values")
+        check_finite_field(f"potentials[{m}]", V)
+    _check_hierarchy_size("potentials", len(potentials) + 1, psi0.size, len(ts))
     stacked = (np.stack(potentials) if potentials
                else np.zeros((1,) + lattice.shape, dtype=np.float64))
     vindex = np.array([-1] + list(range(len(potentials))), dtype=np.int64)
-    terms = _run_hierarchy(lattice, eta, stacked, vindex, np.ascontiguousarray(psi0), ts, tol)
+    terms = _run_hierarchy(lattice, eta, stacked, vindex, np.ascontiguousarray(psi0), ts, tol,
+                           ("potentials", "t" if scalar else "times"))
     return terms[0] if scalar else terms
 
 
@@ -483,8 +498,8 @@ def truncation_order(eta):
     >>> round(float(truncation_order(1e-6)), 2)
     5.26
     """
-    arr = np.asarray(eta, dtype=np.float64)
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0) or np.any(arr >= math.exp(-1)):
+    arr = check_real_array("eta", eta)
+    if np.any(arr <= 0) or np.any(arr >= math.exp(-1)):
         raise ValueError(f"'eta' must lie in (0, 1/e) for log log(1/eta) > 0, got {eta!r}")
     out = np.log(1 / arr) / np.log(np.log(1 / arr))
     return float(out) if out.ndim == 0 else out

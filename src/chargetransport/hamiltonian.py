@@ -5,7 +5,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _kernels
-from ._validation import check_field, check_instance, check_real
+from ._validation import check_field, check_finite_field, check_instance, check_real
 from .lattice import Lattice
 
 __all__ = ["AndersonHamiltonian", "SPECTRAL_MARGIN", "as_3d", "chebyshev_rescaling"]
@@ -100,8 +100,7 @@ class AndersonHamiltonian:
             potential = np.zeros(lattice.shape)
         else:
             check_field("potential", potential, lattice.shape, dtype=np.float64)
-            if not np.all(np.isfinite(potential)):
-                raise ValueError("'potential' must contain only finite values (no NaN or inf)")
+            check_finite_field("potential", potential)
         # A private copy, writable: Numba dispatches read-only arrays through a slow
         # path (~20 ms per call measured with numba 0.68), so only the public view is
         # read-only.
@@ -160,7 +159,7 @@ class AndersonHamiltonian:
         margin = check_real("margin", margin, minimum=0.0)
         return chebyshev_rescaling(*self.spectral_bounds(), margin)
 
-    def check_field(self, psi, name="psi"):
+    def check_field(self, psi, name="psi", finite=True):
         """Validate a wave function for the kernels and return it unchanged.
 
         Parameters
@@ -169,6 +168,9 @@ class AndersonHamiltonian:
             Must be complex128, of the lattice shape and C-contiguous.
         name : str, default "psi"
             The parameter name used in error messages.
+        finite : bool, default True
+            Also require finite values (one vectorised pass over ``psi``, no
+            temporary array); ``False`` for an output buffer.
 
         Returns
         -------
@@ -180,11 +182,14 @@ class AndersonHamiltonian:
         TypeError
             If ``psi`` is not a complex128 ndarray.
         ValueError
-            If its shape is not ``lattice.shape`` or it is not C-contiguous.
+            If its shape is not ``lattice.shape``, it is not C-contiguous, or
+            (``finite=True``) it holds NaN or inf.
         """
         check_field(name, psi, self.lattice.shape, dtype=np.complex128)
         if not psi.flags.c_contiguous:
             raise ValueError(f"'{name}' must be C-contiguous (use numpy.ascontiguousarray)")
+        if finite and not _kernels.all_finite(psi):
+            raise ValueError(f"'{name}' must contain only finite numbers (no NaN or inf)")
         return psi
 
     def apply(self, psi, out=None):
@@ -201,12 +206,25 @@ class AndersonHamiltonian:
         numpy.ndarray of complex128
             ``(Delta + eta V) psi``; a Numba stencil that streams through memory
             once (about 40 bytes per site).
+
+        Raises
+        ------
+        ValueError
+            If ``psi`` holds NaN or inf (see :meth:`check_field`).
+
+        Notes
+        -----
+        The check of finite values reads ``psi`` once more, with a vectorised
+        Numba pass (measured 15-30% of the cost of the stencil on a 3D box of
+        side 128-256). Loops that apply ``H`` many times (:func:`evolve`, the
+        KPM) check their input once and then call :meth:`apply_affine`, which
+        does not check.
         """
         self.check_field(psi)
         if out is None:
             out = np.empty_like(psi)
         else:
-            self.check_field(out, "out")
+            self.check_field(out, "out", finite=False)
             if np.shares_memory(out, psi):
                 raise ValueError("'out' must not overlap 'psi'")
         return self.apply_affine(psi, out)

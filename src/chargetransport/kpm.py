@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels
-from ._validation import check_instance, check_int, check_real_array
+from ._validation import check_bool, check_instance, check_int, check_memory, check_real_array
 from .hamiltonian import AndersonHamiltonian, as_3d
 from .rng import as_generator
 
@@ -23,6 +23,8 @@ def jackson_kernel(num_moments):
     whose resolution is about ``pi / N`` in the rescaled energy.
     """
     N = check_int("num_moments", num_moments, minimum=1)
+    # n, q n, cos, sin, tan and the result: six arrays of N numbers
+    check_memory("num_moments", 6 * 8 * N, f"the Jackson factors of {N} moments")
     n = np.arange(N)
     q = np.pi / (N + 1)
     return ((N - n + 1) * np.cos(q * n) + np.sin(q * n) / np.tan(q)) / (N + 1)
@@ -104,6 +106,11 @@ def kpm_density_of_states(hamiltonian, energies, num_moments=256, num_vectors=8,
     energies = check_real_array("energies", energies, ndim=1)
     num_moments = check_int("num_moments", num_moments, minimum=2)
     num_vectors = check_int("num_vectors", num_vectors, minimum=1)
+    return_error = check_bool("return_error", return_error)
+    # moments (num_vectors x N, twice), T_n(x) at the energies and its temporary (N x E twice)
+    check_memory("num_moments", 8 * (2 * num_vectors * num_moments + 2 * num_moments * energies.size
+                                     + num_vectors * energies.size),
+                 f"the KPM sums of {num_moments} moments at {energies.size} energies")
     a, b = hamiltonian.spectral_rescaling(margin=0.0)
     a /= 1.0 - _KPM_MARGIN
     mu = _moments(hamiltonian, num_moments, num_vectors, as_generator(seed), a, b)

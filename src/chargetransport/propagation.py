@@ -5,7 +5,8 @@ import numpy as np
 from scipy import special
 from tqdm import tqdm
 
-from ._validation import check_field, check_instance, check_real, check_real_array
+from ._validation import (check_bool, check_field, check_finite_field, check_instance,
+                          check_memory, check_real, check_real_array)
 from .hamiltonian import AndersonHamiltonian
 from .lattice import Lattice
 
@@ -54,6 +55,21 @@ def chebyshev_series(tau):
     return c, tail
 
 
+# Bytes per term that chebyshev_series allocates: int64 and float64 arrays (n, J_n, |c_n|,
+# their cumulative sum and its reversal) and complex128 ones ((-i)^n, 2 (-i)^n, c_n).
+_SERIES_BYTES_PER_TERM = 5 * 8 + 3 * 16
+
+
+def _check_series_size(name, tau):
+    """Raise ValueError naming `name` if the series for tau = a t would not fit in memory."""
+    z = abs(tau)
+    terms = z + 20.0 * max(z, 1.0) ** (1.0 / 3.0) + 81
+    check_memory(name, terms * _SERIES_BYTES_PER_TERM,
+                 f"the Chebyshev series of exp(-i t H) ({terms:.3g} terms, one stencil sweep each)",
+                 "split the time range (evolve with 'times' takes one step per entry) or use a "
+                 "shorter time")
+
+
 def _truncated_series(tau, tol):
     """The coefficients c_0, ..., c_{N-1} with the smallest N >= 1 such that
     sum_{n >= N} |c_n| <= tol."""
@@ -80,7 +96,9 @@ def chebyshev_num_terms(hamiltonian, t, tol=1e-12):
     check_instance("hamiltonian", hamiltonian, AndersonHamiltonian)
     tol = check_real("tol", tol, minimum=1e-14, maximum=0.1)
     a, _ = hamiltonian.spectral_rescaling()
-    return len(_truncated_series(a * check_real("t", t), tol))
+    tau = a * check_real("t", t)
+    _check_series_size("t", tau)
+    return len(_truncated_series(tau, tol))
 
 
 def _chebyshev_step(H, psi, t, tol):
@@ -132,6 +150,12 @@ def evolve(hamiltonian, psi0, t=None, *, times=None, tol=1e-12, progress=False):
     numpy.ndarray of complex128
         Shape ``lattice.shape``, or ``(len(times),) + lattice.shape``.
 
+    Raises
+    ------
+    ValueError
+        If ``psi0`` holds NaN or inf, or if ``|t|`` is so large that the
+        coefficients of the series would not fit in memory.
+
     Notes
     -----
     With ``Ht = (H - b)/a`` mapping the Gershgorin interval onto [-1, 1],
@@ -156,11 +180,15 @@ def evolve(hamiltonian, psi0, t=None, *, times=None, tol=1e-12, progress=False):
     check_instance("hamiltonian", hamiltonian, AndersonHamiltonian)
     hamiltonian.check_field(psi0, "psi0")
     tol = check_real("tol", tol, minimum=1e-14, maximum=0.1)
+    progress = check_bool("progress", progress)
     if (t is None) == (times is None):
         raise TypeError("give exactly one of 't' and 'times'")
     if t is not None:
-        return _chebyshev_step(hamiltonian, psi0, check_real("t", t), tol)
+        t = check_real("t", t)
+        _check_series_size("t", hamiltonian.spectral_rescaling()[0] * t)
+        return _chebyshev_step(hamiltonian, psi0, t, tol)
     times = check_real_array("times", times, ndim=1)
+    check_memory("times", 16 * psi0.size * len(times), f"the stack of {len(times)} states")
     out = np.empty((len(times),) + psi0.shape, dtype=np.complex128)
     for i, psi in trajectory(hamiltonian, psi0, times, tol=tol, progress=progress):
         out[i] = psi
@@ -176,6 +204,9 @@ def trajectory(hamiltonian, psi0, times, *, tol=1e-12, progress=False):
     the index ``i`` into ``times``. Same accuracy guarantee as :func:`evolve`:
     l2 error <= ``tol ||psi0||`` at every time.
 
+    The arguments are checked when ``trajectory`` is called (errors as for
+    :func:`evolve`), not when the first state is requested.
+
     Examples
     --------
     >>> import numpy as np, chargetransport as ct
@@ -190,6 +221,15 @@ def trajectory(hamiltonian, psi0, times, *, tol=1e-12, progress=False):
     hamiltonian.check_field(psi0, "psi0")
     tol = check_real("tol", tol, minimum=1e-14, maximum=0.1)
     times = check_real_array("times", times, ndim=1)
+    progress = check_bool("progress", progress)
+    if times.size:
+        _check_series_size("times", hamiltonian.spectral_rescaling()[0] * np.abs(times).max())
+    # the arguments are checked now, when trajectory is called; the generator below runs
+    # only when iterated
+    return _trajectory(hamiltonian, psi0, times, tol, progress)
+
+
+def _trajectory(hamiltonian, psi0, times, tol, progress):
     # Walk outwards from t = 0 in both directions so every step is short; the
     # per-step tolerance makes the accumulated error at most tol.
     step_tol = tol / max(len(times), 1)
@@ -242,6 +282,7 @@ def free_evolution(lattice, psi0, t):
     """
     check_instance("lattice", lattice, Lattice)
     check_field("psi0", psi0, lattice.shape)
+    check_finite_field("psi0", psi0)
     scalar = np.ndim(t) == 0
     ts = np.atleast_1d(check_real_array("t", t))
     if ts.ndim != 1:

@@ -166,4 +166,7 @@ def wkb_state(lattice, amplitude, phase, mu):
     S = np.broadcast_to(np.asarray(phase(*X)), lattice.shape)
     if np.iscomplexobj(h) or np.iscomplexobj(S):
         raise TypeError("'amplitude' and 'phase' must return real values")
+    for name, values in (("amplitude", h), ("phase", S)):
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"'{name}' returned non-finite values (NaN or inf) on the box")
     return _normalised(h * np.exp(2j * np.pi * S / mu))

@@ -29,8 +29,8 @@ import numpy as np
 
 from . import _kernels
 from .hamiltonian import as_3d
-from ._validation import (available_memory_bytes, check_int, check_real,
-                          format_bytes)
+from ._validation import (check_finite_field, check_instance, check_int, check_memory,
+                          check_real, check_real_array)
 
 __all__ = ["SeparableTestFunction", "gaussian_test_function", "wigner_pairing",
            "wigner_transform"]
@@ -41,6 +41,14 @@ _MOMENTUM_SAMPLES = 1 << 14
 # Fourier coefficients smaller than this (relative to the largest) are dropped:
 # they contribute below double-precision rounding.
 _COEFFICIENT_CUTOFF = 1e-17
+
+
+def _state(psi):
+    """psi as a complex128 array of finite numbers, or an error naming 'psi'."""
+    psi = np.asarray(psi)
+    if psi.dtype != np.complex128:
+        raise TypeError(f"'psi' must have dtype complex128, got {psi.dtype}")
+    return check_finite_field("psi", psi)
 
 
 def _factor_values(f, x, name):
@@ -147,9 +155,9 @@ def gaussian_test_function(center, momentum=None, width=1.0, momentum_width=0.05
         With closed-form momentum Fourier coefficients
         ``s sqrt(2 pi) exp(2 pi i V0 n - 2 pi^2 s^2 n^2)``.
     """
-    X0 = np.atleast_1d(np.asarray(center, dtype=float))
+    X0 = np.atleast_1d(check_real_array("center", center))
     position_only = momentum is None
-    V0 = np.zeros_like(X0) if position_only else np.atleast_1d(np.asarray(momentum, dtype=float))
+    V0 = np.zeros_like(X0) if position_only else np.atleast_1d(check_real_array("momentum", momentum))
     if X0.shape != V0.shape or X0.ndim != 1 or not 1 <= X0.size <= 3:
         raise ValueError(f"'center' and 'momentum' must have the same length d in 1..3, "
                          f"got {X0.shape} and {V0.shape}")
@@ -238,11 +246,8 @@ def wigner_pairing(psi, test_function, scale=1.0):
     range of ``Phi`` (about ``1.2 / s`` for a Gaussian of momentum width ``s``,
     0 for a function of position only).
     """
-    psi = np.asarray(psi)
-    if psi.dtype != np.complex128:
-        raise TypeError(f"'psi' must have dtype complex128, got {psi.dtype}")
-    if not isinstance(test_function, SeparableTestFunction):
-        raise TypeError("'test_function' must be a SeparableTestFunction")
+    psi = _state(psi)
+    check_instance("test_function", test_function, SeparableTestFunction)
     d = psi.ndim
     if d != test_function.d or len(set(psi.shape)) != 1:
         raise ValueError(f"'psi' must be a field on a d = {test_function.d} box (shape (L,)*d), "
@@ -300,20 +305,18 @@ def wigner_transform(psi, num_momenta=None, scale=1.0):
     Costs ``O(L^{2d} + (L M)^d log M)``; meant for pictures and checks in d = 1, 2.
     For pairings with test functions use :func:`wigner_pairing`.
     """
-    psi = np.asarray(psi)
-    if psi.dtype != np.complex128:
-        raise TypeError(f"'psi' must have dtype complex128, got {psi.dtype}")
+    psi = _state(psi)
     d = psi.ndim
     if not 1 <= d <= 3 or len(set(psi.shape)) != 1:
         raise ValueError(f"'psi' must be a field on a box (shape (L,)*d, d in 1..3), got {psi.shape}")
     L = psi.shape[0]
     M = 2 * L if num_momenta is None else check_int("num_momenta", num_momenta, minimum=1)
     eps = check_real("scale", scale, minimum=0.0, strict_minimum=True)
-    needed = 16 * ((2 * L - 1) * max(M, 2 * L - 1)) ** d
-    if needed > available_memory_bytes() / 4:
-        raise ValueError(f"the explicit Wigner transform of a {psi.shape} state with "
-                         f"num_momenta = {M} needs {format_bytes(needed)}; use wigner_pairing "
-                         "or a smaller box")
+    # the transform, its FFT and the temporaries of the scatter-add: about four arrays
+    check_memory("num_momenta" if num_momenta is not None else "psi",
+                 4 * 16 * ((2 * L - 1) * max(M, 2 * L - 1)) ** d,
+                 f"the explicit Wigner transform of a {psi.shape} state with num_momenta = {M}",
+                 "use wigner_pairing or a smaller box")
     # C[s, n mod M] = sum over y + z = s, y - z = n of conj(psi(y)) psi(z), per axis.
     C = np.zeros((2 * L - 1,) * d + (M,) * d, dtype=np.complex128)
     idx = np.indices(psi.shape).reshape(d, -1)
