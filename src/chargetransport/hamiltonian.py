@@ -184,6 +184,15 @@ class AndersonHamiltonian:
         ValueError
             If its shape is not ``lattice.shape``, it is not C-contiguous, or
             (``finite=True``) it holds NaN or inf.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> H = AndersonHamiltonian(Lattice(d=1, L=4), eta=0.0)
+        >>> H.check_field(np.array([1, np.nan, 0, 0], dtype=complex), "psi0")
+        Traceback (most recent call last):
+            ...
+        ValueError: 'psi0' must contain only finite numbers (no NaN or inf)
         """
         check_field(name, psi, self.lattice.shape, dtype=np.complex128)
         if not psi.flags.c_contiguous:
@@ -244,6 +253,19 @@ class AndersonHamiltonian:
         -------
         numpy.ndarray
             ``out``.
+
+        Examples
+        --------
+        The rescaled ``(H - b) / a`` of a plane wave: its energy mapped into [-1, 1].
+
+        >>> import numpy as np, chargetransport as ct
+        >>> lat = Lattice(d=1, L=8)
+        >>> H = AndersonHamiltonian(lat, eta=0.0)
+        >>> a, b = H.spectral_rescaling(margin=0.0)
+        >>> psi = ct.plane_wave(lat, 0.125)                   # e = 2 cos(pi / 4)
+        >>> out = H.apply_affine(psi, np.empty_like(psi), 1 / a, -b / a)
+        >>> bool(np.allclose(out, np.cos(np.pi / 4) * psi))
+        True
         """
         _kernels.stencil_apply(as_3d(psi), self._potential_3d, self.eta, c_h, c_id, as_3d(out),
                                self._phases)
@@ -268,6 +290,22 @@ class AndersonHamiltonian:
             only with ``c_acc = 0``.
         c_acc : complex, default 0
             Coefficient of the new term in the series.
+
+        Examples
+        --------
+        Three terms of ``T_n(Ht) psi``: for a plane wave, ``T_n(x) psi`` with ``x`` its
+        rescaled energy, ``T_2(x) = 2 x^2 - 1``.
+
+        >>> import numpy as np, chargetransport as ct
+        >>> lat = Lattice(d=1, L=8)
+        >>> H = AndersonHamiltonian(lat, eta=0.0)
+        >>> a, b = H.spectral_rescaling(margin=0.0)
+        >>> t0 = ct.plane_wave(lat, 0.125)
+        >>> t1 = H.apply_affine(t0, np.empty_like(t0), 1 / a, -b / a)
+        >>> H.chebyshev_step(t1, t0, 2 / a, -2 * b / a)      # t0 <- T_2 psi
+        >>> x = np.cos(np.pi / 4)
+        >>> bool(np.allclose(t0, (2 * x**2 - 1) * ct.plane_wave(lat, 0.125)))
+        True
         """
         if acc is None:
             acc, c_acc = prev, 0.0

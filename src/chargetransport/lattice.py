@@ -64,6 +64,11 @@ def dispersion_gradient(k):
         units per unit time is ``grad e / (2 pi)``, and the transport term of
         the Boltzmann equation (2.11) is ``2 pi grad e . grad_X`` in the
         paper's normalisation of the Wigner transform.
+
+    Examples
+    --------
+    >>> (dispersion_gradient([0.25, 0.0]) / (4 * np.pi)).tolist()
+    [-1.0, -0.0]
     """
     k = check_real_array("k", k)
     if k.ndim == 0:
@@ -216,6 +221,13 @@ class Lattice:
         Returns
         -------
         numpy.ndarray of complex128, shape ``lattice.shape``
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> g = Lattice(d=1, L=4, twist=0.5).twist_factor()
+        >>> np.round(np.angle(g) / (2 * np.pi), 12).tolist()          # theta x / L, x = -2..1
+        [-0.25, -0.125, 0.0, 0.125]
         """
         phase = sum(theta * x for theta, x in zip(self.twist, self.coordinates(sparse=True)))
         return np.exp(2j * np.pi * np.broadcast_to(phase, self.shape) / self.L)

@@ -116,6 +116,17 @@ def gaussian_wave_packet(lattice, center, width, momentum):
     Evaluated on the sites of the box without wrapping around, whatever the
     twist of the box (see the module docstring): a packet that fits in the box
     is the same state on every box.
+
+    Examples
+    --------
+    Position variance ``2 w^2`` (two axes) and ``<|v|^2> = 4 sin^2(2 pi p)``
+    up to the momentum spread:
+
+    >>> import chargetransport as ct
+    >>> psi = gaussian_wave_packet(ct.Lattice(d=2, L=32), center=(0, 0), width=2.0,
+    ...                            momentum=(0.25, 0.0))
+    >>> round(ct.mean_square_displacement(psi), 9), round(ct.mean_square_velocity(psi), 2)
+    (8.0, 4.0)
     """
     _check_lattice(lattice)
     c = _check_vector("center", center, lattice.d)
@@ -156,6 +167,15 @@ def wkb_state(lattice, amplitude, phase, mu):
     :func:`boundary_weight`) should be negligible, otherwise it wraps around.
     Like the wave packets it is evaluated without wrapping around, the same on a
     periodic or a twisted box; ``grad S`` need not lie on the momentum grid.
+
+    Examples
+    --------
+    A linear phase ``S(X) = p X`` gives the local momentum ``p`` on every bond:
+
+    >>> import numpy as np, chargetransport as ct
+    >>> psi = wkb_state(ct.Lattice(d=1, L=64), lambda X: np.exp(-X**2), lambda X: 0.2 * X, mu=0.1)
+    >>> round(float(np.linalg.norm(psi)), 12), round(float(np.angle(psi[33] / psi[32]) / (2 * np.pi)), 12)
+    (1.0, 0.2)
     """
     _check_lattice(lattice)
     mu = check_real("mu", mu, minimum=0.0, strict_minimum=True)

@@ -81,6 +81,19 @@ class SeparableTestFunction:
 
     Sums of separable functions (any smooth ``J``, to any accuracy) are
     paired term by term, since the pairing is linear in ``J``.
+
+    Examples
+    --------
+    ``J(X, V) = cos(2 pi V)`` measures ``<cos(2 pi k)>``; for a Gaussian packet of
+    momentum ``p`` and momentum spread ``s = 1 / (4 pi w)`` it is
+    ``cos(2 pi p) exp(-2 pi^2 s^2)``:
+
+    >>> import numpy as np, chargetransport as ct
+    >>> J = SeparableTestFunction([None], [lambda v: np.cos(2 * np.pi * v)])
+    >>> psi = ct.gaussian_wave_packet(ct.Lattice(d=1, L=64), center=0, width=2.0, momentum=0.1)
+    >>> s = 1 / (8 * np.pi)
+    >>> bool(abs(wigner_pairing(psi, J) - np.cos(0.2 * np.pi) * np.exp(-2 * np.pi**2 * s**2)) < 1e-12)
+    True
     """
 
     def __init__(self, position_factors, momentum_factors, momentum_coefficients=None):
@@ -154,6 +167,12 @@ def gaussian_test_function(center, momentum=None, width=1.0, momentum_width=0.05
     SeparableTestFunction
         With closed-form momentum Fourier coefficients
         ``s sqrt(2 pi) exp(2 pi i V0 n - 2 pi^2 s^2 n^2)``.
+
+    Examples
+    --------
+    >>> J = gaussian_test_function([0.0], [0.1], width=1.0, momentum_width=0.05)
+    >>> float(J([0.0], [0.1])), bool(J([0.0], [0.6]) < 1e-20)
+    (1.0, True)
     """
     X0 = np.atleast_1d(check_real_array("center", center))
     position_only = momentum is None
@@ -245,6 +264,15 @@ def wigner_pairing(psi, test_function, scale=1.0):
     applied axis by axis: ``O(d L^d n_max)`` operations, where ``n_max`` is the
     range of ``Phi`` (about ``1.2 / s`` for a Gaussian of momentum width ``s``,
     0 for a function of position only).
+
+    Examples
+    --------
+    A test function of position only, constant on the packet, pairs to its mass:
+
+    >>> import chargetransport as ct
+    >>> psi = ct.gaussian_wave_packet(ct.Lattice(d=1, L=32), center=0, width=2.0, momentum=0.25)
+    >>> round(abs(wigner_pairing(psi, ct.gaussian_test_function([0.0], width=1e6))), 9)
+    1.0
     """
     psi = _state(psi)
     check_instance("test_function", test_function, SeparableTestFunction)
@@ -304,6 +332,17 @@ def wigner_transform(psi, num_momenta=None, scale=1.0):
     -----
     Costs ``O(L^{2d} + (L M)^d log M)``; meant for pictures and checks in d = 1, 2.
     For pairings with test functions use :func:`wigner_pairing`.
+
+    Examples
+    --------
+    Total mass ``2^{-d} sum_x M^{-d} sum_v W = ||psi||^2``, momentum marginal
+    peaked at the packet's momentum:
+
+    >>> import chargetransport as ct
+    >>> psi = ct.gaussian_wave_packet(ct.Lattice(d=1, L=16), center=0, width=1.5, momentum=0.25)
+    >>> X, V, W = wigner_transform(psi)
+    >>> W.shape, round(float(W.sum()) / 2 / len(V), 12), float(V[W.sum(axis=0).argmax()])
+    ((31, 32), 1.0, 0.25)
     """
     psi = _state(psi)
     d = psi.ndim
