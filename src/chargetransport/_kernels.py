@@ -6,15 +6,20 @@ axis of length 1 is not a lattice axis: its neighbour rows are a row of zeros.
 The public ``Lattice`` guarantees ``L >= 3`` on the real axes.
 
 The stencils see a field as rows along the contiguous last axis, indexed by
-``r = i n1 + j``. A row is computed from its own values and its four neighbour
-rows; the inner loop over a row is plain unit-stride arithmetic that LLVM
-vectorises, and the periodic wrap is handled outside it: along the last axis
-by the first and last site of the row, along the other axes by the choice of
-neighbour row. Twisted boundary conditions (``psi(x + L e_a) = exp(2 pi i
-theta_a) psi(x)``) enter only there: a neighbour row across the wrap is
-multiplied by its phase into a per-thread scratch row, and the two end sites
-of a row pick up the phase of the last axis, so a twist costs nothing in the
-bulk and an untwisted axis runs exactly the periodic arithmetic.
+``r = i n1 + j``. The interior rows of a plane ``i`` (``0 < j < n1 - 1``) are
+contiguous in memory and all their neighbours sit at fixed offsets, so one
+long unit-stride loop covers them (vectorised by LLVM, no per-row set-up);
+the two end sites of each row, where the last axis wraps, are then recomputed.
+The rows on the wrap of axis 1 (``j = 0, n1 - 1``) run through a row kernel
+that takes its four neighbour rows explicitly. Every site is computed with the
+same sequence of floating-point operations whichever loop reaches it (the
+periodic arithmetic of the original row-by-row kernel), so results are
+bit-for-bit those of that kernel. Twisted boundary conditions (``psi(x + L
+e_a) = exp(2 pi i theta_a) psi(x)``) enter only at the wraps: a neighbour row
+across the wrap is multiplied by its phase into a per-thread scratch row (the
+two planes on a twisted wrap of axis 0 run row by row), and the end sites of a
+row pick up the phase of the last axis, so a twist costs nothing in the bulk
+and an untwisted axis runs exactly the periodic arithmetic.
 
 ``phases`` is a complex array of shape ``(2, 3)``: ``phases[0, a]`` multiplies
 the neighbour reached by stepping forward across the wrap of 3D axis ``a``
@@ -175,8 +180,14 @@ def _long_apply(A, B, has_x, Cm, Cp, C, Vv, O, eta, c_h, c_id):
 
 @nb.njit(cache=True, inline="always")
 def _long_chebyshev(A, B, has_x, Cm, Cp, C, Vv, Q, Acc, eta, c_h, c_id, c_acc):
-    """Q <- c_h (...) + c_id C[t + 1] - Q, and Acc += c_acc Q if c_acc != 0."""
-    if has_x:
+    """Q <- c_h (...) + c_id C[t + 1] - Q, and Acc += c_acc Q if c_acc != 0, in one pass."""
+    if has_x and c_acc != 0.0:
+        for t in range(Q.size):
+            q = c_h * (A[t] + B[t] + Cm[t] + Cp[t] + C[t] + C[t + 2]
+                       + eta * Vv[t] * C[t + 1]) + c_id * C[t + 1] - Q[t]
+            Q[t] = q
+            Acc[t] += c_acc * q
+    elif has_x:
         for t in range(Q.size):
             Q[t] = c_h * (A[t] + B[t] + Cm[t] + Cp[t] + C[t] + C[t + 2]
                           + eta * Vv[t] * C[t + 1]) + c_id * C[t + 1] - Q[t]
@@ -185,9 +196,9 @@ def _long_chebyshev(A, B, has_x, Cm, Cp, C, Vv, Q, Acc, eta, c_h, c_id, c_acc):
         for t in range(Q.size):
             Q[t] = c_h * (z + z + Cm[t] + Cp[t] + C[t] + C[t + 2]
                           + eta * Vv[t] * C[t + 1]) + c_id * C[t + 1] - Q[t]
-    if c_acc != 0.0:
-        for t in range(Q.size):
-            Acc[t] += c_acc * Q[t]
+        if c_acc != 0.0:
+            for t in range(Q.size):
+                Acc[t] += c_acc * Q[t]
 
 
 @nb.njit(cache=True, inline="always")

@@ -108,6 +108,10 @@ class AndersonHamiltonian:
         self._potential_3d = as_3d(self._potential)
         # boundary phases of the kernels (see _kernels): forward and backward per 3D axis
         self._phases = _kernels.boundary_phases(lattice.twist)
+        # H never changes: the bounds are computed once, not at every Chebyshev step
+        d = lattice.d
+        self._bounds = (-2.0 * d + self.eta * float(self._potential.min()),
+                        2.0 * d + self.eta * float(self._potential.max()))
 
     def __repr__(self):
         return f"AndersonHamiltonian({self.lattice!r}, eta={self.eta})"
@@ -133,9 +137,7 @@ class AndersonHamiltonian:
         tuple of float
             ``(-2d + eta min V, 2d + eta max V)``.
         """
-        d = self.lattice.d
-        return (-2.0 * d + self.eta * float(self._potential.min()),
-                2.0 * d + self.eta * float(self._potential.max()))
+        return self._bounds
 
     def spectral_rescaling(self, margin=SPECTRAL_MARGIN):
         """``(a, b)`` such that the spectrum of ``(H - b) / a`` lies in ``[-1, 1] / (1 + margin)``.
