@@ -1,19 +1,33 @@
-"""Kernel benchmarks: measured against references in the same run (machines are noisy).
+"""Kernel benchmarks: the stencils against a memory-bound reference, measured in one run.
 
-Prints, for this machine:
+For 3D boxes of side L = 128 and 256 and for 1 and 2 Numba threads, the calls
+interleaved round-robin (machines are noisy, and interleaving exposes every
+kernel to the same background load), best of ``--repeat``:
 
-* a STREAM-like triad ``a = b + s c`` (Numba, parallel): the memory bandwidth bar;
-* ``H.apply`` on a 3D L = 128 lattice in ns/site and as a fraction of the triad
-  bandwidth, counting 40 bytes/site (read psi 16, read V 8, write 16);
-* scipy's CSR matvec of the same H, and the speed-up of ``apply`` over it;
-* ``evolve`` vs ``scipy.sparse.linalg.expm_multiply`` on a 3D L = 48 lattice,
-  both measured against a tight reference so they are compared at equal accuracy.
+* ``apply``: ``H.apply_affine``, out = c_h H psi + c_id psi (reads psi and V,
+  writes out: 40 bytes/site);
+* ``stream``: a kernel that moves the same bytes with no neighbours,
+  ``out = V psi``;
+* ``cheb``: ``H.chebyshev_step``, the fused Chebyshev step prev <- c_h H psi +
+  c_id psi - prev, acc += c prev (reads psi, V, prev, acc, writes prev, acc:
+  88 bytes/site);
+* ``stream88``: the same bytes with no neighbours, prev <- V psi - prev,
+  acc += c prev;
+* the ratios ``stream / apply`` and ``stream88 / cheb`` (1 = the stencil costs no
+  more than moving its bytes).
 
-Run: ``python benchmarks/bench_kernels.py`` (about a minute on 2 cores).
+Then, unless ``--no-scipy``: scipy's CSR matvec of the same H, and ``evolve``
+against ``scipy.sparse.linalg.expm_multiply`` on a 3D L = 48 lattice at equal
+accuracy.
+
+Run: ``python benchmarks/bench_kernels.py`` (a few minutes on 2 cores; L = 256
+needs about 1.2 GB). Numba reads its thread count at start-up: the 2-thread
+rows need ``NUMBA_NUM_THREADS >= 2`` (the default on a 2-core machine).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numba as nb
@@ -23,10 +37,26 @@ import scipy.sparse.linalg as sla
 import chargetransport as ct
 
 
-@nb.njit(parallel=True, cache=True)
-def _triad(a, b, c, s):
-    for i in nb.prange(a.size):
-        a[i] = b[i] + s * c[i]
+@nb.njit(cache=True, parallel=True)
+def _stream_apply(psi, V, out, nchunks):
+    p, v, o = psi.reshape(psi.size), V.reshape(V.size), out.reshape(out.size)
+    for chunk in nb.prange(nchunks):
+        lo, hi = chunk * p.size // nchunks, (chunk + 1) * p.size // nchunks
+        pc, vc, oc = p[lo:hi], v[lo:hi], o[lo:hi]      # views from 0: loops vectorise
+        for k in range(pc.size):
+            oc[k] = vc[k] * pc[k]
+
+
+@nb.njit(cache=True, parallel=True)
+def _stream_chebyshev(psi, V, prev, acc, c_acc, nchunks):
+    p, v = psi.reshape(psi.size), V.reshape(V.size)
+    q, a = prev.reshape(prev.size), acc.reshape(acc.size)
+    for chunk in nb.prange(nchunks):
+        lo, hi = chunk * p.size // nchunks, (chunk + 1) * p.size // nchunks
+        pc, vc, qc, ac = p[lo:hi], v[lo:hi], q[lo:hi], a[lo:hi]
+        for k in range(pc.size):
+            qc[k] = vc[k] * pc[k] - qc[k]
+            ac[k] += c_acc * qc[k]
 
 
 def best_times(fns, repeat, clock=time.perf_counter):
@@ -48,8 +78,33 @@ def best_times(fns, repeat, clock=time.perf_counter):
     return best
 
 
-def bench_apply(L, repeat):
-    """ns/site of the triad, H.apply and the CSR matvec, measured interleaved."""
+def bench_stencils(L, threads, repeat):
+    """ns/site of apply, cheb and their same-bytes streams, interleaved."""
+    lat = ct.Lattice(d=3, L=L)
+    H = ct.AndersonHamiltonian(lat, 0.3, ct.random_potential(lat, seed=0))
+    V = np.array(H.potential)          # a writable copy for the stream kernels
+    rng = np.random.default_rng(1)
+    psi = rng.standard_normal(lat.shape) + 1j * rng.standard_normal(lat.shape)
+    out = np.empty_like(psi)
+    prev = rng.standard_normal(lat.shape) + 1j * rng.standard_normal(lat.shape)
+    acc = np.zeros_like(psi)
+    a, b = H.spectral_rescaling()
+    c_acc = 0.3 - 0.1j
+    before = nb.get_num_threads()
+    nb.set_num_threads(threads)
+    try:
+        best = best_times({
+            "apply": lambda: H.apply_affine(psi, out, 1.0 / a, -b / a),
+            "stream": lambda: _stream_apply(psi, V, out, threads),
+            "cheb": lambda: H.chebyshev_step(psi, prev, 2.0 / a, -2.0 * b / a, acc, c_acc),
+            "stream88": lambda: _stream_chebyshev(psi, V, prev, acc, c_acc, threads),
+        }, repeat)
+    finally:
+        nb.set_num_threads(before)
+    return {k: 1e9 * v / lat.num_sites for k, v in best.items()}
+
+
+def bench_csr(L, repeat):
     lat = ct.Lattice(d=3, L=L)
     H = ct.AndersonHamiltonian(lat, 0.3, ct.random_potential(lat, seed=0))
     rng = np.random.default_rng(1)
@@ -57,13 +112,8 @@ def bench_apply(L, repeat):
     out = np.empty_like(psi)
     A = H.to_sparse()
     v = psi.ravel()
-    n = lat.num_sites
-    # triad arrays as large as the stencil's fields (8 MiB per 2^20 sites)
-    ta, tb, tc = np.zeros(2 * n), np.ones(2 * n), np.full(2 * n, 2.0)
-    best = best_times({"triad": lambda: _triad(ta, tb, tc, 3.0),
-                       "apply": lambda: H.apply(psi, out=out),
-                       "csr": lambda: A @ v}, repeat)
-    return n, 24.0 * 2 * n / best["triad"], best["apply"], best["csr"]
+    best = best_times({"apply": lambda: H.apply(psi, out=out), "csr": lambda: A @ v}, repeat)
+    return {k: 1e9 * t / lat.num_sites for k, t in best.items()}
 
 
 def bench_evolve(L, t, repeat):
@@ -88,22 +138,35 @@ def bench_evolve(L, t, repeat):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--apply-L", type=int, default=128)
+    parser.add_argument("--L", type=int, nargs="+", default=[128, 256])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--no-scipy", action="store_true", help="skip the CSR and expm_multiply rows")
     parser.add_argument("--evolve-L", type=int, default=48)
     parser.add_argument("--time", type=float, default=20.0)
-    parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
 
-    print(f"numba threads: {nb.get_num_threads()}")
-    n_sites, bw, t_apply, t_csr = bench_apply(args.apply_L, args.repeat)
-    apply_bw = 40.0 * n_sites / t_apply
-    print(f"triad bandwidth                 : {bw / 1e9:7.2f} GB/s")
-    print(f"H.apply 3D L={args.apply_L:<4d}              : {1e9 * t_apply / n_sites:7.3f} ns/site, "
-          f"{apply_bw / 1e9:6.2f} GB/s = {100 * apply_bw / bw:5.1f}% of triad (40 B/site)")
-    print(f"scipy CSR matvec                : {1e9 * t_csr / n_sites:7.3f} ns/site; "
-          f"apply is {t_csr / t_apply:5.1f}x faster")
-
-    best, errors, nterms = bench_evolve(args.evolve_L, args.time, max(2, args.repeat // 2))
+    threads = [n for n in args.threads if n <= nb.config.NUMBA_NUM_THREADS]
+    _stream_apply(np.zeros((1, 1, 4), complex), np.zeros((1, 1, 4)), np.zeros((1, 1, 4), complex), 1)
+    print(f"numba {nb.__version__}, threading layer {nb.threading_layer()}, "
+          f"NUMBA_NUM_THREADS = {nb.config.NUMBA_NUM_THREADS}; load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("ns/site, best of", args.repeat, "(ratio = stream time / stencil time)")
+    print(f"{'L':>4} {'thr':>3} | {'apply':>7} {'stream':>7} {'ratio':>5} | "
+          f"{'cheb':>7} {'stream88':>8} {'ratio':>5}")
+    for L in args.L:
+        for n in threads:
+            r = bench_stencils(L, n, args.repeat)
+            print(f"{L:>4} {n:>3} | {r['apply']:7.3f} {r['stream']:7.3f} "
+                  f"{r['stream'] / r['apply']:5.2f} | {r['cheb']:7.3f} {r['stream88']:8.3f} "
+                  f"{r['stream88'] / r['cheb']:5.2f}", flush=True)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.no_scipy:
+        return
+    r = bench_csr(args.L[0], args.repeat)
+    print(f"scipy CSR matvec 3D L={args.L[0]}: {r['csr']:7.3f} ns/site; "
+          f"H.apply (checked) {r['apply']:7.3f} ns/site, {r['csr'] / r['apply']:5.1f}x faster")
+    best, errors, nterms = bench_evolve(args.evolve_L, args.time, max(2, args.repeat // 3))
     print(f"evolve 3D L={args.evolve_L}, t={args.time:g} ({nterms} terms)  : "
           f"{best['evolve']:7.3f} s, error {errors['evolve']:.1e}")
     print(f"expm_multiply same problem      : {best['expm_multiply']:7.3f} s, "

@@ -143,3 +143,71 @@ def test_lattice_equality_hash_and_repr():
 def test_lattice_accepts_numpy_integers():
     lat = ct.Lattice(np.int64(2), np.int32(5))
     assert lat.d == 2 and lat.L == 5 and type(lat.L) is int
+
+
+# ------------------------------------------------------------------------------------
+# twisted boundary conditions: psi(x + L e_i) = exp(2 pi i theta_i) psi(x)
+# ------------------------------------------------------------------------------------
+def test_twist_defaults_to_zero_and_zero_twist_is_the_periodic_box():
+    assert ct.Lattice(2, 5).twist == (0.0, 0.0)
+    assert ct.Lattice(2, 5, twist=[0, 0]) == ct.Lattice(2, 5)
+    assert ct.Lattice(2, 5, twist=0.0) == ct.Lattice(2, 5)
+    assert hash(ct.Lattice(2, 5, twist=(0.0, 0.0))) == hash(ct.Lattice(2, 5))
+    assert repr(ct.Lattice(2, 5, twist=[0.0, 0.0])) == "Lattice(d=2, L=5)"
+    assert not ct.Lattice(3, 4).is_twisted
+
+
+def test_twist_enters_equality_hash_and_repr():
+    a = ct.Lattice(2, 6, twist=(0.25, 0.0))
+    assert a.twist == (0.25, 0.0) and a.is_twisted
+    assert a != ct.Lattice(2, 6) and a != ct.Lattice(2, 6, twist=(0.0, 0.25))
+    assert a == ct.Lattice(2, 6, twist=np.array([0.25, 0.0]))
+    assert len({a, ct.Lattice(2, 6), ct.Lattice(2, 6, twist=(0.25, 0.0))}) == 2
+    assert repr(a) == "Lattice(d=2, L=6, twist=(0.25, 0.0))"
+    assert ct.Lattice(3, 4, twist=0.5).twist == (0.5, 0.5, 0.5)     # a number: every axis
+
+
+@pytest.mark.parametrize("twist, match", [
+    ([0.1, 0.2, 0.3], "'twist'.*d = 2"),
+    ([1.0, 0.0], "'twist'.*\\[0, 1\\)"),
+    ([-0.1, 0.0], "'twist'.*\\[0, 1\\)"),
+    ([np.nan, 0.0], "'twist'.*finite"),
+    ([np.inf, 0.0], "'twist'.*finite"),
+])
+def test_twist_is_validated(twist, match):
+    with pytest.raises(ValueError, match=match):
+        ct.Lattice(2, 5, twist=twist)
+    with pytest.raises(TypeError, match="'twist'"):
+        ct.Lattice(2, 5, twist=[0.1j, 0.0])
+
+
+@given(d=st.integers(1, 3), L=st.integers(3, 9), data=st.data())
+@settings(max_examples=30, deadline=None)
+def test_twisted_momenta_dispersion_and_gradient_live_on_the_shifted_grid(d, L, data):
+    theta = np.array(data.draw(st.lists(st.floats(0, 0.999), min_size=d, max_size=d)))
+    lat = ct.Lattice(d, L, twist=theta)
+    k = lat.momenta(sparse=False)
+    m = np.indices(lat.shape)
+    for axis in range(d):
+        # (m + theta) / L: one addition and one division, rounding only
+        np.testing.assert_allclose(k[axis], (m[axis] + theta[axis]) / L, rtol=0, atol=2 * EPS)
+        assert np.all((k[axis] >= 0) & (k[axis] < 1))
+    grid = np.stack(k, axis=-1)
+    np.testing.assert_allclose(lat.dispersion(), ct.dispersion(grid), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(lat.dispersion_gradient(), np.moveaxis(ct.dispersion_gradient(grid), -1, 0),
+                               rtol=0, atol=1e-13)
+
+
+def test_zero_twist_momenta_are_bit_for_bit_the_periodic_grid():
+    for d, L in ((1, 7), (2, 6), (3, 5)):
+        m = np.arange(L, dtype=np.float64) / L     # the periodic grid m / L
+        for axis, k in enumerate(ct.Lattice(d, L, twist=0.0).momenta(sparse=True)):
+            assert k.ravel().tobytes() == m.tobytes()
+
+
+def test_twist_factor_is_the_gauge_phase_of_centred_coordinates():
+    lat = ct.Lattice(2, 5, twist=(0.3, 0.8))
+    x = np.indices(lat.shape) - 2
+    g = np.exp(2j * np.pi * (0.3 * x[0] + 0.8 * x[1]) / 5)
+    np.testing.assert_allclose(lat.twist_factor(), g, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(ct.Lattice(2, 5).twist_factor(), 1.0)

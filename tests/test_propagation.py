@@ -267,3 +267,50 @@ def test_evolve_is_bit_for_bit_identical_with_one_and_two_numba_threads(tmp_path
     # every site is written by exactly one thread: no tolerance
     assert results[1].tobytes() == results[2].tobytes()
     assert np.all(np.isfinite(results[1]))
+
+
+# ------------------------------------------------------------------------------------
+# twisted boundary conditions
+# ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("d,L,theta", [(1, 11, [0.3]), (2, 6, [0.5, 0.15]), (3, 4, [0.2, 0.0, 0.85])])
+def test_evolve_on_a_twisted_box_matches_expm_multiply_and_is_unitary(d, L, theta):
+    lat = ct.Lattice(d, L, twist=theta)
+    H = ct.AndersonHamiltonian(lat, 1.1, ct.random_potential(lat, seed=4))
+    A = H.to_sparse()
+    psi0 = random_state(lat.shape, np.random.default_rng(d))
+    for t in (0.7, -5.0, 30.0):
+        psi_t = ct.evolve(H, psi0, t=t)
+        ref = expm_multiply(-1j * t * A, psi0.ravel()).reshape(psi0.shape)
+        assert np.linalg.norm(psi_t - ref) < REF_TOL, t            # as for the periodic box
+        # truncation <= 1e-12 per step and rounding of <= 200 terms
+        assert abs(np.linalg.norm(psi_t) - 1.0) < 2e-12
+        assert np.linalg.norm(ct.evolve(H, psi_t, t=-t) - psi0) < 3e-12
+
+
+@pytest.mark.parametrize("d,L,theta", [(1, 16, [0.4]), (2, 8, [0.25, 0.7]), (3, 33, [0.1, 0.5, 0.3])])
+def test_free_evolution_on_a_twisted_box_equals_evolve_with_eta_zero(d, L, theta):
+    lat = ct.Lattice(d, L, twist=theta)
+    psi0 = random_state(lat.shape, np.random.default_rng(d))
+    H = ct.AndersonHamiltonian(lat, 0.0)
+    for t in (1.3, -2.0):
+        # FFT rounding ~1e-15, Chebyshev truncation <= 1e-12
+        assert np.linalg.norm(ct.free_evolution(lat, psi0, t) - ct.evolve(H, psi0, t=t)) < 1e-11
+
+
+@pytest.mark.parametrize("d,L,theta", [(1, 9, [0.5]), (2, 5, [0.3, 0.9]), (3, 4, [0.6, 0.1, 0.0])])
+def test_free_evolution_of_a_twisted_plane_wave_is_a_phase(d, L, theta):
+    lat = ct.Lattice(d, L, twist=theta)
+    m = np.arange(d) + 1
+    k = (m + np.asarray(theta)) / L
+    psi = ct.plane_wave(lat, k)
+    energy = float(ct.dispersion(k))
+    # FFT rounding ~ log(L^d) eps per entry, plus |t| * (rounding of e(k) ~ 1e-15)
+    for t in (3.0, -40.0):
+        np.testing.assert_allclose(ct.free_evolution(lat, psi, t), np.exp(-1j * t * energy) * psi,
+                                   rtol=0, atol=1e-13 * (1 + abs(t)))
+
+
+def test_free_evolution_of_an_empty_time_list_is_an_empty_stack():
+    lat = ct.Lattice(2, 5)
+    out = ct.free_evolution(lat, np.ones(lat.shape, complex), [])
+    assert out.shape == (0, 5, 5) and out.dtype == np.complex128

@@ -196,3 +196,84 @@ def test_boundary_weight_limits_of_the_margin():
     psi = ct.gaussian_wave_packet(ct.Lattice(2, 10), [0, 0], 2.0, [0, 0])
     assert ct.boundary_weight(psi, 0) == 0.0
     assert ct.boundary_weight(psi, 5) == pytest.approx(1.0, abs=1e-15)   # every site
+
+
+# ------------------------------------------------------------------------------------
+# plane waves and twisted boxes
+# ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("d,L,theta", [(1, 7, [0.0]), (1, 6, [0.5]), (2, 5, [0.3, 0.8]),
+                                       (3, 4, [0.1, 0.0, 0.65])])
+def test_plane_wave_is_a_normalised_eigenvector_of_the_free_twisted_box(d, L, theta):
+    lat = ct.Lattice(d, L, twist=theta)
+    H = ct.AndersonHamiltonian(lat, 0.0)
+    for m in ([1, 2, 3][:d], [L - 1] * d, [0] * d):
+        k = (np.asarray(m) + np.asarray(theta)) / L
+        psi = ct.plane_wave(lat, k)
+        assert psi.shape == lat.shape and psi.dtype == np.complex128
+        assert np.linalg.norm(psi) == pytest.approx(1.0, abs=1e-14)
+        # 2d unit-size terms with phases: rounding ~1e-15
+        np.testing.assert_allclose(H.apply(psi), float(ct.dispersion(k)) * psi, rtol=0, atol=1e-13)
+        # its momentum distribution is L^d at the grid point m and 0 elsewhere (FFT rounding)
+        density = ct.momentum_distribution(psi, lat)
+        expected = np.zeros(lat.shape)
+        expected[tuple(np.asarray(m) % L)] = L**d
+        np.testing.assert_allclose(density, expected, rtol=0, atol=1e-10)
+
+
+def test_plane_wave_obeys_the_twisted_boundary_condition():
+    # psi(x + L) = exp(2 pi i theta) psi(x): continue the formula one box further and compare
+    L, theta, m = 8, 0.3, 2
+    lat = ct.Lattice(1, L, twist=theta)
+    psi = ct.plane_wave(lat, (m + theta) / L)
+    x = np.arange(L) - L // 2
+    continued = np.exp(2j * np.pi * (m + theta) / L * (x + L)) / np.sqrt(L)
+    np.testing.assert_allclose(continued, np.exp(2j * np.pi * theta) * psi, rtol=0, atol=1e-14)
+
+
+def test_plane_wave_rejects_momenta_off_the_grid_of_the_box():
+    with pytest.raises(ValueError, match="'momentum'.*grid"):
+        ct.plane_wave(ct.Lattice(1, 8, twist=0.5), 1 / 8)          # a periodic-grid momentum
+    with pytest.raises(ValueError, match="'momentum'.*grid"):
+        ct.plane_wave(ct.Lattice(2, 8), [0.25, 0.1])
+    # momenta are taken modulo 1 and snapped to the grid
+    lat = ct.Lattice(2, 8, twist=[0.5, 0.0])
+    np.testing.assert_allclose(ct.plane_wave(lat, [1 + 1.5 / 8, -0.25]),
+                               ct.plane_wave(lat, [1.5 / 8, 0.75]), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_packets_and_wkb_states_do_not_depend_on_the_twist(d):
+    # states of Z^d that fit in the box (module docstring): the same values on every box
+    periodic, twisted = ct.Lattice(d, 16), ct.Lattice(d, 16, twist=[0.37] * d)
+    c, w, p = [0.5] * d, 2.0, [0.2] * d
+    assert ct.gaussian_wave_packet(periodic, c, w, p).tobytes() == \
+        ct.gaussian_wave_packet(twisted, c, w, p).tobytes()
+    h, S = (lambda *X: np.exp(-sum(x**2 for x in X))), (lambda *X: 0.13 * X[0])
+    assert ct.wkb_state(periodic, h, S, 0.2).tobytes() == ct.wkb_state(twisted, h, S, 0.2).tobytes()
+
+
+def test_mean_square_velocity_on_a_twisted_box_is_that_of_the_shifted_grid():
+    # a plane wave has a sharp momentum: <|v|^2> = sum_i 4 sin^2(2 pi k_i)
+    lat = ct.Lattice(2, 9, twist=[0.5, 0.2])
+    k = (np.array([2, 7]) + np.array([0.5, 0.2])) / 9
+    psi = ct.plane_wave(lat, k)
+    expected = float(np.sum(4 * np.sin(2 * np.pi * k) ** 2))
+    assert ct.mean_square_velocity(psi, lat) == pytest.approx(expected, abs=1e-12)
+    # on the periodic grid the same state is spread over neighbouring momenta
+    assert abs(ct.mean_square_velocity(psi) - expected) > 1e-3
+
+
+def test_twisted_momentum_distribution_is_the_direct_fourier_sum_on_the_shifted_grid():
+    lat = ct.Lattice(2, 7, twist=(0.4, 0.9))
+    rng = np.random.default_rng(3)
+    psi = rng.standard_normal(lat.shape) + 1j * rng.standard_normal(lat.shape)
+    x = centred_coordinates(lat).reshape(2, -1)
+    k = np.stack(lat.momenta(sparse=False)).reshape(2, -1)
+    psi_hat = np.exp(-2j * np.pi * k.T @ x) @ psi.ravel()     # eq. (2.3) on the twisted grid
+    # 49-term sums of O(1) numbers: rounding ~1e-12
+    np.testing.assert_allclose(ct.momentum_distribution(psi, lat),
+                               (np.abs(psi_hat) ** 2).reshape(lat.shape), rtol=1e-12, atol=1e-12)
+    # Parseval on the twisted grid
+    assert ct.momentum_distribution(psi, lat).sum() / 49 == pytest.approx(np.vdot(psi, psi).real, rel=1e-13)
+    with pytest.raises(ValueError, match="'psi'.*shape"):
+        ct.momentum_distribution(psi, ct.Lattice(2, 8))

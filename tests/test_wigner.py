@@ -249,3 +249,20 @@ def test_wigner_pairing_with_an_identically_zero_momentum_factor_is_zero():
     psi = random_psi(1, 5, np.random.default_rng(0))
     J = ct.SeparableTestFunction([None], [lambda v: 0.0 * v])
     assert ct.wigner_pairing(psi, J) == 0.0
+
+
+def test_wigner_momentum_marginal_at_a_twisted_grid_is_the_twisted_momentum_distribution():
+    # W does not use the boundary condition; its momentum marginal 2^-d sum_x W(x, v) is
+    # |psi_hat(v)|^2 at every v. With M = 2L samples the odd j give v = (m + 1/2) / L: the grid
+    # of the antiperiodic box (theta = 1/2), where momentum_distribution must agree.
+    for d, L in ((1, 9), (2, 6)):
+        psi = random_psi(d, L, np.random.default_rng(L))
+        X, V, W = ct.wigner_transform(psi, num_momenta=2 * L)
+        marginal = W.sum(axis=tuple(range(d))) / 2**d
+        odd = (slice(1, None, 2),) * d
+        twisted = ct.momentum_distribution(psi, ct.Lattice(d, L, twist=[0.5] * d))
+        # sums of ~(2L)^d unit-size terms: rounding ~1e-14
+        np.testing.assert_allclose(marginal[odd], twisted, rtol=0, atol=1e-12)
+        # and the even j are the periodic grid
+        even = (slice(0, None, 2),) * d
+        np.testing.assert_allclose(marginal[even], ct.momentum_distribution(psi), rtol=0, atol=1e-12)

@@ -19,7 +19,7 @@ from .propagation import chebyshev_num_terms, evolve, free_evolution, trajectory
 from .rng import as_generator, realization_seeds
 from .observables import (boundary_weight, mean_square_displacement, mean_square_velocity,
                           momentum_distribution)
-from .states import gaussian_wave_packet, wkb_state
+from .states import gaussian_wave_packet, plane_wave, wkb_state
 from .localization import (eigenvector_ipr, golden_rule_spreading, inverse_participation_ratio,
                            spreading_distance, spreading_functional)
 from .transfer_matrix import (LyapunovResult, StripResult, box_disorder_eta, lyapunov_exponent,
@@ -40,7 +40,7 @@ __all__ = [
     "dispersion", "dispersion_gradient", "evolve", "free_evolution",
     "gaussian_test_function", "gaussian_wave_packet", "jackson_kernel",
     "kpm_density_of_states", "mean_square_displacement", "mean_square_velocity",
-    "momentum_distribution", "random_potential",
+    "momentum_distribution", "plane_wave", "random_potential",
     "realization_seeds", "trajectory", "wigner_pairing", "wigner_transform", "wkb_state",
     # section 2.3 (graphs, Duhamel terms, resolvents), section 3 (fluctuations) and the
     # statistics over realizations

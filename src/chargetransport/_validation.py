@@ -197,12 +197,21 @@ def available_memory_bytes():
     return available
 
 
+# Allocations this small are never refused by check_memory (any machine that runs
+# the package has them).
+_SMALL_BYTES = 64 * 1024**2
+
+
 def check_memory(name, needed_bytes, what, hint=""):
     """Raise ``ValueError`` naming ``name`` if ``needed_bytes`` exceeds the available memory.
 
     Call before allocating, so that an absurd size is an error that names the
-    parameter rather than a ``MemoryError`` (or a swap storm) later.
+    parameter rather than a ``MemoryError`` (or a swap storm) later. Sizes up
+    to 64 MiB pass without reading the system's limits (~0.2 ms), so the check
+    costs nothing on small problems.
     """
+    if needed_bytes <= _SMALL_BYTES:
+        return
     available = available_memory_bytes()
     if needed_bytes > available:
         raise ValueError(f"'{name}' is too large: {what} needs about {format_bytes(needed_bytes)} "

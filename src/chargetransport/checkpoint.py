@@ -7,16 +7,11 @@ temporary file in the same directory, flushed to disk, then renamed over the fin
 name), so that a file is either complete or absent, whatever kills the process.
 
 * :class:`ChunkCheckpoint`: the chunks of :func:`chargetransport.ensemble_average`,
-<<<<<<< HEAD
   ``chunk-<c>.npz`` each: the chunk's :class:`~chargetransport.streaming_moments.StreamingMoments`
-  states and kept samples, as plain arrays (read without unpickling anything).
-=======
-  ``chunk-<c>.npz`` each: the chunk's :class:`~chargetransport.statistics.StreamingMoments`
   states and kept samples, as plain arrays (read without unpickling anything). Its
   chunks do not depend on the number of realizations of the run, so a run is
   extended by running it again with more; the stored results of
   :mod:`chargetransport.studies` are such checkpoints.
->>>>>>> h8-studies
 * :class:`StateCheckpoint`: the states of a :class:`chargetransport.LockstepEnsemble`,
   ``step-<n>/block-<b>.pkl`` (pickled, since a state is any object), and
   ``latest.json``, the last step whose blocks are all written.

@@ -34,18 +34,17 @@ import math
 
 import numba as nb
 import numpy as np
-from scipy import special
 
 from . import _kernels
-from ._validation import check_field, check_int, check_real, check_real_array
-from .hamiltonian import AndersonHamiltonian
+from ._validation import (check_field, check_finite_field, check_instance, check_int,
+                          check_memory, check_real, check_real_array)
+from .hamiltonian import AndersonHamiltonian, as_3d, chebyshev_rescaling
 from .lattice import Lattice
+from .propagation import _check_series_size, chebyshev_series
 
 __all__ = ["duhamel_terms", "kinetic_duhamel_norms", "multilinear_duhamel_terms",
            "pairing_contribution", "pairing_contributions", "truncation_order"]
 
-# Relative margin on the spectral half-width (as in propagation.py).
-_SPECTRAL_MARGIN = 1e-6
 # Every this many Chebyshev terms (past a t) the norms of the current vectors are
 # measured to estimate the truncation error.
 _CHECK_EVERY = 8
@@ -55,90 +54,87 @@ _CHECK_EVERY = 8
 # Numba kernels
 # --------------------------------------------------------------------------------------
 @nb.njit(cache=True, inline="always")
-def _hierarchy_row(W, V, vindex, c_h, c_v, prev, acc, c_acc, level, i, j, zero):
-    """Row (level, i, j): prev <- c_h Delta W[level] + c_v V W[level-1] - prev;
+def _hierarchy_rows(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases, chunk, nchunks):
+    """Rows (level, i, j) of a chunk: prev <- c_h Delta W[level] + c_v V W[level-1] - prev;
     acc[s] += c_acc[s] prev for every output time s."""
-    w = W[level]
-    n = w.shape[2]
-    xm, xp, ym, yp = _kernels._neighbour_rows(w, i, j, zero)
-    c = w[i, j]
-    p = prev[level, i, j]
-    p[0] = c_h * (xm[0] + xp[0] + ym[0] + yp[0] + c[n - 1] + c[1]) - p[0]
-    for k in range(1, n - 1):
-        p[k] = c_h * (xm[k] + xp[k] + ym[k] + yp[k] + c[k - 1] + c[k + 1]) - p[k]
-    p[n - 1] = c_h * (xm[n - 1] + xp[n - 1] + ym[n - 1] + yp[n - 1] + c[n - 2] + c[0]) - p[n - 1]
-    if level > 0:
-        v = V[vindex[level], i, j]
-        below = W[level - 1, i, j]
-        for k in range(n):
-            p[k] += c_v * v[k] * below[k]
-    for s in range(c_acc.shape[0]):
-        cs = c_acc[s]
-        if cs != 0.0:
-            a = acc[s, level, i, j]
+    levels, n0, n1, n = W.shape
+    rows = n0 * n1
+    w2 = W.reshape(levels * rows, n)
+    q2 = prev.reshape(levels * rows, n)
+    a3 = acc.reshape(acc.shape[0], levels * rows, n)
+    v2 = V.reshape(V.shape[0] * rows, n)
+    scratch = np.zeros((_kernels._SCRATCH_ROWS, n), dtype=W.dtype)
+    first, last = chunk * levels * rows // nchunks, (chunk + 1) * levels * rows // nchunks
+    for row in range(first, last):
+        level = row // rows
+        rest = row - level * rows
+        i, j = rest // n1, rest % n1
+        base = level * rows
+        xa, xm, xb, xp, ya, ym, yb, yp = _kernels.neighbour_rows(w2, base, scratch, i, j, n0, n1,
+                                                                 phases)
+        left, right = _kernels.wrap_values(w2, row, phases)
+        q2[row, 0] = c_h * (xa[xm, 0] + xb[xp, 0] + ya[ym, 0] + yb[yp, 0] + left
+                            + w2[row, 1]) - q2[row, 0]
+        for k in range(1, n - 1):
+            q2[row, k] = c_h * (xa[xm, k] + xb[xp, k] + ya[ym, k] + yb[yp, k] + w2[row, k - 1]
+                                + w2[row, k + 1]) - q2[row, k]
+        k = n - 1
+        q2[row, k] = c_h * (xa[xm, k] + xb[xp, k] + ya[ym, k] + yb[yp, k] + w2[row, k - 1]
+                            + right) - q2[row, k]
+        if level > 0:
+            vrow = vindex[level] * rows + rest
+            below = row - rows
             for k in range(n):
-                a[k] += cs * p[k]
+                q2[row, k] += c_v * v2[vrow, k] * w2[below, k]
+        for s in range(c_acc.shape[0]):
+            cs = c_acc[s]
+            if cs != 0.0:
+                for k in range(n):
+                    a3[s, row, k] += cs * q2[row, k]
 
 
 @nb.njit(cache=True, parallel=True)
-def _hierarchy_step_threads(W, V, vindex, c_h, c_v, prev, acc, c_acc):
-    levels, n0, n1, n = W.shape
-    zero = np.zeros(n, dtype=W.dtype)
-    for row in nb.prange(levels * n0 * n1):
-        level = row // (n0 * n1)
-        rest = row % (n0 * n1)
-        _hierarchy_row(W, V, vindex, c_h, c_v, prev, acc, c_acc, level, rest // n1,
-                       rest % n1, zero)
+def _hierarchy_step_threads(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases, nchunks):
+    for chunk in nb.prange(nchunks):
+        _hierarchy_rows(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases, chunk, nchunks)
 
 
 @nb.njit(cache=True)
-def _hierarchy_step_serial(W, V, vindex, c_h, c_v, prev, acc, c_acc):
-    levels, n0, n1, n = W.shape
-    zero = np.zeros(n, dtype=W.dtype)
-    for row in range(levels * n0 * n1):
-        level = row // (n0 * n1)
-        rest = row % (n0 * n1)
-        _hierarchy_row(W, V, vindex, c_h, c_v, prev, acc, c_acc, level, rest // n1,
-                       rest % n1, zero)
+def _hierarchy_step_serial(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases):
+    _hierarchy_rows(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases, 0, 1)
 
 
-def _hierarchy_step(W, V, vindex, c_h, c_v, prev, acc, c_acc):
+def _hierarchy_step(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases):
     if W.size >= _kernels.PARALLEL_MIN_SITES:
-        _hierarchy_step_threads(W, V, vindex, c_h, c_v, prev, acc, c_acc)
+        _hierarchy_step_threads(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases,
+                                _kernels.num_chunks(W.shape[0] * W.shape[1] * W.shape[2]))
     else:
-        _hierarchy_step_serial(W, V, vindex, c_h, c_v, prev, acc, c_acc)
+        _hierarchy_step_serial(W, V, vindex, c_h, c_v, prev, acc, c_acc, phases)
 
 
 # --------------------------------------------------------------------------------------
 # The Chebyshev series of the block-bidiagonal generator
 # --------------------------------------------------------------------------------------
-def _coefficients(z):
-    """c_k of exp(-i z x) = sum_k c_k T_k(x), far into the super-exponential tail."""
-    z = abs(z)
-    k_max = int(z + 20.0 * max(z, 1.0) ** (1.0 / 3.0) + 80)
-    k = np.arange(k_max + 1)
-    c = 2.0 * (-1j) ** k * special.jv(k, z)
-    c[0] /= 2.0
-    tail = np.cumsum(np.abs(c[::-1]))[::-1]   # tail[k] = sum_{j >= k} |c_j|
-    return c, tail
-
-
-def _as4d(field):
-    return field.reshape((1,) * (3 - field.ndim) + field.shape)
-
-
-def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol):
+def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol, names):
     """Psi_t = exp(-itA) (psi0, 0, ..., 0) at every t of `times` (one Chebyshev pass).
 
     potentials: (num_V,) + shape; vindex[level] = which potential level acts with.
+    names: the parameters that set the number of levels and the times (for errors);
+    the caller has checked the size with _check_hierarchy_size.
     Returns an array (len(times), levels) + shape.
     """
     levels = len(vindex)
-    shape3 = _as4d(psi0).shape
-    V = np.ascontiguousarray(potentials.reshape((len(potentials),) + shape3), dtype=np.float64)
+    phases = _kernels.boundary_phases(lattice.twist)
+    shape3 = as_3d(psi0).shape
+    # a private, writable copy: the kernels take read-only arrays through a slow path
+    V = np.array(potentials.reshape((len(potentials),) + shape3), dtype=np.float64, order="C")
     vmax = float(np.abs(V).max()) if V.size else 0.0
-    a = (2.0 * lattice.d + eta * vmax) * (1.0 + _SPECTRAL_MARGIN)
-    series = [_coefficients(a * t) for t in times]
+    # the Gershgorin half-width of every Delta + eta V_m, centred at 0 (the hierarchy has
+    # no diagonal shift), widened by the margin evolve uses
+    half_width = 2.0 * lattice.d + eta * vmax
+    a, _ = chebyshev_rescaling(-half_width, half_width)
+    _check_series_size(names[1], a * max(times))
+    series = [chebyshev_series(a * t) for t in times]
     num_terms = max(len(c) for c, _ in series)
     C = np.zeros((len(times), num_terms), dtype=np.complex128)
     tails = np.zeros((len(times), num_terms + 1))
@@ -147,18 +143,19 @@ def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol):
         tails[s, :len(tail)] = tail
     norm0 = float(np.linalg.norm(psi0))
     W_prev = np.zeros((levels,) + shape3, dtype=np.complex128)
-    W_prev[0] = _as4d(psi0)
+    W_prev[0] = as_3d(psi0)
     acc = C[:, 0, None, None, None, None] * W_prev[None]
     if norm0 == 0.0 or num_terms < 2:
         return acc.reshape((len(times), levels) + psi0.shape)
     # T_1 Psi = (A / a) Psi, written into a zero "prev"
     W_cur = np.zeros_like(W_prev)
-    _hierarchy_step(W_prev, V, vindex, 1.0 / a, eta / a, W_cur, acc, C[:, 1].copy())
+    _hierarchy_step(W_prev, V, vindex, 1.0 / a, eta / a, W_cur, acc, C[:, 1].copy(), phases)
     t_max = max(times)
     estimate = np.inf
     for k in range(2, num_terms):
         # T_k = 2 (A/a) T_{k-1} - T_{k-2}, written over T_{k-2}
-        _hierarchy_step(W_cur, V, vindex, 2.0 / a, 2.0 * eta / a, W_prev, acc, C[:, k].copy())
+        _hierarchy_step(W_cur, V, vindex, 2.0 / a, 2.0 * eta / a, W_prev, acc, C[:, k].copy(),
+                        phases)
         W_prev, W_cur = W_cur, W_prev
         if k > a * t_max and (k % _CHECK_EVERY == 0 or k == num_terms - 1):
             # the neglected terms are c_j T_j Psi_0, j > k; |T_j Psi_0| is measured on the
@@ -173,18 +170,26 @@ def _run_hierarchy(lattice, eta, potentials, vindex, psi0, times, tol):
     return acc.reshape((len(times), levels) + psi0.shape)
 
 
+def _check_hierarchy_size(name, levels, num_sites, num_times):
+    """Raise ValueError naming `name` if the hierarchy's fields would not fit in memory:
+    T_{k-1} and T_k of every level and one accumulator per time (complex)."""
+    check_memory(name, 16 * num_sites * levels * (2 + num_times),
+                 f"the Duhamel hierarchy ({levels} levels of {num_sites} sites, {num_times} times)")
+
+
 def _check_lattice_arguments(lattice, eta, psi0, t, times, tol):
     """Validate the arguments shared by the lattice-based expansions: (eta, ts, scalar, tol)."""
-    if not isinstance(lattice, Lattice):
-        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    check_instance("lattice", lattice, Lattice)
     eta = check_real("eta", eta, minimum=0.0)
     check_field("psi0", psi0, lattice.shape)
+    check_finite_field("psi0", psi0)
     ts, scalar = _check_times(t, times)
     tol = check_real("tol", tol, minimum=1e-14, maximum=1e-3)
     return eta, ts, scalar, tol
 
 
 def _check_times(t, times):
+    """(list of times, scalar?, the name of the parameter that gave them)."""
     if (t is None) == (times is None):
         raise TypeError("give exactly one of 't' and 'times'")
     if t is not None:
@@ -255,18 +260,17 @@ def duhamel_terms(hamiltonian, psi0, t=None, order=None, *, times=None, tol=1e-1
     >>> bool(np.linalg.norm(terms.sum(axis=0) - ct.evolve(H, psi0, t=2.0)) < 1e-10)
     True
     """
-    if not isinstance(hamiltonian, AndersonHamiltonian):
-        raise TypeError("'hamiltonian' must be a chargetransport.AndersonHamiltonian, "
-                        f"got {type(hamiltonian).__name__}")
-    hamiltonian._check_psi(psi0, "psi0")
+    check_instance("hamiltonian", hamiltonian, AndersonHamiltonian)
+    hamiltonian.check_field(psi0, "psi0")
     ts, scalar = _check_times(t, times)
     if order is None:
         raise TypeError("'order' (the highest Duhamel term) is required")
     order = check_int("order", order, minimum=0)
     tol = check_real("tol", tol, minimum=1e-14, maximum=1e-3)
+    _check_hierarchy_size("order", order + 1, psi0.size, len(ts))
     vindex = np.array([-1] + [0] * order, dtype=np.int64)
-    terms = _run_hierarchy(hamiltonian.lattice, hamiltonian.eta,
-                           hamiltonian._potential[None], vindex, psi0, ts, tol)
+    terms = _run_hierarchy(hamiltonian.lattice, hamiltonian.eta, hamiltonian.potential[None],
+                           vindex, psi0, ts, tol, ("order", "t" if scalar else "times"))
     return terms[0] if scalar else terms
 
 
@@ -320,12 +324,13 @@ def multilinear_duhamel_terms(lattice, eta, potentials, psi0, t=None, *, times=N
     potentials = list(potentials)
     for m, V in enumerate(potentials):
         check_field(f"potentials[{m}]", V, lattice.shape, dtype=np.float64)
-        if not np.all(np.isfinite(V)):
-            raise ValueError(f"'potentials[{m}]' must contain only finite values")
+        check_finite_field(f"potentials[{m}]", V)
+    _check_hierarchy_size("potentials", len(potentials) + 1, psi0.size, len(ts))
     stacked = (np.stack(potentials) if potentials
                else np.zeros((1,) + lattice.shape, dtype=np.float64))
     vindex = np.array([-1] + list(range(len(potentials))), dtype=np.int64)
-    terms = _run_hierarchy(lattice, eta, stacked, vindex, np.ascontiguousarray(psi0), ts, tol)
+    terms = _run_hierarchy(lattice, eta, stacked, vindex, np.ascontiguousarray(psi0), ts, tol,
+                           ("potentials", "t" if scalar else "times"))
     return terms[0] if scalar else terms
 
 
@@ -493,8 +498,8 @@ def truncation_order(eta):
     >>> round(float(truncation_order(1e-6)), 2)
     5.26
     """
-    arr = np.asarray(eta, dtype=np.float64)
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0) or np.any(arr >= math.exp(-1)):
+    arr = check_real_array("eta", eta)
+    if np.any(arr <= 0) or np.any(arr >= math.exp(-1)):
         raise ValueError(f"'eta' must lie in (0, 1/e) for log log(1/eta) > 0, got {eta!r}")
     out = np.log(1 / arr) / np.log(np.log(1 / arr))
     return float(out) if out.ndim == 0 else out

@@ -5,39 +5,78 @@ import numpy as np
 from scipy import special
 from tqdm import tqdm
 
-from . import _kernels
-from ._validation import check_field, check_real, check_real_array
-from .hamiltonian import AndersonHamiltonian, as_3d
+from ._validation import (check_bool, check_field, check_finite_field, check_instance,
+                          check_memory, check_real, check_real_array)
+from .hamiltonian import AndersonHamiltonian
 from .lattice import Lattice
 
-__all__ = ["evolve", "trajectory", "free_evolution", "chebyshev_num_terms"]
-
-# Relative margin added to the Gershgorin half-width so that rounding can never
-# push the rescaled spectrum outside [-1, 1], where T_n grows exponentially.
-_SPECTRAL_MARGIN = 1e-6
+__all__ = ["evolve", "trajectory", "free_evolution", "chebyshev_num_terms", "chebyshev_series"]
 
 
-def _chebyshev_coefficients(tau, tol):
-    """Coefficients c_n of exp(-i tau x) = sum_n c_n T_n(x) on [-1, 1], truncated.
+def chebyshev_series(tau):
+    """Chebyshev coefficients of ``exp(-i tau x) = sum_n c_n T_n(x)`` on [-1, 1], and their tails.
 
-    c_0 = J_0(tau), c_n = 2 (-i)^n J_n(tau). Truncate at the smallest N with
-    sum_{n > N} |c_n| <= tol: that sum bounds the operator-norm error.
+    The one implementation of the series behind :func:`evolve` and
+    :mod:`chargetransport.duhamel`.
+
+    Parameters
+    ----------
+    tau : float
+        ``a t``: the time times the half-width ``a`` of the rescaled spectrum.
+
+    Returns
+    -------
+    c : numpy.ndarray of complex128
+        ``c_0 = J_0(tau)``, ``c_n = 2 (-i)^n J_n(tau)`` for ``n = 0, ..., n_max``.
+    tail : numpy.ndarray of float64
+        ``tail[m] = sum_{n >= m} |c_n|``, which bounds the operator-norm error of
+        the series cut before term ``m``.
+
+    Notes
+    -----
+    ``J_n(tau)`` decays super-exponentially for ``n > |tau|``;
+    ``n_max = |tau| + 20 max(|tau|, 1)^{1/3} + 80`` reaches far below 1e-16.
+
+    Examples
+    --------
+    >>> c, tail = chebyshev_series(0.0)
+    >>> complex(c[0]), float(tail[1])
+    ((1+0j), 0.0)
     """
     z = abs(tau)
-    # J_n(z) decays super-exponentially for n > z; this range always covers
-    # the tail far below 1e-16.
-    n_max = int(z + 12.0 * max(z, 1.0) ** (1.0 / 3.0) + 60)
+    n_max = int(z + 20.0 * max(z, 1.0) ** (1.0 / 3.0) + 80)
     n = np.arange(n_max + 1)
     jn = special.jv(n, tau)
     mags = 2.0 * np.abs(jn)
     mags[0] /= 2.0
-    tail = np.cumsum(mags[::-1])[::-1]  # tail[m] = sum_{n >= m} |c_n|
-    below = np.nonzero(tail <= tol)[0]
-    num = int(below[0]) if below.size else n_max + 1
-    num = max(num, 1)
-    c = 2.0 * (-1j) ** n[:num] * jn[:num]
+    tail = np.cumsum(mags[::-1])[::-1]
+    c = 2.0 * (-1j) ** n * jn
     c[0] = jn[0]
-    return c
+    return c, tail
+
+
+# Bytes per term that chebyshev_series allocates: int64 and float64 arrays (n, J_n, |c_n|,
+# their cumulative sum and its reversal) and complex128 ones ((-i)^n, 2 (-i)^n, c_n).
+_SERIES_BYTES_PER_TERM = 5 * 8 + 3 * 16
+
+
+def _check_series_size(name, tau):
+    """Raise ValueError naming `name` if the series for tau = a t would not fit in memory."""
+    z = abs(tau)
+    terms = z + 20.0 * max(z, 1.0) ** (1.0 / 3.0) + 81
+    check_memory(name, terms * _SERIES_BYTES_PER_TERM,
+                 f"the Chebyshev series of exp(-i t H) ({terms:.3g} terms, one stencil sweep each)",
+                 "split the time range (evolve with 'times' takes one step per entry) or use a "
+                 "shorter time")
+
+
+def _truncated_series(tau, tol):
+    """The coefficients c_0, ..., c_{N-1} with the smallest N >= 1 such that
+    sum_{n >= N} |c_n| <= tol."""
+    c, tail = chebyshev_series(tau)
+    below = np.nonzero(tail <= tol)[0]
+    num = max(int(below[0]) if below.size else len(c), 1)
+    return c[:num]
 
 
 def chebyshev_num_terms(hamiltonian, t, tol=1e-12):
@@ -46,40 +85,40 @@ def chebyshev_num_terms(hamiltonian, t, tol=1e-12):
     Every term after the zeroth (``psi0`` itself) costs one stencil sweep. The count
     grows like ``a |t|`` (``a`` the spectral half-width, about ``2d + eta max|V|``)
     plus a correction of order ``(a |t|)^{1/3} log(1/tol)``.
+
+    Examples
+    --------
+    >>> import chargetransport as ct
+    >>> H = ct.AndersonHamiltonian(ct.Lattice(d=1, L=8), eta=0.0)
+    >>> chebyshev_num_terms(H, 0.0), chebyshev_num_terms(H, 10.0) > 2 * 10
+    (1, True)
     """
-    if not isinstance(hamiltonian, AndersonHamiltonian):
-        raise TypeError("'hamiltonian' must be a chargetransport.AndersonHamiltonian, "
-                        f"got {type(hamiltonian).__name__}")
+    check_instance("hamiltonian", hamiltonian, AndersonHamiltonian)
     tol = check_real("tol", tol, minimum=1e-14, maximum=0.1)
-    a, _ = _rescaling(hamiltonian)
-    return len(_chebyshev_coefficients(a * check_real("t", t), tol))
-
-
-def _rescaling(H):
-    e_min, e_max = H.spectral_bounds()
-    half_width = 0.5 * (e_max - e_min) * (1.0 + _SPECTRAL_MARGIN)
-    return half_width, 0.5 * (e_max + e_min)
+    a, _ = hamiltonian.spectral_rescaling()
+    tau = a * check_real("t", t)
+    _check_series_size("t", tau)
+    return len(_truncated_series(tau, tol))
 
 
 def _chebyshev_step(H, psi, t, tol):
     """One Chebyshev expansion of exp(-i t H) psi, error <= tol ||psi||."""
-    a, b = _rescaling(H)
-    c = _chebyshev_coefficients(a * t, tol)
-    V, eta = H._potential_3d, H.eta
-    r_prev = as_3d(psi).copy()          # T_0 psi
+    a, b = H.spectral_rescaling()
+    c = _truncated_series(a * t, tol)
+    r_prev = psi.copy()                 # T_0 psi
     acc = c[0] * r_prev
     if len(c) == 1:
-        return (np.exp(-1j * b * t) * acc).reshape(psi.shape)
+        return np.exp(-1j * b * t) * acc
     # T_1 psi = Ht psi with Ht = (H - b) / a
     r_curr = np.empty_like(r_prev)
-    _kernels.stencil_apply(r_prev, V, eta, 1.0 / a, -b / a, r_curr)
+    H.apply_affine(r_prev, r_curr, 1.0 / a, -b / a)
     acc += c[1] * r_curr
     for n in range(2, len(c)):
         # T_n = 2 Ht T_{n-1} - T_{n-2}, written over T_{n-2} in place
-        _kernels.chebyshev_step(r_curr, V, eta, 2.0 / a, -2.0 * b / a, r_prev, acc, c[n])
+        H.chebyshev_step(r_curr, r_prev, 2.0 / a, -2.0 * b / a, acc, c[n])
         r_prev, r_curr = r_curr, r_prev
     acc *= np.exp(-1j * b * t)
-    return acc.reshape(psi.shape)
+    return acc
 
 
 def evolve(hamiltonian, psi0, t=None, *, times=None, tol=1e-12, progress=False):
@@ -111,6 +150,12 @@ def evolve(hamiltonian, psi0, t=None, *, times=None, tol=1e-12, progress=False):
     numpy.ndarray of complex128
         Shape ``lattice.shape``, or ``(len(times),) + lattice.shape``.
 
+    Raises
+    ------
+    ValueError
+        If ``psi0`` holds NaN or inf, or if ``|t|`` is so large that the
+        coefficients of the series would not fit in memory.
+
     Notes
     -----
     With ``Ht = (H - b)/a`` mapping the Gershgorin interval onto [-1, 1],
@@ -132,16 +177,18 @@ def evolve(hamiltonian, psi0, t=None, *, times=None, tol=1e-12, progress=False):
     >>> bool(abs(np.linalg.norm(psi_t) - 1) < 1e-12)
     True
     """
-    if not isinstance(hamiltonian, AndersonHamiltonian):
-        raise TypeError("'hamiltonian' must be a chargetransport.AndersonHamiltonian, "
-                        f"got {type(hamiltonian).__name__}")
-    hamiltonian._check_psi(psi0, "psi0")
+    check_instance("hamiltonian", hamiltonian, AndersonHamiltonian)
+    hamiltonian.check_field(psi0, "psi0")
     tol = check_real("tol", tol, minimum=1e-14, maximum=0.1)
+    progress = check_bool("progress", progress)
     if (t is None) == (times is None):
         raise TypeError("give exactly one of 't' and 'times'")
     if t is not None:
-        return _chebyshev_step(hamiltonian, psi0, check_real("t", t), tol)
+        t = check_real("t", t)
+        _check_series_size("t", hamiltonian.spectral_rescaling()[0] * t)
+        return _chebyshev_step(hamiltonian, psi0, t, tol)
     times = check_real_array("times", times, ndim=1)
+    check_memory("times", 16 * psi0.size * len(times), f"the stack of {len(times)} states")
     out = np.empty((len(times),) + psi0.shape, dtype=np.complex128)
     for i, psi in trajectory(hamiltonian, psi0, times, tol=tol, progress=progress):
         out[i] = psi
@@ -157,6 +204,9 @@ def trajectory(hamiltonian, psi0, times, *, tol=1e-12, progress=False):
     the index ``i`` into ``times``. Same accuracy guarantee as :func:`evolve`:
     l2 error <= ``tol ||psi0||`` at every time.
 
+    The arguments are checked when ``trajectory`` is called (errors as for
+    :func:`evolve`), not when the first state is requested.
+
     Examples
     --------
     >>> import numpy as np, chargetransport as ct
@@ -167,12 +217,19 @@ def trajectory(hamiltonian, psi0, times, *, tol=1e-12, progress=False):
     ...  ct.trajectory(H, psi0, [0.0, 1.0])][0]
     9.0
     """
-    if not isinstance(hamiltonian, AndersonHamiltonian):
-        raise TypeError("'hamiltonian' must be a chargetransport.AndersonHamiltonian, "
-                        f"got {type(hamiltonian).__name__}")
-    hamiltonian._check_psi(psi0, "psi0")
+    check_instance("hamiltonian", hamiltonian, AndersonHamiltonian)
+    hamiltonian.check_field(psi0, "psi0")
     tol = check_real("tol", tol, minimum=1e-14, maximum=0.1)
     times = check_real_array("times", times, ndim=1)
+    progress = check_bool("progress", progress)
+    if times.size:
+        _check_series_size("times", hamiltonian.spectral_rescaling()[0] * np.abs(times).max())
+    # the arguments are checked now, when trajectory is called; the generator below runs
+    # only when iterated
+    return _trajectory(hamiltonian, psi0, times, tol, progress)
+
+
+def _trajectory(hamiltonian, psi0, times, tol, progress):
     # Walk outwards from t = 0 in both directions so every step is short; the
     # per-step tolerance makes the accumulated error at most tol.
     step_tol = tol / max(len(times), 1)
@@ -197,9 +254,11 @@ def free_evolution(lattice, psi0, t):
     Parameters
     ----------
     lattice : Lattice
+        The box (its twist included).
     psi0 : numpy.ndarray of complex128, shape ``lattice.shape``
     t : float or array_like of float
-        One time, or a 1D array of times (result stacked along a new first axis).
+        One time, or a 1D array of times (result stacked along a new first axis;
+        an empty array gives an empty stack, as ``evolve(..., times=[])`` does).
 
     Returns
     -------
@@ -207,17 +266,35 @@ def free_evolution(lattice, psi0, t):
 
     Notes
     -----
-    ``(exp(-i t Delta) psi)^(k) = exp(-i t e(k)) psi_hat(k)``; exact up to
-    FFT rounding (~1e-15), at any time, for the cost of two FFTs.
+    ``(exp(-i t Delta) psi)^(k) = exp(-i t e(k)) psi_hat(k)`` on the momentum
+    grid of the box; exact up to FFT rounding (~1e-15), at any time, for the
+    cost of two FFTs. On a twisted box the FFT acts on the periodic field
+    ``psi0 / g`` with ``g = lattice.twist_factor()``, and the result is
+    multiplied back by ``g``.
+
+    Examples
+    --------
+    >>> import numpy as np, chargetransport as ct
+    >>> lat = ct.Lattice(d=1, L=8)
+    >>> psi = ct.plane_wave(lat, 0.25)                # e(1/4) = 0: a stationary state
+    >>> bool(np.allclose(free_evolution(lat, psi, 5.0), psi))
+    True
     """
-    if not isinstance(lattice, Lattice):
-        raise TypeError(f"'lattice' must be a chargetransport.Lattice, got {type(lattice).__name__}")
+    check_instance("lattice", lattice, Lattice)
     check_field("psi0", psi0, lattice.shape)
+    check_finite_field("psi0", psi0)
     scalar = np.ndim(t) == 0
     ts = np.atleast_1d(check_real_array("t", t))
     if ts.ndim != 1:
         raise ValueError(f"'t' must be a number or a 1D array of times, got shape {ts.shape}")
+    if ts.size == 0:
+        return np.empty((0,) + lattice.shape, dtype=np.complex128)
     e = lattice.dispersion()
-    psi_hat = np.fft.fftn(psi0)
-    out = np.stack([np.fft.ifftn(np.exp(-1j * tj * e) * psi_hat) for tj in ts])
+    if not lattice.is_twisted:
+        psi_hat = np.fft.fftn(psi0)
+        out = np.stack([np.fft.ifftn(np.exp(-1j * tj * e) * psi_hat) for tj in ts])
+    else:
+        g = lattice.twist_factor()
+        psi_hat = np.fft.fftn(psi0 * np.conj(g))
+        out = np.stack([g * np.fft.ifftn(np.exp(-1j * tj * e) * psi_hat) for tj in ts])
     return out[0] if scalar else out

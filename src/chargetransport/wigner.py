@@ -13,6 +13,14 @@ on ``X in eps (Z/2)^d`` (the paper takes ``eps = eta^2``), paired with
 test functions as
 
     <J, W^(eps)> = 2^{-d} sum_x int dv J(eps x, v) W(x, v).
+
+Boundary conditions. Both functions treat ``psi`` as a state on Z^d supported
+in the box; neither uses the boundary condition of the box, so a state that
+fits in the box (see :func:`boundary_weight`) has the same transform on a
+periodic and on a twisted box. ``W(x, v)`` is defined for every ``v`` on the
+torus, and its momentum marginal at the points ``(m + theta) / L`` of a
+twisted grid is the momentum distribution of the twisted box
+(:func:`momentum_distribution` with ``lattice=``).
 """
 from __future__ import annotations
 
@@ -21,8 +29,8 @@ import numpy as np
 
 from . import _kernels
 from .hamiltonian import as_3d
-from ._validation import (available_memory_bytes, check_int, check_real,
-                          format_bytes)
+from ._validation import (check_finite_field, check_instance, check_int, check_memory,
+                          check_real, check_real_array)
 
 __all__ = ["SeparableTestFunction", "gaussian_test_function", "wigner_pairing",
            "wigner_transform"]
@@ -33,6 +41,14 @@ _MOMENTUM_SAMPLES = 1 << 14
 # Fourier coefficients smaller than this (relative to the largest) are dropped:
 # they contribute below double-precision rounding.
 _COEFFICIENT_CUTOFF = 1e-17
+
+
+def _state(psi):
+    """psi as a complex128 array of finite numbers, or an error naming 'psi'."""
+    psi = np.asarray(psi)
+    if psi.dtype != np.complex128:
+        raise TypeError(f"'psi' must have dtype complex128, got {psi.dtype}")
+    return check_finite_field("psi", psi)
 
 
 def _factor_values(f, x, name):
@@ -65,6 +81,19 @@ class SeparableTestFunction:
 
     Sums of separable functions (any smooth ``J``, to any accuracy) are
     paired term by term, since the pairing is linear in ``J``.
+
+    Examples
+    --------
+    ``J(X, V) = cos(2 pi V)`` measures ``<cos(2 pi k)>``; for a Gaussian packet of
+    momentum ``p`` and momentum spread ``s = 1 / (4 pi w)`` it is
+    ``cos(2 pi p) exp(-2 pi^2 s^2)``:
+
+    >>> import numpy as np, chargetransport as ct
+    >>> J = SeparableTestFunction([None], [lambda v: np.cos(2 * np.pi * v)])
+    >>> psi = ct.gaussian_wave_packet(ct.Lattice(d=1, L=64), center=0, width=2.0, momentum=0.1)
+    >>> s = 1 / (8 * np.pi)
+    >>> bool(abs(wigner_pairing(psi, J) - np.cos(0.2 * np.pi) * np.exp(-2 * np.pi**2 * s**2)) < 1e-12)
+    True
     """
 
     def __init__(self, position_factors, momentum_factors, momentum_coefficients=None):
@@ -138,10 +167,16 @@ def gaussian_test_function(center, momentum=None, width=1.0, momentum_width=0.05
     SeparableTestFunction
         With closed-form momentum Fourier coefficients
         ``s sqrt(2 pi) exp(2 pi i V0 n - 2 pi^2 s^2 n^2)``.
+
+    Examples
+    --------
+    >>> J = gaussian_test_function([0.0], [0.1], width=1.0, momentum_width=0.05)
+    >>> float(J([0.0], [0.1])), bool(J([0.0], [0.6]) < 1e-20)
+    (1.0, True)
     """
-    X0 = np.atleast_1d(np.asarray(center, dtype=float))
+    X0 = np.atleast_1d(check_real_array("center", center))
     position_only = momentum is None
-    V0 = np.zeros_like(X0) if position_only else np.atleast_1d(np.asarray(momentum, dtype=float))
+    V0 = np.zeros_like(X0) if position_only else np.atleast_1d(check_real_array("momentum", momentum))
     if X0.shape != V0.shape or X0.ndim != 1 or not 1 <= X0.size <= 3:
         raise ValueError(f"'center' and 'momentum' must have the same length d in 1..3, "
                          f"got {X0.shape} and {V0.shape}")
@@ -229,12 +264,18 @@ def wigner_pairing(psi, test_function, scale=1.0):
     applied axis by axis: ``O(d L^d n_max)`` operations, where ``n_max`` is the
     range of ``Phi`` (about ``1.2 / s`` for a Gaussian of momentum width ``s``,
     0 for a function of position only).
+
+    Examples
+    --------
+    A test function of position only, constant on the packet, pairs to its mass:
+
+    >>> import chargetransport as ct
+    >>> psi = ct.gaussian_wave_packet(ct.Lattice(d=1, L=32), center=0, width=2.0, momentum=0.25)
+    >>> round(abs(wigner_pairing(psi, ct.gaussian_test_function([0.0], width=1e6))), 9)
+    1.0
     """
-    psi = np.asarray(psi)
-    if psi.dtype != np.complex128:
-        raise TypeError(f"'psi' must have dtype complex128, got {psi.dtype}")
-    if not isinstance(test_function, SeparableTestFunction):
-        raise TypeError("'test_function' must be a SeparableTestFunction")
+    psi = _state(psi)
+    check_instance("test_function", test_function, SeparableTestFunction)
     d = psi.ndim
     if d != test_function.d or len(set(psi.shape)) != 1:
         raise ValueError(f"'psi' must be a field on a d = {test_function.d} box (shape (L,)*d), "
@@ -291,21 +332,30 @@ def wigner_transform(psi, num_momenta=None, scale=1.0):
     -----
     Costs ``O(L^{2d} + (L M)^d log M)``; meant for pictures and checks in d = 1, 2.
     For pairings with test functions use :func:`wigner_pairing`.
+
+    Examples
+    --------
+    Total mass ``2^{-d} sum_x M^{-d} sum_v W = ||psi||^2``, momentum marginal
+    peaked at the packet's momentum:
+
+    >>> import chargetransport as ct
+    >>> psi = ct.gaussian_wave_packet(ct.Lattice(d=1, L=16), center=0, width=1.5, momentum=0.25)
+    >>> X, V, W = wigner_transform(psi)
+    >>> W.shape, round(float(W.sum()) / 2 / len(V), 12), float(V[W.sum(axis=0).argmax()])
+    ((31, 32), 1.0, 0.25)
     """
-    psi = np.asarray(psi)
-    if psi.dtype != np.complex128:
-        raise TypeError(f"'psi' must have dtype complex128, got {psi.dtype}")
+    psi = _state(psi)
     d = psi.ndim
     if not 1 <= d <= 3 or len(set(psi.shape)) != 1:
         raise ValueError(f"'psi' must be a field on a box (shape (L,)*d, d in 1..3), got {psi.shape}")
     L = psi.shape[0]
     M = 2 * L if num_momenta is None else check_int("num_momenta", num_momenta, minimum=1)
     eps = check_real("scale", scale, minimum=0.0, strict_minimum=True)
-    needed = 16 * ((2 * L - 1) * max(M, 2 * L - 1)) ** d
-    if needed > available_memory_bytes() / 4:
-        raise ValueError(f"the explicit Wigner transform of a {psi.shape} state with "
-                         f"num_momenta = {M} needs {format_bytes(needed)}; use wigner_pairing "
-                         "or a smaller box")
+    # the transform, its FFT and the temporaries of the scatter-add: about four arrays
+    check_memory("num_momenta" if num_momenta is not None else "psi",
+                 4 * 16 * ((2 * L - 1) * max(M, 2 * L - 1)) ** d,
+                 f"the explicit Wigner transform of a {psi.shape} state with num_momenta = {M}",
+                 "use wigner_pairing or a smaller box")
     # C[s, n mod M] = sum over y + z = s, y - z = n of conj(psi(y)) psi(z), per axis.
     C = np.zeros((2 * L - 1,) * d + (M,) * d, dtype=np.complex128)
     idx = np.indices(psi.shape).reshape(d, -1)
