@@ -21,6 +21,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -218,7 +219,7 @@ def problem_set(built_book: BookBuild) -> Path:
     assert built_book.returncode == 0, "the book build failed"
     start = time.perf_counter()
     proc = subprocess.run(
-        [shutil.which("python") or "python", str(ROOT / "tools" / "build_problems.py"),
+        [sys.executable, str(ROOT / "tools" / "build_problems.py"),
          "-W", "-n", "--keep-going"],
         cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
     print(f"make problems: {time.perf_counter() - start:.0f} s")
