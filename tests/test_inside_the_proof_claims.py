@@ -154,6 +154,10 @@ def test_ensemble_first_order_matches_its_exact_box_value(values):
     assert abs(values["first_order_box_correction"] - (box / x - 1)) < 1e-6   # nu_1 = x
     # a finite-t correction of order eta^2 / T: below eta^2 = 0.04 in size
     assert abs(values["first_order_box_correction"]) < 0.04
+    # at t = 50 the exactly degenerate momenta (weight t^2 instead of ~t) dominate
+    box50 = _first_order_box(48, 1.0, 50.0) / (2 * math.pi * rho3(0.0) * 50) - 1
+    assert abs(values["first_order_box_correction_t50"] - box50) < 1e-6
+    assert values["first_order_box_correction_t50"] > 0.1
 
 
 def test_duhamel_norms_follow_the_ladder_formula(values):
