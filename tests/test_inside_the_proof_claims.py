@@ -128,6 +128,10 @@ def test_duhamel_sum_error_is_the_tail_beyond_order_32(values):
     # the floor: two Chebyshev series, each accurate to tol = 1e-12 relative to ||psi0||
     assert floor <= 2e-12
     assert err > 4 * floor                 # so the error at n = 32 is not the floor
+    # the order where the error levels off: where the geometric tail r^(n - 33) ||psi^(33)||
+    # falls below the floor (within two orders; the criterion in the chapter is a factor 2)
+    predicted = 33 + math.log(floor / nxt) / math.log(r)
+    assert abs(values["duhamel_floor_order"] - predicted) <= 2
 
 
 def test_degenerate_momenta_of_the_box(values):
