@@ -156,9 +156,9 @@ def test_spreading_functional_follows_the_born_corrected_kinetic_limit(values):
 
 
 def test_box_size_checks(values):
-    # a box twice as large changes nothing within the errors (3.3 s.e.)
+    # a larger box changes nothing within the errors (3.3 s.e.)
     assert abs(values["box_check_diff"]) < 3.3 * values["box_check_diff_se"]
-    assert values["L_check"] == 2 * values["L_main_0.28"]
+    assert values["L_check"] >= values["L_main_0.28"] + 16
     # for the runs shown the exact Born box effect is negligible
     assert values["box_shift_born_box_free"] < 1e-8
     # a box the state has wound around: visibly higher, and the Born part is positive
