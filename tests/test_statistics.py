@@ -280,3 +280,29 @@ def test_block_norms_reject_bad_input():
         st.block_central_lp_norms(np.zeros(10), num_blocks=1)
     with pytest.raises(ValueError, match="'orders'"):
         st.block_central_lp_norms(np.zeros(10), orders=(0.5,), num_blocks=2)
+
+
+def test_block_checked_replicates_keep_a_sufficient_bootstrap_and_widen_a_short_one():
+    rng = np.random.default_rng(4)
+    reps = 2.0 + 0.1 * rng.standard_normal((4000, 3))
+    # blocks whose batch-means error is 0.05, 0.1 and 0.3: the first two leave the
+    # bootstrap (0.1) as it is, the third widens it threefold. K = 4 blocks at -a, -a, a,
+    # a have std a sqrt(4/3), batch-means error a sqrt(4/3) / 2 = a / sqrt(3)
+    a = np.sqrt(3.0) * np.array([0.05, 0.1, 0.3])
+    blocks = np.array([-1.0, -1.0, 1.0, 1.0])[:, None] * a
+    out, widening = st.block_checked_replicates(np.array([2.5, 2.5, 2.5]), reps, blocks)
+    batch = blocks.std(axis=0, ddof=1) / 2
+    assert np.allclose(batch, [0.05, 0.1, 0.3])
+    boot = reps.std(axis=0, ddof=1)
+    assert np.allclose(widening, np.maximum(1.0, batch / boot))
+    assert np.allclose(out.mean(axis=0), 2.5)
+    assert np.allclose(out.std(axis=0, ddof=1), np.maximum(boot, batch))
+    # the replicates keep their correlations (a stretch about the mean)
+    assert np.allclose(np.corrcoef(out.T), np.corrcoef(reps.T))
+
+
+def test_block_checked_replicates_reject_bad_shapes():
+    with pytest.raises(ValueError, match="'replicates'"):
+        st.block_checked_replicates(np.zeros(2), np.zeros((5, 3)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="'block_values'"):
+        st.block_checked_replicates(np.zeros(2), np.zeros((5, 2)), np.zeros((1, 2)))
