@@ -261,16 +261,20 @@ def test_j1_exceedance_at_large_eta_is_the_gaussian_with_the_measured_bias(value
     assert values["bias_relative_d2_J1_0.4"] - 0.1 > Z * values["bias_se_d2_J1_0.4"] / F
 
 
-def test_j1_in_d3_is_biased_beyond_ten_percent_and_j3_fluctuates_below_one_percent(values):
+def test_j1_in_d3_is_biased_beyond_ten_percent_and_j3_never_deviates_by_five(values):
     F = values["boltzmann_d3_J1"]
     for eta in ETAS[3]:
         assert abs(values[f"bias_d3_J1_{eta}"]) / F - 0.1 > Z * values[f"bias_se_d3_J1_{eta}"] / F
         assert values[f"exceedance_lo_d3_J1_0.1_{eta}"] > 0.5
-        assert values[f"relative_std_d3_J3_{eta}"] < 0.01
-    # a 5 % deviation of J_3 is beyond 5 standard deviations plus the bias: none is seen
-    assert values["exceedance_d3_J3_0.05_0.5"] == 0.0
-    b = abs(values["bias_d3_J3_0.5"]) / values["boltzmann_d3_J3"]
-    assert 0.05 - b > 5 * values["relative_std_d3_J3_0.5"]
+    # the relative spread of J_3 is largest at eta = 0.5 ("and less at smaller eta")
+    rel = [values[f"relative_std_d3_J3_{eta}"] for eta in ETAS[3]]
+    assert rel == sorted(rel, reverse=True)
+    for eta in ETAS[3]:
+        # a 5 % deviation of J_3 is more than 4 standard deviations beyond its bias:
+        # P < 1e-4 for a Gaussian, fewer than 0.05 of 480 realizations; none is seen
+        b = abs(values[f"bias_d3_J3_{eta}"]) / values["boltzmann_d3_J3"]
+        assert 0.05 - b > 4 * values[f"relative_std_d3_J3_{eta}"]
+        assert values[f"exceedance_d3_J3_0.05_{eta}"] == 0.0
 
 
 def test_j2_fluctuates_most_and_exceeds_most_in_d2(values):
@@ -298,17 +302,24 @@ def _torus_gaussian(x, c, s):
 
 
 def _shell_average_of_bump(E, q, s):
-    """<bump>_shell = (1/rho) int dk_1 sum_{k_2: e(k) = E} bump(k) / |d e / d k_2|."""
-    def integrand(k1):
-        c = (E - 2 * np.cos(2 * np.pi * k1)) / 2
+    """<bump>_shell = (1/rho) int dk_a sum_{k_b: e(k) = E} bump(k) / |d e / d k_b|.
+
+    The shell is parametrised by the coordinate ``a`` along which it is a graph near ``q``
+    (where the solved coordinate ``k_b`` is far from a turning point ``sin 2 pi k_b = 0``).
+    """
+    a = 1 if abs(np.sin(2 * np.pi * q[0])) > abs(np.sin(2 * np.pi * q[1])) else 0
+    b = 1 - a
+
+    def integrand(ka):
+        c = (E - 2 * np.cos(2 * np.pi * ka)) / 2
         if abs(c) >= 1:
             return 0.0
-        k2 = np.arccos(c) / (2 * np.pi)
+        kb = np.arccos(c) / (2 * np.pi)
         jac = 4 * np.pi * np.sqrt(1 - c**2)
-        return _torus_gaussian(k1, q[0], s) * (_torus_gaussian(k2, q[1], s)
-                                               + _torus_gaussian(-k2, q[1], s)) / jac
-    # the bump vanishes (exp(-50)) beyond 10 widths of q_1
-    value = integrate.quad(integrand, q[0] - 10 * s, q[0] + 10 * s, points=[q[0]],
+        return _torus_gaussian(ka, q[a], s) * (_torus_gaussian(kb, q[b], s)
+                                               + _torus_gaussian(-kb, q[b], s)) / jac
+    # the bump vanishes (exp(-50)) beyond 10 widths of q_a
+    value = integrate.quad(integrand, q[a] - 10 * s, q[a] + 10 * s, points=[q[a]],
                            limit=200, epsabs=1e-14)[0]
     return value / rho2(E)
 
