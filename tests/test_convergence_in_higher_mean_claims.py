@@ -239,6 +239,31 @@ def test_the_bootstrap_misses_the_heavy_tail_and_not_the_gaussian_part(values):
 # --------------------------------------------------------------------------------------
 # Experiment 3: convergence in probability
 # --------------------------------------------------------------------------------------
+REALIZATIONS = {2: {0.4: 3200, 0.3: 1200, 0.2: 320, 0.15: 80},
+                3: {0.5: 480, 0.42: 240, 0.35: 120}}     # the chapter's parameters
+
+
+def _wilson(p, n, z=1.0):
+    mid = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return max(mid - half, 0.0), min(mid + half, 1.0)
+
+
+def test_exceedances_are_counts_with_their_wilson_intervals(values):
+    # every quoted probability is a count k / R of the ensemble, and its interval is the
+    # Wilson score interval of that count (recomputed here from the formula)
+    for d in (2, 3):
+        for eta, R in REALIZATIONS[d].items():
+            for j in TESTS:
+                for rel in (0.05, 0.1, 0.2):
+                    p = values[f"exceedance_d{d}_J{j}_{rel}_{eta}"]
+                    assert abs(p * R - round(p * R)) < 1e-9
+                    lo, hi = _wilson(p, R)
+                    key = f"d{d}_J{j}_{rel}_{eta}"
+                    assert values[f"exceedance_lo_{key}"] == pytest.approx(lo, abs=1e-12)
+                    assert values[f"exceedance_hi_{key}"] == pytest.approx(hi, abs=1e-12)
+
+
 def test_exceedance_falls_with_eta_in_d2(values):
     for j in (1, 3):
         # the Wilson intervals (one standard deviation each) at eta = 0.4 and 0.15 are disjoint

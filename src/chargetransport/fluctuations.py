@@ -179,7 +179,7 @@ def gaussian_product_moments(covariance, r):
 # --------------------------------------------------------------------------------------
 def wkb_experiment_pairings(seed, *, eta, T, half_width, momentum, scattered_momentum=None,
                             width=0.5, unscattered_time=1.0, **kwargs):
-    """``<J_i, W_T^(eta^2)>`` of :class:`~chargetransport.kinetic_limit.WKBExperiment`, one realization.
+    """``<J_i, W_T^(eta^2)>`` of the WKB set-up, one realization, from plain numbers.
 
     The same numbers, bit for bit, as
     ``WKBExperiment(momentum, scattered_momentum, width, unscattered_time).observable(eta,

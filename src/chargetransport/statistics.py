@@ -32,8 +32,8 @@ import numpy as np
 from ._validation import check_int, check_memory, check_real, check_real_array
 from .rng import as_generator
 
-__all__ = ["BootstrapResult", "SupDeviation", "block_central_lp_norms", "block_checked_replicates",
-           "bootstrap_central_lp_norms", "central_lp_norm",
+__all__ = ["BootstrapResult", "SupDeviation", "block_central_lp_norms",
+           "block_checked_replicates", "bootstrap_central_lp_norms", "central_lp_norm",
            "exceedance_probability", "fit_power_law", "sup_deviation"]
 
 
