@@ -353,6 +353,16 @@ register(Study(
                 "levels in the decay width), 32 realizations: the finite-box part of the "
                 "deviation."))
 
+register(Study(
+    name="fermi_current_2d_eta0.28_L256",
+    function=fermions.momentum_distribution_realization,
+    parameters=_fermi_current_parameters(2, 256, 0.28),
+    keys=_FERMI_KEYS, seed=51, num_realizations=32,
+    extends="fermi_gas: Experiment 1 (d = 2, eta = 0.28: box-size check of the book's L = 180)",
+    description="The book's d = 2, eta = 0.28 run in a 256^2 box instead of 180^2 (twice the "
+                "levels in the decay width), 32 realizations: the finite-box part of the "
+                "deviation."))
+
 
 # --------------------------------------------------------------------------------------
 # Provenance
