@@ -877,10 +877,12 @@ def second_order_kinetic_gain(lattice, J, t=None, *, intermediate="continuum", b
     J : array_like, shape ``lattice.shape``
         Momentum distribution, ``0 <= J <= 1``.
     t : float or array_like of float, optional
-        Microscopic times ``t >= 0``; default ``inf`` (the limit ``K_J``).
+        Microscopic times ``0 <= t <= inf``; default ``inf`` (the limit ``K_J``).
     intermediate : {"continuum", "grid"}, default "continuum"
         The virtual momenta ``p``: the torus (exact density of states, ``L -> inf``)
-        or the lattice's own grid (the box's exact second order).
+        or the lattice's own grid (the box's exact second order; at ``t = inf`` this is
+        a discrete principal value, well conditioned only if ``J`` is a function of
+        ``e``: for other ``J`` nearly degenerate pairs ``e(p) ~ e(q)`` dominate it).
     bin_width : float, default 1e-3
         Energies are binned to this width; ``c(t)`` is then a discrete correlation
         of two energy histograms (an FFT). The error is ``O(bin_width)`` for
@@ -923,7 +925,10 @@ def second_order_kinetic_gain(lattice, J, t=None, *, intermediate="continuum", b
         raise ValueError(f"'intermediate' must be 'continuum' or 'grid', got {intermediate!r}")
     w = check_real("bin_width", bin_width, minimum=0.0, strict_minimum=True, maximum=0.1)
     scalar = t is None or np.ndim(t) == 0
-    ts = np.atleast_1d(np.inf if t is None else check_real_array("t", t))
+    ts = np.atleast_1d(np.asarray(np.inf if t is None else t))
+    # t = inf (the limit K_J) is allowed; NaN and finite negatives are not
+    check_real_array("t", np.where(np.isposinf(ts), 0.0, ts) if np.isrealobj(ts) else ts)
+    ts = ts.astype(np.float64)
     if np.any(ts < 0):
         raise ValueError("'t' must be >= 0")
     d = lattice.d
