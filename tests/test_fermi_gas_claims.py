@@ -190,22 +190,26 @@ def test_current_deviation_is_resolved_and_falls_with_eta(values):
 
 
 def test_box_checks_agree_within_errors(values):
-    # the larger boxes change the deviation by less than 3 combined standard errors
+    # the larger boxes change the deviation by less than 3 combined standard errors, and
+    # the text states the measured sign (larger box, larger deviation)
     for d in (2, 3):
         a, b = values[f"current_deviation_d{d}_0.28"], values[f"current_deviation_d{d}_0.28_box"]
         se = math.hypot(values[f"current_deviation_se_d{d}_0.28"],
                         values[f"current_deviation_se_d{d}_0.28_box"])
-        assert abs(a - b) < Z_CLAIM * se
+        assert values[f"box_difference_d{d}"] == pytest.approx(b - a, rel=1e-12)
+        assert values[f"box_difference_se_d{d}"] == pytest.approx(se, rel=1e-12)
+        assert 0 < b - a < Z_CLAIM * se
 
 
 def test_sup_deviation_agrees_with_the_fixed_time_where_resolved(values):
-    # the maximum over T is at least the value at T = 0.25, up to the bias correction and
-    # its bootstrap error
-    for tag in _tags():
-        if values[f"current_sup_resolved_{tag}"]:
-            assert values[f"current_sup_{tag}"] > values[f"current_deviation_{tag}"] - (
-                Z_CLAIM * math.hypot(values[f"current_sup_se_{tag}"],
-                                     values[f"current_deviation_se_{tag}"]))
+    # "wherever the largest deviation over all times is resolved, it agrees within errors
+    # with the value at T = 0.25"
+    resolved = [tag for tag in _tags() if values[f"current_sup_resolved_{tag}"]]
+    assert len(resolved) >= 6
+    for tag in resolved:
+        assert abs(values[f"current_sup_{tag}"] - values[f"current_deviation_{tag}"]) < (
+            Z_CLAIM * math.hypot(values[f"current_sup_se_{tag}"],
+                                 values[f"current_deviation_se_{tag}"]))
 
 
 def test_quadrupole_follows_boltzmann(values):

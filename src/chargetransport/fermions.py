@@ -604,7 +604,12 @@ def boltzmann_observable(lattice, J, name, T):
     w, Jw = weight(k), J[support]
     if energy_function:      # <w, F_T> = <w, F_0>: the energy of every particle is kept
         return np.full(len(T), (w * Jw).sum() / lattice.num_sites)
-    m = 2.0 * np.pi * density_of_states(_kinetic_energy(k), lattice.d)
+    e = _kinetic_energy(k)
+    # Grid momenta on a van Hove energy (e = 0 in d = 2, +-2 in d = 1: rho = inf) must get
+    # the same rate as their mirror images p -> -p, whose cosines round differently.
+    for e_vh in {1: (-2.0, 2.0), 2: (0.0,), 3: ()}[lattice.d]:
+        e = np.where(np.abs(e - e_vh) < 1e-12, e_vh, e)
+    m = 2.0 * np.pi * density_of_states(e, lattice.d)
     with np.errstate(invalid="ignore", over="ignore"):
         decay = np.where(T[:, None] == 0.0, 1.0, np.exp(-np.multiply.outer(T, m)))
     return decay @ (w * Jw) / lattice.num_sites
