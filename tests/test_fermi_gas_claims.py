@@ -152,6 +152,8 @@ def test_boxes_hold_the_levels_the_text_states(values):
             assert values[f"levels_d{d}_{eta}"] == pytest.approx(levels[d, eta], rel=1e-6)
     assert values["levels_min"] <= min(levels.values()) * (1 + 1e-6)
     assert values["levels_min"] > 250          # "several hundred levels"
+    assert values["t_max_book"] == pytest.approx(2 / 0.2**2)
+    assert values["t_max_study"] == pytest.approx(2 / 0.14**2)
 
 
 def test_paired_deviation_is_exact_at_time_zero(values):

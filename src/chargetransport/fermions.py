@@ -21,6 +21,14 @@ Conventions. The book keeps the convention of section 2 throughout:
 ``E(p) = sum_j cos(2 pi p_j)`` without the factor 2; here every energy, the
 chemical potential ``mu`` and the inverse temperature ``beta`` refer to ``e``.
 
+Boxes. Every function here works on the periodic box and on a twisted one
+(``Lattice(d, L, twist=theta)``, momenta ``(m + theta) / L``): the Fourier transforms
+act on ``psi / g`` with ``g = lattice.twist_factor()``, as in
+:meth:`chargetransport.Lattice.momenta`; on a periodic box they are plain FFTs.
+:func:`momentum_distribution_realization` can draw a twist per realization (twist
+averaging), with the Boltzmann prediction of each observable on the realization's own
+grid (:func:`boltzmann_observable`).
+
 Dynamics. The many-body Hamiltonian is the second quantisation ``dGamma(h)`` of
 the one-particle Anderson Hamiltonian ``h = Delta + eta V``; the Heisenberg
 evolution maps ``a(f) -> a(f_t)`` with ``f_t = exp(i t h) f`` (eqs. (5.25)-(5.29)),
