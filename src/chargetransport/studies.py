@@ -63,7 +63,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _executors as ex
-from . import fluctuations, kinetic_limit, localization
+from . import fermions, fluctuations, kinetic_limit, localization
 from ._validation import check_int, format_bytes
 from .checkpoint import MANIFEST, ChunkCheckpoint, atomic_write, callable_fingerprint
 from .ensemble import ensemble_average, process_pool
@@ -345,6 +345,57 @@ register(Study(
     extends="localization_lengths: the 3D spreading functional (box-free, eta = 0.1)",
     description="||e^{-itH} delta_0 - e^{-it Delta} delta_0||^2 in d = 3 at eta = 0.1 up to "
                 "T = 1 in a box no signal crosses, with the Born term of each realization."))
+
+def _fermi_current_parameters(d, L, eta):
+    """The parameters of Experiment 1 of the Fermi-gas chapter (book/fermi_gas.md) at one
+    ``(d, L, eta)``: the Fermi sea ``e < -1`` displaced by ``0.08`` along axis 1, four
+    random-phase vectors, a twist per realization, ``T = 0, 0.25, ..., 2``."""
+    return dict(d=d, L=L, eta=eta, J={"mu": -1.0, "shift": [0.08] + [0.0] * (d - 1)},
+                T=np.linspace(0.0, 2.0, 9).tolist(), method="random_phase", num_vectors=4,
+                observables=["current", "kinetic_energy"], twist=True)
+
+
+_FERMI_KEYS = ("current", "current_boltzmann", "kinetic_energy")
+
+register(Study(
+    name="fermi_current_2d_eta0.14",
+    function=fermions.momentum_distribution_realization,
+    parameters=_fermi_current_parameters(2, 362, 0.14),
+    keys=_FERMI_KEYS, seed=51, num_realizations=64,
+    extends="fermi_gas: Experiment 1 (d = 2, eta = 0.14, beyond the book's eta = 0.4-0.2)",
+    description="Current of a displaced Fermi sea against its Boltzmann prediction in a twisted "
+                "362^2 box at eta = 0.14 (L^d rho Gamma = 330 levels in the decay width), 64 "
+                "realizations."))
+
+register(Study(
+    name="fermi_current_3d_eta0.14",
+    function=fermions.momentum_distribution_realization,
+    parameters=_fermi_current_parameters(3, 50, 0.14),
+    keys=_FERMI_KEYS, seed=51, num_realizations=32,
+    extends="fermi_gas: Experiment 1 (d = 3, eta = 0.14, beyond the book's eta = 0.4-0.2)",
+    description="Current of a displaced Fermi sea against its Boltzmann prediction in a twisted "
+                "50^3 box at eta = 0.14 (L^d rho Gamma = 316 levels in the decay width), 32 "
+                "realizations."))
+
+register(Study(
+    name="fermi_current_3d_eta0.28_L48",
+    function=fermions.momentum_distribution_realization,
+    parameters=_fermi_current_parameters(3, 48, 0.28),
+    keys=_FERMI_KEYS, seed=51, num_realizations=32,
+    extends="fermi_gas: Experiment 1 (d = 3, eta = 0.28: box-size check of the book's L = 32)",
+    description="The book's d = 3, eta = 0.28 run in a 48^3 box instead of 32^3 (3.4 times the "
+                "levels in the decay width), 32 realizations: the finite-box part of the "
+                "deviation."))
+
+register(Study(
+    name="fermi_current_2d_eta0.28_L256",
+    function=fermions.momentum_distribution_realization,
+    parameters=_fermi_current_parameters(2, 256, 0.28),
+    keys=_FERMI_KEYS, seed=51, num_realizations=32,
+    extends="fermi_gas: Experiment 1 (d = 2, eta = 0.28: box-size check of the book's L = 180)",
+    description="The book's d = 2, eta = 0.28 run in a 256^2 box instead of 180^2 (twice the "
+                "levels in the decay width), 32 realizations: the finite-box part of the "
+                "deviation."))
 
 
 # --------------------------------------------------------------------------------------
