@@ -235,3 +235,16 @@ def test_strip_scan_box_disorder_and_bad_input():
         tm.strip_lyapunov_scan(0.0, [3], 1000, etas=[-1.0])
     with pytest.raises(ValueError):
         tm.strip_lyapunov_scan(0.0, [3], 1000, etas=[1.0], max_workers=0)
+
+
+def test_clean_strip_has_no_finite_localization_length():
+    """At eta = 0 the smallest exponent of a strip inside the band is exactly zero; its
+    estimate is rounding noise, so the localization length is infinite, never a large
+    (or negative) number."""
+    clean = tm.strip_lyapunov_exponents(1.0, 4, 1000, eta=0.0, seed=0)
+    assert not clean.resolved
+    assert clean.localization_length == math.inf
+    assert clean.localization_length_error == math.inf
+    disordered = tm.strip_lyapunov_exponents(1.0, 4, 20_000, eta=1.5, seed=0)
+    assert disordered.resolved
+    assert disordered.localization_length == pytest.approx(1 / disordered.smallest_exponent)

@@ -400,16 +400,26 @@ class StripResult:
         return float(self.errors[-1])
 
     @property
+    def resolved(self):
+        """Whether ``gamma_M`` is resolved from zero: more than twice its standard error.
+
+        A clean strip inside the band (``eta = 0``) has ``gamma_M = 0`` exactly; its
+        estimate is then rounding noise of either sign, and ``1 / gamma_M`` means nothing.
+        """
+        return self.smallest_exponent > 2 * self.smallest_exponent_error
+
+    @property
     def localization_length(self):
-        """``xi_M = 1 / gamma_M`` (``inf`` where ``gamma_M <= 0``, e.g. a clean strip in the band)."""
-        gamma = self.smallest_exponent
-        return 1.0 / gamma if gamma > 0 else math.inf
+        """``xi_M = 1 / gamma_M``; ``inf`` where ``gamma_M`` is not resolved from zero
+        (:attr:`resolved`), e.g. a clean strip in the band."""
+        return 1.0 / self.smallest_exponent if self.resolved else math.inf
 
     @property
     def localization_length_error(self):
-        """Error of ``xi_M`` from that of ``gamma_M``: ``err / gamma_M^2`` (``inf`` where ``gamma_M <= 0``)."""
+        """Error of ``xi_M`` from that of ``gamma_M``: ``err / gamma_M^2`` (``inf`` where
+        ``gamma_M`` is not resolved from zero)."""
         gamma = self.smallest_exponent
-        return self.smallest_exponent_error / gamma**2 if gamma > 0 else math.inf
+        return self.smallest_exponent_error / gamma**2 if self.resolved else math.inf
 
     @property
     def normalized_length(self):
