@@ -92,7 +92,7 @@ def test_every_step_conserves_the_particle_number():
     # unitary Strang steps: the norm of each vector, hence int mu_t, is conserved to rounding
     np.testing.assert_allclose(run.mu.mean(axis=(1, 2)), J.mean(), rtol=1e-13)
     assert run.mu.shape == (21, 12, 12) and run.times[-1] == pytest.approx(4.0)
-    assert run.state_bytes == 16 * 3 * 3 * 144
+    assert run.state_bytes == (16 * 3 + 8) * 3 * 144
 
 
 def test_lambda_zero_realization_matches_chebyshev_propagation():
@@ -110,7 +110,7 @@ def test_lambda_zero_realization_matches_chebyshev_propagation():
     for dt in (0.1, 0.05):
         st = hf._init_realization(seed, 10, 2, np.ones(lat.shape), 1, dt, 0.4, "gaussian")
         for _ in range(round(2.0 / dt)):
-            st, _ = hf._lockstep_step(st, (True, e, dt, False))
+            st, _ = hf._lockstep_step(st, (True, e, dt, False, False))
         errors.append(np.abs(st["psi_hat"][0] - exact).max())
     # Strang splitting is second order: halving dt divides the error by ~4 (3.5-4.5)
     assert 3.5 < errors[0] / errors[1] < 4.5
@@ -332,3 +332,22 @@ def test_boltzmann_current_agrees_with_the_closed_form_on_the_grid():
     d1, d2 = np.abs(twisted[1] - twisted[0]).max(), np.abs(twisted[2] - twisted[1]).max()
     assert 1.6 < d1 / d2 < 2.6
     np.testing.assert_allclose(twisted[0], ours, atol=2e-3)
+
+
+def test_time_average_and_its_standard_error():
+    lat = ct.Lattice(2, 10)
+    v = hf.gaussian_pair_potential(lat, 1.0, 1.0)
+    J = gibbs_distribution(lat, 2.0, 0.5)
+    for average_from in (0.0, 1.0):
+        run = hf.evolve_hartree_fock(J, v, 2.0, 0.5, dt=0.2, num_steps=20, num_realizations=6,
+                                     seed=9, vectors_per_realization=2,
+                                     average_from=average_from)
+        window = run.times >= average_from - 1e-12
+        # record_every = 1: the window average is the mean of the recorded mu_t
+        np.testing.assert_allclose(run.time_average, run.mu[window].mean(axis=0), atol=1e-14)
+        # the sample standard deviation over realizations is a seminorm of the
+        # per-realization values: the error of the window mean is at most the window
+        # mean of the errors (triangle inequality), momentum by momentum
+        se = run.time_average_standard_error
+        assert se.shape == lat.shape and np.all(se > 0)
+        assert np.all(se <= run.mu_standard_error[window].mean(axis=0) * (1 + 1e-12))

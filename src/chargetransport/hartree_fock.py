@@ -309,7 +309,8 @@ def renormalized_dispersion(F, v, lam):
 # --------------------------------------------------------------------------------------
 # Self-consistent dynamics
 # --------------------------------------------------------------------------------------
-def _init_realization(seed_sequence, L, d, J, vectors, dt, eta, distribution, test_functions=None):
+def _init_realization(seed_sequence, L, d, J, vectors, dt, eta, distribution, test_functions=None,
+                      window=False):
     """State of one realization: potential phase exp(-i dt eta V) and M random-phase vectors.
 
     Seed contract (:mod:`chargetransport.rng`): the potential from the seed itself, the
@@ -321,8 +322,11 @@ def _init_realization(seed_sequence, L, d, J, vectors, dt, eta, distribution, te
     theta = real.generator("phases").uniform(0.0, 2.0 * np.pi, size=(vectors,) + lat.shape)
     psi_hat = np.sqrt(J) * np.exp(1j * theta)
     state = {"potential_phase": np.exp(-1j * dt * eta * V), "psi_hat": psi_hat,
-             "test_functions": test_functions or {}, "pairings": []}
-    _record_pairings(state, _contribution(state, psi_hat))
+             "test_functions": test_functions or {}, "pairings": [], "window": None}
+    contribution = _contribution(state, psi_hat)
+    _record_pairings(state, contribution)
+    if window:
+        _accumulate_window(state, contribution)
     return state
 
 
@@ -352,18 +356,34 @@ def _record_pairings(state, contribution):
         state["pairings"].append([contribution[name] for name in state["test_functions"]])
 
 
+def _accumulate_window(state, contribution):
+    """Add this realization's density to its own sum over the time-average window."""
+    if state["window"] is None:
+        state["window"] = contribution["mu"].copy()
+    else:
+        state["window"] += contribution["mu"]
+
+
+def _window_mean(state, count):
+    return state["window"] / count
+
+
 def _lockstep_step(state, shared):
     """LockstepEnsemble step: shared = (advance, kinetic symbol K = e - lambda kappa, dt,
-    record), or ``None`` at the end of a run: drop the vectors, keep the pairings."""
+    record, window), or ``None`` at the end of a run: drop the vectors, keep the
+    pairings. ``record``: keep this step's pairings; ``window``: add this step's density
+    to the realization's time-average window."""
     if shared is None:
         return {"pairings": state["pairings"]}, 0.0
-    advance, symbol, dt, record = shared
+    advance, symbol, dt, record, window = shared
     psi_hat = _strang(state, np.exp(-0.5j * dt * symbol))
     contribution = _contribution(state, psi_hat)
     if advance:
         state = dict(state, psi_hat=psi_hat)
         if record:
             _record_pairings(state, contribution)
+        if window:
+            _accumulate_window(state, contribution)
     return state, contribution
 
 
@@ -398,6 +418,10 @@ class HartreeFockRun:
         independent up to that coupling.
     time_average : numpy.ndarray, shape ``(L,) * d``
         ``mu_t`` averaged over the steps with ``t >= average_from``.
+    time_average_standard_error : numpy.ndarray, shape ``(L,) * d``
+        Its standard error over the realizations (from each realization's own time
+        average; NaN for one realization): smaller than :attr:`mu_standard_error`
+        at one time, since the noise decorrelates over the window.
     dt, method, num_realizations, vectors_per_realization, executor, num_workers,
     wall_time :
         How it was computed (``wall_time`` in seconds).
@@ -413,6 +437,7 @@ class HartreeFockRun:
     pairing_standard_errors: dict
     pairing_samples: dict
     time_average: np.ndarray
+    time_average_standard_error: np.ndarray
     dt: float
     method: str
     num_realizations: int
@@ -523,7 +548,8 @@ def evolve_hartree_fock(J, v, lam, eta, t_final=None, dt=None, num_realizations=
     -----
     Each step sends the symbol ``K`` (one real array) to the workers and merges
     the per-block means of ``|psi_hat|^2`` back, in block order. Memory: the
-    states, ``16 R M L^d`` bytes, plus the records, ``24 n L^d`` bytes.
+    states, ``R (16 (M + 1) + 8) L^d`` bytes (vectors, potential phase, time-average
+    window), plus the records, ``24 n L^d`` bytes.
 
     References
     ----------
@@ -594,7 +620,7 @@ def evolve_hartree_fock(J, v, lam, eta, t_final=None, dt=None, num_realizations=
     average_from = check_real("average_from", average_from, minimum=0.0,
                               maximum=num_steps * dt)
     L, d = v.shape[0], v.ndim
-    state_bytes = 16 * num_realizations * (vectors + 1) * v.size
+    state_bytes = num_realizations * (16 * (vectors + 1) + 8) * v.size
     num_records = num_steps // record_every + 2
     check_memory("num_realizations", state_bytes + 24 * num_records * v.size,
                  f"{num_realizations} realizations of {vectors} vectors and {num_records} records",
@@ -604,10 +630,15 @@ def evolve_hartree_fock(J, v, lam, eta, t_final=None, dt=None, num_realizations=
     def symbol(mu):
         return e - lam * _exchange(v, mu)
 
-    init = functools.partial(_init_realization, L=L, d=d, J=J, vectors=vectors, dt=dt,
-                             eta=eta, distribution=distribution, test_functions=tests)
     def recorded(n):
         return n % record_every == 0 or n == num_steps
+
+    def in_window(n):
+        return n * dt >= average_from - 1e-9 * dt
+
+    init = functools.partial(_init_realization, L=L, d=d, J=J, vectors=vectors, dt=dt,
+                             eta=eta, distribution=distribution, test_functions=tests,
+                             window=in_window(0))
 
     times, mus, ses = [], [], []
     pairs = {name: [] for name in tests}
@@ -624,7 +655,7 @@ def evolve_hartree_fock(J, v, lam, eta, t_final=None, dt=None, num_realizations=
             for name in tests:
                 pairs[name].append(float(moments[name].mean))
                 pair_ses[name].append(float(moments[name].standard_error))
-        if t >= average_from - 1e-9 * dt:
+        if in_window(n):
             avg += moments["mu"].mean
             avg_count += 1
 
@@ -637,13 +668,15 @@ def evolve_hartree_fock(J, v, lam, eta, t_final=None, dt=None, num_realizations=
             if method == "frozen":
                 mu_mid = mu
             elif method == "predictor-corrector" or mu_prev is None:
-                predicted = ens.step((False, symbol(mu), dt, False))["mu"].mean
+                predicted = ens.step((False, symbol(mu), dt, False, False))["mu"].mean
                 mu_mid = 0.5 * (mu + predicted)
             else:
                 mu_mid = 1.5 * mu - 0.5 * mu_prev
-            moments = ens.step((True, symbol(mu_mid), dt, bool(tests) and recorded(n + 1)))
+            moments = ens.step((True, symbol(mu_mid), dt, bool(tests) and recorded(n + 1),
+                                in_window(n + 1)))
             mu_prev, mu = mu, moments["mu"].mean
             record(n + 1, moments)
+        window = ens.reduce(functools.partial(_window_mean, count=avg_count))
         samples = {}
         if tests:  # the vectors are done with: drop them before the pairings travel back
             ens.step(None)
@@ -657,7 +690,8 @@ def evolve_hartree_fock(J, v, lam, eta, t_final=None, dt=None, num_realizations=
         pairings={name: np.array(val) for name, val in pairs.items()},
         pairing_standard_errors={name: np.array(val) for name, val in pair_ses.items()},
         pairing_samples=samples,
-        time_average=avg / max(avg_count, 1), dt=dt, method=method,
+        time_average=avg / avg_count, time_average_standard_error=window.standard_error,
+        dt=dt, method=method,
         num_realizations=num_realizations, vectors_per_realization=vectors,
         executor=executor_name, num_workers=workers,
         wall_time=time.perf_counter() - t_start, state_bytes=state_bytes)
