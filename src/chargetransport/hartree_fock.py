@@ -705,7 +705,7 @@ def _current_velocity(lattice):
     return -2.0 * np.sin(2.0 * np.pi * lattice.momenta()[0]) * np.ones(lattice.shape)
 
 
-def displaced_sea_current(seed, *, d, L, eta, lam, T_final, dt=0.2, record_every=5,
+def displaced_sea_current(ensemble_seed, *, d, L, eta, lam, T_final, dt=0.2, record_every=5,
                           num_realizations=4, vectors_per_realization=4, mu=0.5,
                           shift=None, beta=3.0, pair_strength=1.0, pair_range=1.5):
     """The current of a displaced Fermi sea under Hartree-Fock dynamics: one lock-step ensemble.
@@ -718,8 +718,10 @@ def displaced_sea_current(seed, *, d, L, eta, lam, T_final, dt=0.2, record_every
 
     Parameters
     ----------
-    seed : int or numpy.random.SeedSequence
-        Seed of the ensemble (its realizations are its spawned children).
+    ensemble_seed : int or numpy.random.SeedSequence
+        Seed of the whole ensemble: its realization ``r`` is the ``r``-th spawned child
+        (as in :func:`evolve_hartree_fock`), so this is not a per-realization function
+        of the seed contract but one realization of an ensemble *of ensembles*.
     d, L : int
         Dimension and box side.
     eta : float
@@ -767,7 +769,7 @@ def displaced_sea_current(seed, *, d, L, eta, lam, T_final, dt=0.2, record_every
     j0 = float(np.mean(J * velocity))
     v = gaussian_pair_potential(lat, pair_strength, pair_range)
     run = evolve_hartree_fock(J, v, lam, eta, dt=dt, num_steps=steps_to_reach(T_final / eta**2, dt),
-                              num_realizations=num_realizations, seed=seed,
+                              num_realizations=num_realizations, seed=ensemble_seed,
                               vectors_per_realization=vectors_per_realization,
                               record_every=record_every, test_functions={"current": velocity})
     return {"kinetic_time": eta**2 * run.times, "current": run.pairing_samples["current"] / j0}
