@@ -60,9 +60,8 @@ from tqdm import tqdm
 from ._validation import (check_bool, check_instance, check_int, check_memory, check_real,
                           check_real_array)
 from .disorder import DISTRIBUTIONS
-from .dos import density_of_states
 from .lockstep import LockstepEnsemble
-from .fermions import as_momentum_distribution, fermi_sea
+from .fermions import as_momentum_distribution, boltzmann_observable, fermi_sea
 from .lattice import Lattice
 from .rng import Realization
 from .shells import _check_grid_field, _reflect
@@ -800,13 +799,13 @@ def displaced_sea_boltzmann_current(d, L, T, *, mu=0.5, shift=None, beta=3.0, tw
     -----
     The solution of the homogeneous linear Boltzmann equation (6.32) is
     ``F_T = P J + exp(-m T) (J - P J)``, ``m = 2 pi rho(e)`` and ``P`` the average over
-    the energy shell (:func:`chargetransport.boltzmann.homogeneous_solution`).
-    ``v_1`` is odd under ``p_1 -> -p_1``, which preserves every shell, so it averages
-    to zero on each shell, and neither ``P J`` nor ``exp(-m T) P J`` carries current:
-    ``j(T) = int J v_1 exp(-m T)``. Here ``rho`` is the exact density of states
-    (:func:`chargetransport.density_of_states`), so this is the continuum limit's
-    integrand evaluated on a grid, whose error is measured by refining ``L``; at
-    ``e = 0`` in ``d = 2`` the factor ``exp(-m T)`` vanishes for ``T > 0``.
+    the energy shell. ``v_1`` is odd under ``p_1 -> -p_1``, which preserves every shell,
+    so neither ``P J`` nor ``exp(-m T) P J`` carries current:
+    ``j(T) = int J v_1 exp(-m T)``. This is :func:`chargetransport.fermions.
+    boltzmann_observable` (the one implementation: exact density of states at every grid
+    momentum, van Hove momenta given the rate of their mirror images) for the sea of
+    :func:`displaced_sea_current`, normalized by its value at ``T = 0``; its grid error is
+    measured by refining ``L``.
 
     Examples
     --------
@@ -820,11 +819,7 @@ def displaced_sea_boltzmann_current(d, L, T, *, mu=0.5, shift=None, beta=3.0, tw
     if np.any(Ts < 0):
         raise ValueError("'T' must be >= 0")
     shift = [0.1] + [0.0] * (lat.d - 1) if shift is None else shift
-    weight = fermi_sea(lat, mu, shift=shift, beta=beta) * _current_velocity(lat)
-    rate = 2.0 * np.pi * density_of_states(lat.dispersion(), lat.d)
-    j0 = weight.sum()
-    out = np.empty(Ts.shape)
-    for i, T_i in enumerate(Ts):
-        decay = np.exp(-rate * T_i) if T_i > 0 else 1.0   # rate = inf at e = 0: decay 0
-        out[i] = np.sum(weight * decay) / j0
+    J = fermi_sea(lat, mu, shift=shift, beta=beta)
+    j = boltzmann_observable(lat, J, "current", np.concatenate([[0.0], Ts.ravel()]))
+    out = (j[1:] / j[0]).reshape(Ts.shape)
     return out[0] if np.ndim(T) == 0 else out
