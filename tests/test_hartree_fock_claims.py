@@ -7,8 +7,6 @@ chosen for the number of comparisons made on the same data (about 3 for a single
 3.2 for the four fixed times of one run: Bonferroni at a 0.5 % family-wise level).
 """
 import math
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +18,6 @@ pytestmark = pytest.mark.book
 
 values = chapter_values("book/hartree_fock")
 
-ROOT = Path(__file__).resolve().parents[1]
 FIXED_T = (0.5, 1, 2, 4)
 
 
@@ -136,10 +133,11 @@ def test_strong_coupling_slows_the_relaxation(values):
     assert values["deviation_T4_0.4_4.0"] > 10 * values["deviation_se_T4_0.4_4.0"]
     assert values["current_left_lambda4"] == pytest.approx(
         values["current_left_boltzmann"] + values["deviation_T4_0.4_4.0"], abs=1e-12)
-    # the text: the measured decay is slower than the level-set ratio says; the decay-rate
-    # ratio is a log-slope of currents known to 1 % (s.e. 0.004 on values ~ 0.5 over
-    # eight points), so a margin of 0.1 is several times its error
-    assert values["decay_rate_ratio_lambda4"] < values["rate_ratio_lambda4"] - 0.1
+    # the text: the measured decay is slower than the level-set ratio says, beyond 3
+    # bootstrap errors of the decay-rate ratio (the level-set ratio is deterministic)
+    assert values["decay_rate_ratio_se_lambda4"] > 0
+    assert values["decay_rate_ratio_lambda4"] < (values["rate_ratio_lambda4"]
+                                                 - 3 * values["decay_rate_ratio_se_lambda4"])
 
 
 def test_rate_ratio_from_an_independent_level_set_estimate(values):
@@ -189,6 +187,36 @@ def test_stored_studies_converge_with_eta(values):
         assert values[f"sup_rate_points_d{d}"] >= 3
         assert values[f"sup_rate_d{d}"] > 3 * values[f"sup_rate_se_d{d}"]
     assert values["early_rate_d3"] > 3 * values["early_rate_se_d3"]
+
+
+def rho3(E):
+    """3D density of states as the convolution of the 1D and 2D ones,
+    rho_3(E) = (1/pi) int_0^pi rho_2(E - 2 cos theta) d theta (independent of the package)."""
+    from scipy.integrate import quad
+    return quad(lambda th: rho2(E - 2 * np.cos(th)), 0, np.pi, points=[np.arccos(E / 2)],
+                limit=200)[0] / np.pi
+
+
+def test_stored_study_settings_and_the_3d_box(values):
+    # the setting note: 32 ensembles of 2 x 4 vectors, L = 32 in d = 3
+    assert values["stored_ensembles"] >= 16
+    assert values["stored_ensembles"] == values["stored_realizations_d3_0.2"]
+    assert values["stored_ensemble_realizations"] >= 1
+    assert values["stored_ensemble_vectors"] >= 1
+    # levels of the 32^3 box in the golden-rule width at eta = 0.2, from rho_3 computed
+    # by quadrature (1e-8 relative), and more than in the d = 2 box of side 128
+    L = values["stored_L_d3"]
+    expected = L**3 * rho3(0.5) * 2 * np.pi * rho3(0.5) * 0.2**2
+    assert values["levels_in_width_d3_0.2"] == pytest.approx(expected, rel=1e-6)
+    assert values["levels_in_width_d3_0.2"] > values["levels_in_width_L128_0.2"]
+    # "no late deficit" at eta = 0.3, 0.2 (within 2.5 s.e., two comparisons), and
+    # "above j_B" at eta = 0.4 beyond 3 s.e.; the z-scores are the glued fixed-time values
+    for eta in ("0.3", "0.2"):
+        z = values[f"stored_z_T4_d3_{eta}"]
+        assert z == pytest.approx(values[f"stored_deviation_T4_d3_{eta}"]
+                                  / values[f"stored_deviation_se_T4_d3_{eta}"])
+        assert abs(z) < 2.5
+    assert values["stored_z_T4_d3_0.4"] > 3
 
 
 def test_box_size_check(values):
@@ -319,8 +347,3 @@ def test_exercise_selection(values):
     assert values["selection_current_4"] > 0.05 and values["selection_current_8"] > 0.05
     assert values["selection_late_drop"] > 3 * values["selection_late_drop_se"]
 
-
-def test_reading_time_is_the_prose_word_count(values):
-    source = (ROOT / "book" / "hartree_fock.md").read_text(encoding="utf-8")
-    prose = re.sub(r"```\{code-cell\}.*?\n```", " ", source.split("\n---\n", 1)[1], flags=re.S)
-    assert values["reading_minutes"] == pytest.approx(len(re.findall(r"[A-Za-z]+", prose)) / 200)

@@ -71,6 +71,8 @@ __all__ = ["gaussian_pair_potential", "pair_potential_symbol", "exchange_multipl
            "HartreeFockRun", "evolve_hartree_fock", "steps_to_reach", "METHODS",
            "displaced_sea_current", "displaced_sea_boltzmann_current"]
 
+# Largest (times x momenta) array of displaced_sea_boltzmann_current: 64 MB of floats.
+_REFERENCE_BLOCK = 2**23
 # t_final / dt may differ from a whole number of steps by this much (rounding of t_final).
 _STEP_TOLERANCE = 1e-9
 
@@ -820,6 +822,11 @@ def displaced_sea_boltzmann_current(d, L, T, *, mu=0.5, shift=None, beta=3.0, tw
         raise ValueError("'T' must be >= 0")
     shift = [0.1] + [0.0] * (lat.d - 1) if shift is None else shift
     J = fermi_sea(lat, mu, shift=shift, beta=beta)
-    j = boltzmann_observable(lat, J, "current", np.concatenate([[0.0], Ts.ravel()]))
+    times = np.concatenate([[0.0], Ts.ravel()])
+    # boltzmann_observable holds a (times x momenta) array: blocks of times keep it
+    # below _REFERENCE_BLOCK numbers (a 1024^2 grid at 160 times would take 1.3 GB)
+    block = max(1, _REFERENCE_BLOCK // lat.num_sites)
+    j = np.concatenate([boltzmann_observable(lat, J, "current", times[i:i + block])
+                        for i in range(0, len(times), block)])
     out = (j[1:] / j[0]).reshape(Ts.shape)
     return out[0] if np.ndim(T) == 0 else out
