@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import chargetransport as ct
+from chargetransport import fermions as fm
 from chargetransport import hartree_fock as hf
 from chargetransport.fermions import (fermi_sea, gibbs_distribution,
                                      one_particle_density_matrix)
@@ -332,6 +333,22 @@ def test_boltzmann_current_agrees_with_the_closed_form_on_the_grid():
     d1, d2 = np.abs(twisted[1] - twisted[0]).max(), np.abs(twisted[2] - twisted[1]).max()
     assert 1.6 < d1 / d2 < 2.6
     np.testing.assert_allclose(twisted[0], ours, atol=2e-3)
+
+
+def test_boltzmann_current_is_the_fermi_gas_reference_in_blocks_of_times(monkeypatch):
+    # one implementation: the normalized fermions.boltzmann_observable of the same sea;
+    # splitting the times into blocks (memory bound) changes nothing beyond rounding
+    T = np.linspace(0.0, 3.0, 7)
+    lat = ct.Lattice(2, 48, twist=(0.5, 0.25))
+    J = fermi_sea(lat, 0.5, shift=(0.1, 0.0), beta=3.0)
+    direct = fm.boltzmann_observable(lat, J, "current", T)
+    whole = hf.displaced_sea_boltzmann_current(2, 48, T, twist=(0.5, 0.25))
+    np.testing.assert_allclose(whole, direct / direct[0], rtol=1e-14, atol=1e-15)
+    monkeypatch.setattr(hf, "_REFERENCE_BLOCK", 2 * lat.num_sites)   # two times a block
+    blocked = hf.displaced_sea_boltzmann_current(2, 48, T, twist=(0.5, 0.25))
+    np.testing.assert_allclose(blocked, whole, rtol=1e-14, atol=1e-15)
+    assert hf.displaced_sea_boltzmann_current(2, 48, 1.5, twist=(0.5, 0.25)) == \
+        pytest.approx(whole[3], rel=1e-14)
 
 
 def test_time_average_and_its_standard_error():
