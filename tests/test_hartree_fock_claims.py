@@ -259,7 +259,7 @@ def test_strong_disorder_free_regime_freezes_the_distribution(values):
     slope = np.polyfit(np.log(lams), np.log(losses), 1)[0]
     assert values["stationary_slope_boltzmann"] == pytest.approx(slope, abs=2e-3)
     assert values["stationary_loss_boltzmann_smallest"] == pytest.approx(losses[-1], abs=1e-3)
-    assert values["stationary_slope_boltzmann"] < 0.5
+    assert values["stationary_slope_boltzmann"] + 3 * values["stationary_slope_boltzmann_se"] < 0.5
     # levels of the 64^2 box in the golden-rule width at the Fermi energy
     eta = 0.025**0.75
     expected = 64**2 * rho2(0.5) * 2 * np.pi * rho2(0.5) * eta**2
