@@ -347,3 +347,15 @@ def test_exercise_selection(values):
     assert values["selection_current_4"] > 0.05 and values["selection_current_8"] > 0.05
     assert values["selection_late_drop"] > 3 * values["selection_late_drop_se"]
 
+
+
+def test_the_atlas_quotes_the_chapters_checked_numbers(values):
+    # the theorems-and-experiments page shows these: the d = 3 rate (checked above), the
+    # largest loss of the Theorem 6.2 runs (at the largest lambda, where the kinetic time
+    # lambda^delta is longest), the denoised spread ratio (< 1/2, checked above)
+    assert values["atlas_linear_rate"] == values["sup_rate_d3"]
+    assert values["atlas_linear_rate_se"] == values["sup_rate_se_d3"]
+    assert values["atlas_stationary_loss_max"] == values["stationary_loss_largest"]
+    assert values["atlas_renormalized_ratio"] == pytest.approx(
+        values["defect_renormalized_lambda4_denoised"] / values["defect_bare_lambda4_denoised"])
+    assert values["atlas_renormalized_ratio"] < 0.5
