@@ -314,6 +314,20 @@ def test_page_has_no_javascript_errors(render: Callable[[str], RenderedPage], pa
     assert not uncaught, f"{page}: JavaScript errors\n" + "\n".join(uncaught)
 
 
+@pytest.mark.parametrize("guide", ["book/course_guide", "book/theorems_and_experiments"])
+def test_guide_page_screenshot(
+    chromium: str,
+    built_book: BookBuild,
+    guide: str,
+    screenshot_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Screenshots of the course guide and of the theorems-and-experiments atlas."""
+    test_chapter_screenshot(chromium, built_book, guide, screenshot_dir, tmp_path_factory,
+                            capsys)
+
+
 def test_chapter_screenshot(
     chromium: str,
     built_book: BookBuild,

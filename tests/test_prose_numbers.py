@@ -144,11 +144,16 @@ def _paragraphs(prose: list[tuple[int, str]]) -> list[tuple[list[int], str]]:
     return out
 
 
-def prose_numbers(page: str) -> list[tuple[int, str, str]]:
-    """``(line number, token, line)`` of every number in the prose that is not allowed."""
+def prose_numbers(page: str, extra_literals: frozenset[str] = frozenset()
+                  ) -> list[tuple[int, str, str]]:
+    """``(line number, token, line)`` of every number in the prose that is not allowed.
+
+    ``extra_literals``: parameters set in the code of other pages (for a page that
+    summarizes chapters, such as the theorems-and-experiments atlas).
+    """
     text = source_of(page).read_text(encoding="utf-8")
     prose, code = _split_cells(text)
-    literals = _code_literals(code)
+    literals = _code_literals(code) | extra_literals
     allowed = ALLOWED.get(page.split("/")[-1], {})
     found = []
     in_display = False
@@ -215,3 +220,15 @@ def test_the_detector_flags_what_it_should(tmp_path, monkeypatch, text, flagged)
     page.write_text("---\nkernelspec: {}\n---\n# T\n\n" + text + "\n\n```{code-cell} ipython3\nL = 512\n```\n")
     monkeypatch.setattr("test_prose_numbers.source_of", lambda p: page)
     assert [tok for _, tok, _ in prose_numbers("book/scratch")] == flagged
+
+
+def test_the_atlas_quotes_only_glued_numbers_and_chapter_parameters():
+    """The theorems-and-experiments page pastes every measured number from a chapter;
+    the settings it states are parameters set in a chapter's visible code."""
+    from conftest import toc_chapters
+    literals = set()
+    for chapter in toc_chapters():
+        literals |= _code_literals(_split_cells(source_of(chapter).read_text("utf-8"))[1])
+    found = prose_numbers("book/theorems_and_experiments", frozenset(literals))
+    report = "\n".join(f"  line {n}: {tok!r} in: {line[:110]}" for n, tok, line in found)
+    assert not found, f"numbers on the atlas page that nothing computes:\n{report}"
