@@ -61,15 +61,18 @@ from ._validation import (check_bool, check_instance, check_int, check_memory, c
                           check_real_array)
 from .disorder import DISTRIBUTIONS
 from .lockstep import LockstepEnsemble
-from .fermions import as_momentum_distribution
+from .fermions import as_momentum_distribution, boltzmann_observable, fermi_sea
 from .lattice import Lattice
 from .rng import Realization
 from .shells import _check_grid_field, _reflect
 
 __all__ = ["gaussian_pair_potential", "pair_potential_symbol", "exchange_multiplier",
            "direct_constant", "hartree_fock_matrix", "renormalized_dispersion",
-           "HartreeFockRun", "evolve_hartree_fock", "METHODS"]
+           "HartreeFockRun", "evolve_hartree_fock", "steps_to_reach", "METHODS",
+           "displaced_sea_current", "displaced_sea_boltzmann_current"]
 
+# Largest (times x momenta) array of displaced_sea_boltzmann_current: 64 MB of floats.
+_REFERENCE_BLOCK = 2**23
 # t_final / dt may differ from a whole number of steps by this much (rounding of t_final).
 _STEP_TOLERANCE = 1e-9
 
@@ -307,7 +310,8 @@ def renormalized_dispersion(F, v, lam):
 # --------------------------------------------------------------------------------------
 # Self-consistent dynamics
 # --------------------------------------------------------------------------------------
-def _init_realization(seed_sequence, L, d, J, vectors, dt, eta, distribution, test_functions=None):
+def _init_realization(seed_sequence, L, d, J, vectors, dt, eta, distribution, test_functions=None,
+                      window=False):
     """State of one realization: potential phase exp(-i dt eta V) and M random-phase vectors.
 
     Seed contract (:mod:`chargetransport.rng`): the potential from the seed itself, the
@@ -318,8 +322,13 @@ def _init_realization(seed_sequence, L, d, J, vectors, dt, eta, distribution, te
     V = real.potential(lat, distribution)
     theta = real.generator("phases").uniform(0.0, 2.0 * np.pi, size=(vectors,) + lat.shape)
     psi_hat = np.sqrt(J) * np.exp(1j * theta)
-    return {"potential_phase": np.exp(-1j * dt * eta * V), "psi_hat": psi_hat,
-            "test_functions": test_functions or {}}
+    state = {"potential_phase": np.exp(-1j * dt * eta * V), "psi_hat": psi_hat,
+             "test_functions": test_functions or {}, "pairings": [], "window": None}
+    contribution = _contribution(state, psi_hat)
+    _record_pairings(state, contribution)
+    if window:
+        _accumulate_window(state, contribution)
+    return state
 
 
 def _strang(state, kinetic_half_phase):
@@ -342,13 +351,40 @@ def _contribution(state, psi_hat):
     return out
 
 
+def _record_pairings(state, contribution):
+    """Keep this realization's own test-function pairings (for per-realization samples)."""
+    if state["test_functions"]:
+        state["pairings"].append([contribution[name] for name in state["test_functions"]])
+
+
+def _accumulate_window(state, contribution):
+    """Add this realization's density to its own sum over the time-average window."""
+    if state["window"] is None:
+        state["window"] = contribution["mu"].copy()
+    else:
+        state["window"] += contribution["mu"]
+
+
+def _window_mean(state, count):
+    return state["window"] / count
+
+
 def _lockstep_step(state, shared):
-    """LockstepEnsemble step: shared = (advance, kinetic symbol K = e - lambda kappa, dt)."""
-    advance, symbol, dt = shared
+    """LockstepEnsemble step: shared = (advance, kinetic symbol K = e - lambda kappa, dt,
+    record, window), or ``None`` at the end of a run: drop the vectors, keep the
+    pairings. ``record``: keep this step's pairings; ``window``: add this step's density
+    to the realization's time-average window."""
+    if shared is None:
+        return {"pairings": state["pairings"]}, 0.0
+    advance, symbol, dt, record, window = shared
     psi_hat = _strang(state, np.exp(-0.5j * dt * symbol))
     contribution = _contribution(state, psi_hat)
     if advance:
         state = dict(state, psi_hat=psi_hat)
+        if record:
+            _record_pairings(state, contribution)
+        if window:
+            _accumulate_window(state, contribution)
     return state, contribution
 
 
@@ -374,8 +410,19 @@ class HartreeFockRun:
         ``<f, mu_t> = L^{-d} sum_p f(p) mu_t(p)`` for each test function ``f``.
     pairing_standard_errors : dict of str to numpy.ndarray, shape (n,)
         Their standard errors over the realizations.
+    pairing_samples : dict of str to numpy.ndarray, shape (R, n)
+        The pairings of each realization (its ``M`` vectors averaged), whose mean
+        over the first axis is :attr:`pairings`: for statistics beyond the standard
+        error, such as :func:`chargetransport.statistics.sup_deviation`. The
+        realizations share the mean field ``kappa_t``, an average over all ``R M``
+        vectors that a single realization moves by ``O(1 / R)``: they are
+        independent up to that coupling.
     time_average : numpy.ndarray, shape ``(L,) * d``
         ``mu_t`` averaged over the steps with ``t >= average_from``.
+    time_average_standard_error : numpy.ndarray, shape ``(L,) * d``
+        Its standard error over the realizations (from each realization's own time
+        average; NaN for one realization): smaller than :attr:`mu_standard_error`
+        at one time, since the noise decorrelates over the window.
     dt, method, num_realizations, vectors_per_realization, executor, num_workers,
     wall_time :
         How it was computed (``wall_time`` in seconds).
@@ -389,7 +436,9 @@ class HartreeFockRun:
     kappa: np.ndarray
     pairings: dict
     pairing_standard_errors: dict
+    pairing_samples: dict
     time_average: np.ndarray
+    time_average_standard_error: np.ndarray
     dt: float
     method: str
     num_realizations: int
@@ -400,7 +449,36 @@ class HartreeFockRun:
     state_bytes: int
 
 
-def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
+def steps_to_reach(t, dt):
+    """The least number of steps ``n`` with ``n dt >= t`` (up to rounding of ``t / dt``).
+
+    Parameters
+    ----------
+    t : float
+        A time ``> 0``, such as ``T / eta^2`` for a kinetic time ``T``.
+    dt : float
+        Time step ``> 0``.
+
+    Returns
+    -------
+    int
+        ``ceil(t / dt)``, where a ``t / dt`` within ``1e-9`` of an integer counts as
+        that integer (so that ``t = 25.000000000000004`` and ``dt = 0.2`` give 125
+        steps, not 126). Pass it as ``num_steps`` to :func:`evolve_hartree_fock`.
+
+    Examples
+    --------
+    >>> steps_to_reach(4.0 / 0.4**2, 0.2), steps_to_reach(4.0 / 0.3**2, 0.2)
+    (125, 223)
+    """
+    t = check_real("t", t, minimum=0.0, strict_minimum=True)
+    dt = check_real("dt", dt, minimum=0.0, strict_minimum=True)
+    steps = t / dt
+    return max(1, math.ceil(steps - _STEP_TOLERANCE))
+
+
+def evolve_hartree_fock(J, v, lam, eta, t_final=None, dt=None, num_realizations=None,
+                        seed=None, *, num_steps=None,
                         vectors_per_realization=4, method="extrapolated-midpoint",
                         record_every=1, average_from=None, test_functions=None,
                         distribution="gaussian",
@@ -418,20 +496,23 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
         Interaction strength ``lambda`` (any sign).
     eta : float
         Disorder strength ``eta >= 0``; ``H = Delta + eta V``.
-    t_final : float
+    t_final : float, optional
         Final microscopic time ``> 0``, a whole number of steps ``n dt``: a
         ``t_final`` more than ``1e-9`` of a step away from a multiple of ``dt``
-        is an error (round it yourself, e.g. ``dt * math.ceil(t_final / dt)``,
-        the time the run used to be silently extended to).
+        is an error. Give either ``t_final`` or ``num_steps``.
     dt : float
-        Time step ``0 < dt <= 1``.
+        Time step ``0 < dt <= 1`` (required).
     num_realizations : int
-        Number of disorder realizations ``R >= 1``.
+        Number of disorder realizations ``R >= 1`` (required).
     seed : int or numpy.random.SeedSequence
-        Master seed; realization ``r`` comes from its ``r``-th spawned child,
-        whatever the executor: its potential from that child itself, its
+        Master seed (required); realization ``r`` comes from its ``r``-th spawned
+        child, whatever the executor: its potential from that child itself, its
         random phases from the child's ``phases`` stream (the seed contract of
         :mod:`chargetransport.rng`).
+    num_steps : int, optional
+        Number of time steps ``>= 1`` instead of ``t_final``; the run ends at
+        ``num_steps * dt``. :func:`steps_to_reach` gives the steps that cover a
+        time.
     vectors_per_realization : int, default 4
         Random-phase vectors ``M`` per realization (see the module notes).
     method : {"extrapolated-midpoint", "predictor-corrector", "frozen"}
@@ -450,7 +531,8 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
     test_functions : dict of str to numpy.ndarray, optional
         Real functions ``f`` on the momentum grid; their pairings ``<f, mu_t>``
         (the quantities of Theorems 6.1-6.2, with ``f = g``-type products) are
-        accumulated per realization, so that they come with standard errors.
+        accumulated per realization, so that they come with standard errors, and
+        kept per realization (:attr:`HartreeFockRun.pairing_samples`).
     distribution : str, default "gaussian"
         Law of the random potential (:func:`chargetransport.random_potential`).
     executor, max_workers, block_size :
@@ -467,18 +549,38 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
     -----
     Each step sends the symbol ``K`` (one real array) to the workers and merges
     the per-block means of ``|psi_hat|^2`` back, in block order. Memory: the
-    states, ``16 R M L^d`` bytes, plus the records, ``24 n L^d`` bytes.
+    states, ``R (16 (M + 1) + 8) L^d`` bytes (vectors, potential phase, time-average
+    window), plus the records, ``24 n L^d`` bytes.
 
     References
     ----------
     Paper eqs. (6.2), (6.3), (6.8), (6.10), (6.16).
+
+    Examples
+    --------
+    Without disorder the Hartree-Fock terms leave a translation-invariant state
+    alone, however strong the coupling:
+
+    >>> from chargetransport.fermions import fermi_sea
+    >>> lat = Lattice(2, 8)
+    >>> J = fermi_sea(lat, 0.5, shift=(0.1, 0.0), beta=3.0)
+    >>> v = gaussian_pair_potential(lat, 1.0, 1.0)
+    >>> run = evolve_hartree_fock(J, v, lam=4.0, eta=0.0, dt=0.25, num_steps=8,
+    ...                           num_realizations=2, seed=1)
+    >>> float(run.times[-1]), bool(np.abs(run.mu[-1] - J).max() < 1e-13)
+    (2.0, True)
     """
     t_start = time.perf_counter()
+    for name, value in (("dt", dt), ("num_realizations", num_realizations), ("seed", seed)):
+        if value is None:
+            raise TypeError(f"evolve_hartree_fock() needs '{name}'")
+    if (t_final is None) == (num_steps is None):
+        raise TypeError("evolve_hartree_fock() needs exactly one of 't_final' and 'num_steps', "
+                        f"got t_final={t_final!r}, num_steps={num_steps!r}")
     v = _check_potential(v)
     J = _check_distribution("J", J, v.shape)
     lam = check_real("lam", lam)
     eta = check_real("eta", eta, minimum=0.0)
-    t_final = check_real("t_final", t_final, minimum=0.0, strict_minimum=True)
     dt = check_real("dt", dt, minimum=0.0, strict_minimum=True, maximum=1.0)
     num_realizations = check_int("num_realizations", num_realizations, minimum=1)
     vectors = check_int("vectors_per_realization", vectors_per_realization, minimum=1)
@@ -502,19 +604,24 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
                 raise ValueError(f"'test_functions[{name!r}]' must have shape {v.shape}, "
                                  f"got {f.shape}")
             tests[name] = f
-    steps = t_final / dt
-    num_steps = max(1, round(steps))
-    if abs(steps - num_steps) > _STEP_TOLERANCE:
-        whole = math.ceil(steps)
-        raise ValueError(f"'t_final' = {t_final!r} is not a whole number of steps 'dt' = {dt!r} "
-                         f"({steps:.6g} steps); pass t_final = {whole} * dt = {whole * dt!r} "
-                         "or a dt that divides it")
+    if num_steps is not None:
+        num_steps = check_int("num_steps", num_steps, minimum=1)
+    else:
+        t_final = check_real("t_final", t_final, minimum=0.0, strict_minimum=True)
+        steps = t_final / dt
+        num_steps = max(1, round(steps))
+        if abs(steps - num_steps) > _STEP_TOLERANCE:
+            whole = steps_to_reach(t_final, dt)
+            raise ValueError(f"'t_final' = {t_final!r} is not a whole number of steps 'dt' = "
+                             f"{dt!r} ({steps:.6g} steps); pass num_steps = "
+                             f"steps_to_reach(t_final, dt) = {whole} (t = {whole * dt!r}) "
+                             "or a dt that divides it")
     if average_from is None:
         average_from = 0.5 * num_steps * dt
     average_from = check_real("average_from", average_from, minimum=0.0,
                               maximum=num_steps * dt)
     L, d = v.shape[0], v.ndim
-    state_bytes = 16 * num_realizations * (vectors + 1) * v.size
+    state_bytes = num_realizations * (16 * (vectors + 1) + 8) * v.size
     num_records = num_steps // record_every + 2
     check_memory("num_realizations", state_bytes + 24 * num_records * v.size,
                  f"{num_realizations} realizations of {vectors} vectors and {num_records} records",
@@ -524,8 +631,16 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
     def symbol(mu):
         return e - lam * _exchange(v, mu)
 
+    def recorded(n):
+        return n % record_every == 0 or n == num_steps
+
+    def in_window(n):
+        return n * dt >= average_from - 1e-9 * dt
+
     init = functools.partial(_init_realization, L=L, d=d, J=J, vectors=vectors, dt=dt,
-                             eta=eta, distribution=distribution, test_functions=tests)
+                             eta=eta, distribution=distribution, test_functions=tests,
+                             window=in_window(0))
+
     times, mus, ses = [], [], []
     pairs = {name: [] for name in tests}
     pair_ses = {name: [] for name in tests}
@@ -534,14 +649,14 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
     def record(n, moments):
         nonlocal avg, avg_count
         t = n * dt
-        if n % record_every == 0 or n == num_steps:
+        if recorded(n):
             times.append(t)
             mus.append(moments["mu"].mean)
             ses.append(moments["mu"].standard_error)
             for name in tests:
                 pairs[name].append(float(moments[name].mean))
                 pair_ses[name].append(float(moments[name].standard_error))
-        if t >= average_from - 1e-9 * dt:
+        if in_window(n):
             avg += moments["mu"].mean
             avg_count += 1
 
@@ -554,13 +669,20 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
             if method == "frozen":
                 mu_mid = mu
             elif method == "predictor-corrector" or mu_prev is None:
-                predicted = ens.step((False, symbol(mu), dt))["mu"].mean
+                predicted = ens.step((False, symbol(mu), dt, False, False))["mu"].mean
                 mu_mid = 0.5 * (mu + predicted)
             else:
                 mu_mid = 1.5 * mu - 0.5 * mu_prev
-            moments = ens.step((True, symbol(mu_mid), dt))
+            moments = ens.step((True, symbol(mu_mid), dt, bool(tests) and recorded(n + 1),
+                                in_window(n + 1)))
             mu_prev, mu = mu, moments["mu"].mean
             record(n + 1, moments)
+        window = ens.reduce(functools.partial(_window_mean, count=avg_count))
+        samples = {}
+        if tests:  # the vectors are done with: drop them before the pairings travel back
+            ens.step(None)
+            per_realization = np.array([state["pairings"] for state in ens.states()])
+            samples = {name: per_realization[:, :, k] for k, name in enumerate(tests)}
         executor_name, workers = ens.executor, ens.num_workers
     mu_arr = np.array(mus)
     return HartreeFockRun(
@@ -568,7 +690,143 @@ def evolve_hartree_fock(J, v, lam, eta, t_final, dt, num_realizations, seed, *,
         kappa=np.array([_exchange(v, m) for m in mu_arr]),
         pairings={name: np.array(val) for name, val in pairs.items()},
         pairing_standard_errors={name: np.array(val) for name, val in pair_ses.items()},
-        time_average=avg / max(avg_count, 1), dt=dt, method=method,
+        pairing_samples=samples,
+        time_average=avg / avg_count, time_average_standard_error=window.standard_error,
+        dt=dt, method=method,
         num_realizations=num_realizations, vectors_per_realization=vectors,
         executor=executor_name, num_workers=workers,
         wall_time=time.perf_counter() - t_start, state_bytes=state_bytes)
+
+
+# --------------------------------------------------------------------------------------
+# The current of a displaced Fermi sea: one ensemble, and its linear Boltzmann limit
+# --------------------------------------------------------------------------------------
+def _current_velocity(lattice):
+    """v_1(p) = -2 sin(2 pi p_1) on the lattice's momentum grid, ``grad e / 2 pi``."""
+    return -2.0 * np.sin(2.0 * np.pi * lattice.momenta()[0]) * np.ones(lattice.shape)
+
+
+def displaced_sea_current(ensemble_seed, *, d, L, eta, lam, T_final, dt=0.2, record_every=5,
+                          num_realizations=4, vectors_per_realization=4, mu=0.5,
+                          shift=None, beta=3.0, pair_strength=1.0, pair_range=1.5):
+    """The current of a displaced Fermi sea under Hartree-Fock dynamics: one lock-step ensemble.
+
+    The observable of Theorem 6.1 in the book (``book/hartree_fock.md``), as a
+    function of one seed, so that :mod:`chargetransport.studies` can store many
+    independent ensembles of it: ``J = fermi_sea(mu, shift, beta)`` evolved by
+    :func:`evolve_hartree_fock` with the Gaussian pair potential, and the current
+    ``j_t = int v_1(p) mu_t(p) dp`` (``v_1 = -2 sin(2 pi p_1)``) of each realization.
+
+    Parameters
+    ----------
+    ensemble_seed : int or numpy.random.SeedSequence
+        Seed of the whole ensemble: its realization ``r`` is the ``r``-th spawned child
+        (as in :func:`evolve_hartree_fock`), so this is not a per-realization function
+        of the seed contract but one realization of an ensemble *of ensembles*.
+    d, L : int
+        Dimension and box side.
+    eta : float
+        Disorder strength ``> 0``.
+    lam : float
+        Coupling ``lambda``.
+    T_final : float
+        Last kinetic time ``T = eta^2 t > 0``; the run takes
+        ``steps_to_reach(T_final / eta^2, dt)`` steps.
+    dt : float, default 0.2
+    record_every : int, default 5
+        Steps between recorded currents.
+    num_realizations, vectors_per_realization : int, default 4
+        The lock-step ensemble (``R`` realizations of ``M`` random-phase vectors)
+        that defines the mean field.
+    mu, beta : float, default 0.5, 3.0
+        Fermi energy and inverse temperature of the sea.
+    shift : sequence of d floats, optional
+        Displacement of the sea (default ``(0.1, 0, ...)``).
+    pair_strength, pair_range : float, default 1.0, 1.5
+        The pair potential :func:`gaussian_pair_potential`.
+
+    Returns
+    -------
+    dict
+        ``"kinetic_time"``: shape (n,), the recorded ``T = eta^2 t``;
+        ``"current"``: shape (R, n), ``j_t / j_0`` of each realization (``j_0`` the
+        initial current on the grid).
+
+    Examples
+    --------
+    >>> out = displaced_sea_current(5, d=2, L=16, eta=0.5, lam=0.25, T_final=0.5,
+    ...                             num_realizations=2, vectors_per_realization=2)
+    >>> out["current"].shape, float(out["kinetic_time"][-1])
+    ((2, 3), 0.5)
+    >>> bool(np.allclose(out["current"][:, 0], 1.0, rtol=1e-14))  # |psi_hat_0|^2 = J
+    True
+    """
+    eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
+    T_final = check_real("T_final", T_final, minimum=0.0, strict_minimum=True)
+    lat = Lattice(check_int("d", d, minimum=1, maximum=3), check_int("L", L, minimum=3))
+    shift = [0.1] + [0.0] * (lat.d - 1) if shift is None else shift
+    J = fermi_sea(lat, mu, shift=shift, beta=beta)
+    velocity = _current_velocity(lat)
+    j0 = float(np.mean(J * velocity))
+    v = gaussian_pair_potential(lat, pair_strength, pair_range)
+    run = evolve_hartree_fock(J, v, lam, eta, dt=dt, num_steps=steps_to_reach(T_final / eta**2, dt),
+                              num_realizations=num_realizations, seed=ensemble_seed,
+                              vectors_per_realization=vectors_per_realization,
+                              record_every=record_every, test_functions={"current": velocity})
+    return {"kinetic_time": eta**2 * run.times, "current": run.pairing_samples["current"] / j0}
+
+
+def displaced_sea_boltzmann_current(d, L, T, *, mu=0.5, shift=None, beta=3.0, twist=None):
+    """Linear Boltzmann current ``j(T) / j(0)`` of a displaced Fermi sea, on a momentum grid.
+
+    Parameters
+    ----------
+    d, L : int
+        Dimension and side of the momentum grid ``(m + twist) / L``.
+    T : float or array_like
+        Kinetic times ``T >= 0``.
+    mu, shift, beta :
+        The sea, as in :func:`displaced_sea_current`.
+    twist : float or sequence of d floats, optional
+        Offset of the grid (:class:`chargetransport.Lattice`); a twist that keeps
+        the grid off the van Hove energy ``e = 0`` (such as ``(1/2, 1/4)`` in
+        ``d = 2``) makes the grid sums converge to the integral as ``L`` grows.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``j(T) / j(0)`` with ``j(T) = int dp J(p) v_1(p) exp(-2 pi rho(e(p)) T)``.
+
+    Notes
+    -----
+    The solution of the homogeneous linear Boltzmann equation (6.32) is
+    ``F_T = P J + exp(-m T) (J - P J)``, ``m = 2 pi rho(e)`` and ``P`` the average over
+    the energy shell. ``v_1`` is odd under ``p_1 -> -p_1``, which preserves every shell,
+    so neither ``P J`` nor ``exp(-m T) P J`` carries current:
+    ``j(T) = int J v_1 exp(-m T)``. This is :func:`chargetransport.fermions.
+    boltzmann_observable` (the one implementation: exact density of states at every grid
+    momentum, van Hove momenta given the rate of their mirror images) for the sea of
+    :func:`displaced_sea_current`, normalized by its value at ``T = 0``; its grid error is
+    measured by refining ``L``.
+
+    Examples
+    --------
+    >>> j = displaced_sea_boltzmann_current(2, 256, [0.0, 1.0, 4.0], twist=(0.5, 0.25))
+    >>> float(j[0]), bool(1 > j[1] > j[2] > 0)
+    (1.0, True)
+    """
+    lat = Lattice(check_int("d", d, minimum=1, maximum=3), check_int("L", L, minimum=3),
+                  twist=twist)
+    Ts = np.atleast_1d(check_real_array("T", T))
+    if np.any(Ts < 0):
+        raise ValueError("'T' must be >= 0")
+    shift = [0.1] + [0.0] * (lat.d - 1) if shift is None else shift
+    J = fermi_sea(lat, mu, shift=shift, beta=beta)
+    times = np.concatenate([[0.0], Ts.ravel()])
+    # boltzmann_observable holds a (times x momenta) array: blocks of times keep it
+    # below _REFERENCE_BLOCK numbers (a 1024^2 grid at 160 times would take 1.3 GB)
+    block = max(1, _REFERENCE_BLOCK // lat.num_sites)
+    j = np.concatenate([boltzmann_observable(lat, J, "current", times[i:i + block])
+                        for i in range(0, len(times), block)])
+    out = (j[1:] / j[0]).reshape(Ts.shape)
+    return out[0] if np.ndim(T) == 0 else out

@@ -63,7 +63,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _executors as ex
-from . import fermions, fluctuations, kinetic_limit, localization
+from . import fermions, fluctuations, hartree_fock, kinetic_limit, localization
 from ._validation import check_int, format_bytes
 from .checkpoint import MANIFEST, ChunkCheckpoint, atomic_write, callable_fingerprint
 from .ensemble import ensemble_average, process_pool
@@ -396,6 +396,31 @@ register(Study(
     description="The book's d = 2, eta = 0.28 run in a 256^2 box instead of 180^2 (twice the "
                 "levels in the decay width), 32 realizations: the finite-box part of the "
                 "deviation."))
+
+
+def _hartree_fock_current_parameters(d, L, eta, record_every):
+    """Experiment "Regime lambda <= C eta^2" of the Hartree-Fock chapter (book/hartree_fock.md)
+    at one ``(d, L, eta)``: the displaced sea (mu = 0.5, shift 0.1, beta = 3), lambda = eta^2,
+    T <= 4; each realization of the study is a lock-step ensemble of 2 disorder
+    realizations of 4 random-phase vectors (their own mean field)."""
+    return dict(d=d, L=L, eta=eta, lam=round(eta**2, 12), T_final=4.0, dt=0.2,
+                record_every=record_every, num_realizations=2, vectors_per_realization=4)
+
+
+for _d, _L, _eta, _every, _seed in [(3, 32, 0.4, 5, 6140), (3, 32, 0.3, 10, 6130),
+                                    (3, 32, 0.2, 20, 6120), (2, 128, 0.2, 20, 6220),
+                                    (2, 128, 0.14, 40, 6214)]:
+    register(Study(
+        name=f"hf_current_{_d}d_L{_L}_eta{_eta}",
+        function=hartree_fock.displaced_sea_current,
+        parameters=_hartree_fock_current_parameters(_d, _L, _eta, _every),
+        keys=("kinetic_time", "current"), seed=_seed, num_realizations=32,
+        extends=f"hartree_fock: Regime lambda <= C eta^2 (Theorem 6.1), d = {_d}, L = {_L}, "
+                f"eta = {_eta}",
+        description=f"Current of the displaced Fermi sea under Hartree-Fock dynamics with "
+                    f"lambda = eta^2 = {_eta**2:.4g}, d = {_d}, L = {_L}, up to T = 4: 32 "
+                    f"independent lock-step ensembles of 2 x 4 vectors (64 disorder "
+                    f"realizations)."))
 
 
 # --------------------------------------------------------------------------------------
