@@ -341,7 +341,7 @@ register(Study(
     name="spreading_3d_eta0.1",
     function=localization.spreading_distance,
     parameters=dict(d=3, L=232, eta=0.1, times=[25.0, 50.0, 100.0], tol=1e-8, born_term=True),
-    keys=("distance", "born_term"), seed=4100, num_realizations=32,
+    keys=("distance", "born_term"), seed=4100, num_realizations=16,
     extends="localization_lengths: the 3D spreading functional (box-free, eta = 0.1)",
     description="||e^{-itH} delta_0 - e^{-it Delta} delta_0||^2 in d = 3 at eta = 0.1 up to "
                 "T = 1 in a box no signal crosses, with the Born term of each realization."))
