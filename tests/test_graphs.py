@@ -222,3 +222,8 @@ def test_random_graph_is_reproducible_and_valid():
 def test_invalid_input_raises_with_a_clear_error(call, error):
     with pytest.raises(error):
         call()
+
+
+def test_contraction_graphs_checks_its_arguments_when_called():
+    with pytest.raises(ValueError, match="'n'"):
+        graphs.contraction_graphs(-1, 2)          # no next() needed

@@ -273,3 +273,10 @@ def test_realization_seeds_refuses_a_list_that_cannot_fit_in_memory():
     # 10^10 seed sequences need ~4 TB: refused before any is built
     with pytest.raises(ValueError, match="'num_realizations' is too large"):
         ct.realization_seeds(1, 10**10)
+
+
+def test_iter_realization_seeds_checks_its_arguments_when_called():
+    with pytest.raises(ValueError, match="'start'"):
+        ct.rng.iter_realization_seeds(0, -1, 3)
+    with pytest.raises(TypeError, match="'seed'"):
+        ct.rng.iter_realization_seeds("seed", 0, 3)

@@ -309,10 +309,14 @@ def contraction_graphs(n, nbar):
     >>> list(contraction_graphs(2, 2))
     [((1, 2), (3, 4)), ((1, 3), (2, 4)), ((1, 4), (2, 3))]
     """
-    n, nbar = _check_sides(n, nbar)
-    if (n + nbar) % 2:
+    n, nbar = _check_sides(n, nbar)   # checked now, when called, not at the first next()
+    return _contraction_graphs(n + nbar)
+
+
+def _contraction_graphs(m):
+    if m % 2:
         return
-    for partner in _pairings_array(n + nbar):
+    for partner in _pairings_array(m):
         yield _as_tuple(partner)
 
 

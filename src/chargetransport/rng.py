@@ -216,11 +216,19 @@ def iter_realization_seeds(seed, start, count):
     """The seed sequences of realizations ``start, ..., start + count - 1``, one at a time.
 
     The lazy twin of :func:`realization_seeds` (same sequences): a chunk of 10^10
-    realizations never holds 10^10 seeds in memory. ``seed`` is validated by the caller.
+    realizations never holds 10^10 seeds in memory. The arguments are checked when it is
+    called, not at the first ``next()``.
+
+    Examples
+    --------
+    >>> [s.spawn_key for s in iter_realization_seeds(7, 2, 2)] == [
+    ...     s.spawn_key for s in realization_seeds(7, 4)[2:]]
+    True
     """
     master = check_seed(seed)
-    for r in range(start, start + count):
-        yield _child(master, r)
+    start = check_int("start", start, minimum=0)
+    count = check_int("count", count, minimum=0)
+    return (_child(master, r) for r in range(start, start + count))
 
 
 def seed_fingerprint(seed):
