@@ -316,6 +316,10 @@ def test_the_command_line_lists_shows_and_verifies(serial_run, monkeypatch, caps
 def test_every_stored_study_is_small_plain_data_and_recomputes_bit_for_bit():
     names = studies.stored_studies(REPOSITORY_STUDIES)
     assert names, f"no study is stored in {REPOSITORY_STUDIES}"
+    missing = sorted(set(studies.study_names()) - set(names))
+    assert not missing, (f"registered studies without a completed run in {REPOSITORY_STUDIES} "
+                         f"(run them with `python -m chargetransport.studies run <name>`): "
+                         f"{missing}")
     for name in names:
         assert name in studies.study_names(), f"{name} is stored but not registered"
         files = [p for p in (REPOSITORY_STUDIES / name).rglob("*") if p.is_file()]
