@@ -228,3 +228,16 @@ def test_the_weight_of_the_smallest_eta_in_the_extrapolation(values):
     x0, x1, x2 = 0.01, 0.04, 0.16
     assert values["thouless_weight_smallest_eta"] == pytest.approx(x1 * x2 / ((x1 - x0) * (x2 - x0)),
                                                                    rel=1e-12)
+
+
+def test_stored_box_free_run_at_eta_0_1(values):
+    """The stored study at eta = 0.1, T <= 1 (box-free side 232, 16 realizations): below
+    the kinetic F(1), by the Born term's offset -c0 eta^2 within the errors, and on the
+    Born-corrected kinetic curve at all three times."""
+    assert values["stored3_realizations"] >= 16
+    assert values["stored3_side"] == values["box_free_side_eta0.1"]
+    assert values["stored3_kinetic_T1"] - values["stored3_T1"] > 3 * values["stored3_se_T1"]
+    assert abs(values["stored3_shift_T1"] - values["minus_c0"]) < 3 * values["stored3_shift_se_T1"]
+    assert values["stored3_shift_T1"] == pytest.approx(
+        (values["stored3_T1"] - values["stored3_kinetic_T1"]) / 0.1**2, rel=1e-9)
+    assert values["stored3_resid_max_z"] < 3
