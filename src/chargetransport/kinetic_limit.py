@@ -25,7 +25,7 @@ from .wigner import SeparableTestFunction, wigner_pairing
 
 __all__ = ["plane_wave", "plane_wave_relaxation", "plane_wave_boltzmann_prediction",
            "momentum_bump", "generic_shell_points", "wkb_wigner_pairings", "wkb_mean_square_displacement",
-           "gaussian_wkb_state", "WKBExperiment"]
+           "gaussian_wkb_state", "GaussianWKBWigner", "WKBExperiment"]
 
 
 def _check_momentum(momentum, d, name="momentum"):
@@ -269,6 +269,111 @@ def gaussian_wkb_state(lattice, eta, momentum, width):
     p = _check_momentum(momentum, lattice.d)
     width = check_real("width", width, minimum=0.0, strict_minimum=True)
     return wkb_state(lattice, _GaussianAmplitude(width), _LinearPhase(p), mu=eta**2)
+
+
+@dataclasses.dataclass(frozen=True)
+class GaussianWKBWigner:
+    """The Wigner function of :func:`gaussian_wkb_state` at finite ``eta``.
+
+    For ``psi_0(x) = C h(mu x) exp(2 pi i p.x)`` with ``h(X) = exp(-|X|^2 / (4 w^2))``
+    and ``mu = eta^2``, the rescaled Wigner transform ``W^(mu)_0`` (see
+    :mod:`chargetransport.wigner`) paired with a test function that is smooth on the
+    lattice scale ``mu`` in ``X`` equals, up to terms of order ``exp(-2 pi^2 w^2 / mu^2)``, the pairing
+    with the probability density
+
+        F_0^eta(X, V) = prod_i N(0, w^2)(X_i) g_s(V_i - p_i),
+        g_s(u) = sum_{j in Z} exp(-(u - j)^2 / (2 s^2)) / (sqrt(2 pi) s),
+        s = mu / (4 pi w):
+
+    positions and momenta independent, a Gaussian of variance ``w^2`` per axis in
+    ``X``, a periodised Gaussian of standard deviation ``s`` about ``p`` in ``V``.
+    Theorem 2.1's ``F_0 = N(0, w^2)(X) delta(V - p)`` is its limit ``s -> 0``.
+    Started from ``F_0^eta`` instead, the Boltzmann solution separates the error of
+    the initial state (order ``s^2``) from that of the dynamics.
+
+    Parameters
+    ----------
+    eta : float
+        ``eta > 0``; the WKB scale is ``mu = eta^2``.
+    momentum : sequence of d floats
+        ``p``, ``1 <= d <= 3``.
+    width : float
+        ``w > 0``: standard deviation of ``|h|^2`` per axis (macroscopic units).
+
+    Notes
+    -----
+    Per axis, with ``y = x + n/2``, ``z = x - n/2`` (``n = y - z`` has the parity
+    of ``2x``), ``conj(psi(y)) psi(z) = C^2 exp(-mu^2 x^2 / (2 w^2))
+    exp(-mu^2 n^2 / (8 w^2)) exp(-2 pi i p n)``. Poisson summation over ``n`` of
+    one parity gives Gaussians of standard deviation ``s`` at ``p + j/2``, all
+    positive on the integer sublattice of ``x`` and with sign ``(-1)^j`` on the
+    half-integer one. A test function smooth on the scale ``mu`` sums the two
+    sublattices alike, so the images at ``p + 1/2`` cancel and those at
+    ``p + j`` add up to ``g_s`` (the lattice Wigner transform's aliasing).
+    With ``C^2 = mu / (sqrt(2 pi) w)`` the mass is 1.
+
+    Examples
+    --------
+    >>> F = GaussianWKBWigner(eta=0.4, momentum=(0.125, 0.25), width=0.5)
+    >>> round(F.momentum_spread, 6)          # 0.16 / (2 pi)
+    0.025465
+    >>> X, V = F.sample(100_000, np.random.default_rng(0))
+    >>> bool(abs(X[:, 0].std() - 0.5) < 0.01), bool(abs(V[:, 1].std() - 0.025465) < 0.001)
+    (True, True)
+    """
+
+    eta: float
+    momentum: tuple
+    width: float
+
+    def __post_init__(self):
+        p = check_real_array("momentum", self.momentum, ndim=1)
+        if not 1 <= p.size <= 3:
+            raise ValueError(f"'momentum' must have d = 1, 2 or 3 components, got {p.size}")
+        object.__setattr__(self, "eta", check_real("eta", self.eta, minimum=0.0,
+                                                   strict_minimum=True))
+        object.__setattr__(self, "momentum", tuple(float(x) for x in p))
+        object.__setattr__(self, "width", check_real("width", self.width, minimum=0.0,
+                                                     strict_minimum=True))
+
+    @property
+    def d(self):
+        """Dimension (the length of ``momentum``)."""
+        return len(self.momentum)
+
+    @property
+    def momentum_spread(self):
+        """``s = eta^2 / (4 pi w)``: standard deviation of the momentum per axis."""
+        return self.eta**2 / (4.0 * np.pi * self.width)
+
+    def density(self, X, V):
+        """``F_0^eta(X, V)`` at positions ``X`` and momenta ``V`` (arrays of shape (..., d)).
+
+        The periodised Gaussian keeps the images ``|j| <= 3``, exact to rounding
+        for ``s <= 0.25``.
+        """
+        X = np.asarray(X, dtype=float)
+        V = np.asarray(V, dtype=float)
+        w, s = self.width, self.momentum_spread
+        j = np.arange(-3, 4)
+        out = 1.0
+        for i, p in enumerate(self.momentum):
+            out = out * np.exp(-X[..., i] ** 2 / (2.0 * w**2)) / (np.sqrt(2.0 * np.pi) * w)
+            u = (V[..., i] - p)[..., None] + j
+            out = out * np.exp(-u**2 / (2.0 * s**2)).sum(axis=-1) / (np.sqrt(2.0 * np.pi) * s)
+        return out
+
+    def sample(self, num, rng):
+        """``num`` samples ``(X, V)`` of ``F_0^eta``, for :func:`~chargetransport.boltzmann.kinetic_monte_carlo`.
+
+        ``X`` first (normal draws of shape (num, d)), then ``V`` likewise; ``V`` is
+        reduced to the torus ``[0, 1)^d``.
+        """
+        num = check_int("num", num, minimum=0)
+        X = rng.normal(0.0, self.width, size=(num, self.d))
+        V = (np.asarray(self.momentum) + rng.normal(0.0, self.momentum_spread,
+                                                    size=(num, self.d))) % 1.0
+        return X, V
 
 
 def _check_fits(psi, lattice, eta, margin_macro):

@@ -312,6 +312,26 @@ register(Study(
                 "times the book's; realizations 0-7 are the book's own (same seed)."))
 
 
+def _diffusion_parameters(eta):
+    """The parameters of Experiment 3 of the Boltzmann chapter (book/boltzmann_limit.md) at
+    one ``eta``: the WKB state of Experiment 2 (``p = (1/8, 1/4)``, ``w = 0.5``) in d = 2,
+    followed to ``T = 8`` in the box ``[-20, 20]^2`` (macroscopic units)."""
+    return dict(d=2, L=2 * math.ceil(20.0 / eta**2), eta=eta, momentum=[0.125, 0.25],
+                width=0.5, T=[0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0])
+
+
+for _eta in (0.3, 0.25):
+    register(Study(
+        name=f"diffusion_2d_eta{_eta}",
+        function=kinetic_limit.wkb_mean_square_displacement,
+        parameters=_diffusion_parameters(_eta),
+        keys=("msd", "boundary_weight"),
+        seed=2012, num_realizations=16,
+        extends=f"boltzmann_limit: Experiment 3 (d = 2, eta = {_eta}; the book runs eta = 0.4)",
+        description=f"Mean-square displacement of the WKB state up to T = 8 at eta = {_eta} "
+                    f"(box side {_diffusion_parameters(_eta)['L']}), 16 realizations."))
+
+
 # --------------------------------------------------------------------------------------
 # Provenance
 # --------------------------------------------------------------------------------------
