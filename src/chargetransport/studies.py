@@ -320,7 +320,7 @@ def _diffusion_parameters(eta):
                 width=0.5, T=[0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0])
 
 
-for _eta in (0.3, 0.25):
+for _eta in (0.3, 0.25, 0.2):
     register(Study(
         name=f"diffusion_2d_eta{_eta}",
         function=kinetic_limit.wkb_mean_square_displacement,
