@@ -6,6 +6,8 @@
 #   make test   -- set up the environment (+ Debian chromium), run pytest over tests/
 #   make pdf    -- the book as one PDF, _build/pdf/chargetransport.pdf (headless Chromium
 #                  prints each page of _build/html once MathJax has run; pypdf joins them)
+#   make problems -- the problem-set edition (exercises without solutions),
+#                  _build/problems/_build/html, from the execution cache of make book
 #
 # Both work on a fresh clone with nothing installed but python3 (with venv), npm and
 # apt-get. The environment step is stamp based: it reruns only when requirements.txt,
@@ -36,19 +38,21 @@ MATHJAX_STAMP := .cache/mathjax-$(MATHJAX_VERSION).stamp
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-JB_FLAGS := --path-output . -W -n --keep-going
+JB_CHECKS := -W -n --keep-going
+JB_FLAGS := --path-output . $(JB_CHECKS)
 
 # Tools of the virtualenv come first; pip stays quiet about its own version.
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help env book test pdf chromium clean distclean
+.PHONY: help env book test pdf problems chromium clean distclean
 
 help:
 	@echo "make book   build the executable book into _build/html (executes every chapter)"
 	@echo "make test   run the whole test suite (unit tests, chapter execution, headless browser)"
 	@echo "make pdf    the whole book as one PDF: _build/pdf/chargetransport.pdf (after make book)"
+	@echo "make problems  the problem-set edition without solutions: _build/problems/_build/html"
 	@echo "make env    only set up .venv and the local MathJax copy"
 	@echo "make clean  remove _build;  make distclean  also .venv and .cache"
 
@@ -83,6 +87,11 @@ book: env
 # poppler's pdftoppm is missing.
 pdf: book chromium
 	$(BIN)/python tools/build_pdf.py
+
+# The same pages with every {solution} left out (sphinx-exercise's hide_solutions); the
+# chapters come from the execution cache that `make book` filled.
+problems: book
+	$(BIN)/python tools/build_problems.py $(JB_CHECKS)
 
 chromium:
 	@if [ ! -x $(CHROMIUM) ]; then \

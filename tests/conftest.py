@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = ROOT / "_build"
 HTML_DIR = BUILD_DIR / "html"
 EXECUTED_DIR = BUILD_DIR / "jupyter_execute"
+EXECUTION_CACHE = BUILD_DIR / ".jupyter_cache"
 TOC_FILE = ROOT / "_toc.yml"
 CONFIG_FILE = ROOT / "_config.yml"
 
@@ -156,15 +157,17 @@ def _jupyter_book() -> str:
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
-    """Build the book once: every chapter executed (no cache), figures logged."""
+    """Build the book once: every chapter executed afresh (empty cache), figures logged."""
     work = tmp_path_factory.mktemp("book-build")
     figure_log_dir = work / "figure-log"
     figure_log_dir.mkdir()
 
-    # Same configuration as `make book`, but forced execution: a stale jupyter cache
-    # must not hide a broken chapter.
+    # Same configuration as `make book`, with the execution cache emptied first: a stale
+    # cache must not hide a broken chapter, so every chapter is executed afresh, and the
+    # cache it fills serves `make pdf`, `make problems` and the next `make book`.
     config = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))
-    config.setdefault("execute", {})["execute_notebooks"] = "force"
+    config.setdefault("execute", {})["execute_notebooks"] = "cache"
+    shutil.rmtree(EXECUTION_CACHE, ignore_errors=True)
     # Jupyter Book resolves local extension paths against the config file's folder.
     local_extensions = config.get("sphinx", {}).get("local_extensions") or {}
     for name, path in local_extensions.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import matplotlib
@@ -288,3 +289,28 @@ def test_drawing_uses_the_current_axes_by_default() -> None:
 def test_drawing_rejects_invalid_input(call, error, match) -> None:
     with pytest.raises(error, match=match):
         call()
+
+
+# --------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------
+def test_markdown_table_has_a_header_a_rule_and_one_formatted_line_per_row() -> None:
+    text = plotting.markdown_table(["$m$", "count", "name"], [(1, 0.5, "a"), (2, 0.25, "b|c")],
+                                   formats=["d", ".2f", ""], align="lrc")
+    lines = text.splitlines()
+    assert lines[0] == "| $m$ | count | name |"
+    assert lines[1] == "|:--|--:|:-:|"
+    assert lines[2:] == ["| 1 | 0.50 | a |", "| 2 | 0.25 | b\\|c |"]
+    # every line splits into the same number of cells (escaped pipes do not split)
+    assert {len(re.split(r"(?<!\\)\|", line)) for line in lines} == {5}
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(header=[], rows=[]), "header"),
+    (dict(header=["a"], rows=[(1, 2)]), r"rows\[0\]"),
+    (dict(header=["a", "b"], rows=[], formats=["d"]), "formats"),
+    (dict(header=["a", "b"], rows=[], align="lx"), "align"),
+])
+def test_markdown_table_rejects_inconsistent_columns(kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        plotting.markdown_table(**kwargs)

@@ -32,12 +32,15 @@ from conftest import source_of
 ALLOWED: dict[str, dict[str, str]] = {}
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![\w])")
-_WORD_NUMBERS = (r"half|third|thirds|quarter|quarters|fifth|sixth|seventh|eighth|tenth|"
-                 r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|dozens|"
-                 r"twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|twice|thrice")
+_FRACTIONS = r"half|third|thirds|quarter|quarters|fifth|sixth|seventh|eighth|tenth"
+_WORD_NUMBERS = (rf"{_FRACTIONS}|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                 r"dozen|dozens|twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|"
+                 r"twice|thrice")
+# "about eight", "roughly half", "a sixth": a measured size in words. ("at least two
+# lines", "a three-dimensional lattice" state structure, not a measurement.)
 _APPROXIMATE = re.compile(
-    rf"\b(?:about|roughly|nearly|almost|around|approximately|some|over|under|"
-    rf"more than|less than|fewer than|at least|at most|a|one)\s+(?:{_WORD_NUMBERS})\b",
+    rf"\b(?:about|roughly|nearly|almost|around|approximately|some)\s+(?:a\s+)?(?:{_WORD_NUMBERS})\b"
+    rf"|\b(?:a|one)\s+(?:{_FRACTIONS})\b(?!-)",
     flags=re.IGNORECASE)
 # Structure of the paper and of the book: never a measured number.
 _STRUCTURE = re.compile(
@@ -174,6 +177,8 @@ def test_every_number_in_the_prose_is_glued_or_allowed(chapter):
     ("$$\nx = 0.9139\n$$", ["0.9139"]),
     ("about 25 sites", ["25"]),
     ("a sixth of the current", ["a sixth"]),
+    ("at least two lines of a three-dimensional box, more than two vertices", []),
+    ("about a hundred times larger", ["about a hundred"]),
 ])
 def test_the_detector_flags_what_it_should(tmp_path, monkeypatch, text, flagged):
     page = tmp_path / "book" / "scratch.md"

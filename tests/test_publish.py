@@ -21,6 +21,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -207,3 +208,34 @@ def test_pdf_first_pages_screenshots(book_pdf: dict, capsys: pytest.CaptureFixtu
         assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 5_000, shot
     with capsys.disabled():
         print("\n[screenshots] PDF pages: " + "  ".join(str(s) for s in shots))
+
+
+# --------------------------------------------------------------------------------------
+# The problem-set edition (make problems)
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def problem_set(built_book: BookBuild) -> Path:
+    """``tools/build_problems.py`` run after the session's build (from its execution cache)."""
+    assert built_book.returncode == 0, "the book build failed"
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build_problems.py"),
+         "-W", "-n", "--keep-going"],
+        cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    print(f"make problems: {time.perf_counter() - start:.0f} s")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Executing" not in proc.stdout, "the problem-set build executed chapters again"
+    return ROOT / "_build" / "problems" / "_build" / "html"
+
+
+def test_problem_set_edition_has_every_exercise_and_no_solution(problem_set: Path, chapter: str):
+    book = BeautifulSoup((HTML_DIR / f"{chapter}.html").read_text(encoding="utf-8"), "html.parser")
+    problems = BeautifulSoup((problem_set / f"{chapter}.html").read_text(encoding="utf-8"),
+                             "html.parser")
+    exercises = [e.get("id") for e in book.select("div.exercise")]
+    assert exercises, f"{chapter}: the book shows no exercise"
+    assert [e.get("id") for e in problems.select("div.exercise")] == exercises
+    assert book.select("div.solution"), f"{chapter}: the book shows no solution"
+    assert not problems.select("div.solution"), f"{chapter}: the problem set shows solutions"
+    # the computed content stays: the figures of the chapter are in both editions
+    assert len(problems.select("img")) == len(book.select("img"))

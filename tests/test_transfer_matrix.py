@@ -202,3 +202,36 @@ def test_strip_bad_input(kwargs, exc):
     args.update(kwargs)
     with pytest.raises(exc):
         tm.strip_lyapunov_exponents(**args)
+
+
+# ------------------------------------------------------------------------------ scans
+def test_strip_scan_is_the_table_of_single_strips_and_independent_of_the_workers():
+    kwargs = dict(etas=[1.0, 3.0], seed=11)
+    serial = tm.strip_lyapunov_scan(1.0, [3, 5], {3: 1500, 5: 2000}, max_workers=1, **kwargs)
+    threads = tm.strip_lyapunov_scan(1.0, [3, 5], {3: 1500, 5: 2000}, max_workers=3, **kwargs)
+    assert list(serial) == [(1.0, 3), (1.0, 5), (3.0, 3), (3.0, 5)]
+    seeds = ct.realization_seeds(11, 4)
+    for k, ((eta, M), res) in enumerate(serial.items()):
+        single = tm.strip_lyapunov_exponents(1.0, M, {3: 1500, 5: 2000}[M], eta=eta,
+                                             seed=seeds[k])
+        assert np.array_equal(res.exponents, single.exponents)
+        assert np.array_equal(res.exponents, threads[(eta, M)].exponents)
+
+
+def test_strip_scan_box_disorder_and_bad_input():
+    scan = tm.strip_lyapunov_scan(0.0, [3], 1000, d=3, box_widths=[16.5], seed=2, max_workers=1)
+    single = tm.strip_lyapunov_exponents(0.0, 3, 1000, d=3, box_width=16.5,
+                                         seed=ct.realization_seeds(2, 1)[0])
+    assert np.array_equal(scan[(16.5, 3)].exponents, single.exponents)
+    with pytest.raises(TypeError):
+        tm.strip_lyapunov_scan(0.0, [3], 1000)
+    with pytest.raises(TypeError):
+        tm.strip_lyapunov_scan(0.0, [3], 1000, etas=[1.0], box_widths=[1.0])
+    with pytest.raises(ValueError):
+        tm.strip_lyapunov_scan(0.0, [3, 4], {3: 1000}, etas=[1.0])
+    with pytest.raises(ValueError):
+        tm.strip_lyapunov_scan(0.0, [], 1000, etas=[1.0])
+    with pytest.raises(ValueError):
+        tm.strip_lyapunov_scan(0.0, [3], 1000, etas=[-1.0])
+    with pytest.raises(ValueError):
+        tm.strip_lyapunov_scan(0.0, [3], 1000, etas=[1.0], max_workers=0)

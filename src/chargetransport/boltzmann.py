@@ -44,6 +44,11 @@ def group_velocity(k):
     Returns
     -------
     numpy.ndarray, shape (..., d)
+
+    Examples
+    --------
+    >>> group_velocity([0.25, 0.0]).tolist()   # fastest along axis 1, at rest along axis 2
+    [-2.0, -0.0]
     """
     return dispersion_gradient(k) / (2.0 * np.pi)
 
@@ -53,6 +58,12 @@ def collision_rate(E, d):
 
     In microscopic time the rate is ``eta^2 m(E)``: the survival probability of a
     plane wave of energy E decays like ``exp(-2 pi rho(E) eta^2 t)``.
+
+    Examples
+    --------
+    >>> import chargetransport as ct
+    >>> bool(collision_rate(0.5, 3) == 2 * np.pi * ct.density_of_states(0.5, 3))
+    True
     """
     return 2.0 * np.pi * density_of_states(E, d)
 
@@ -91,6 +102,13 @@ def shell_mean_square_velocity(E, d):
         ``<|v|^2>_E = int delta(e(U) - E) |v(U)|^2 dU / rho(E)``, computed from
         ``|v|^2 = sum_i (4 - e_i^2)`` and one-dimensional quadratures of
         ``rho_1 * rho_{d-1}``.
+
+    Examples
+    --------
+    In d = 1 the shell is two points with ``|v|^2 = 4 - E^2``:
+
+    >>> shell_mean_square_velocity(np.array([0.0, 1.0]), 1).tolist()
+    [4.0, 3.0]
     """
     d = check_int("d", d, minimum=1, maximum=3)
     E = check_real_array("E", E)
@@ -106,6 +124,14 @@ def diffusion_constant(E, d, eta):
     ``D(E) = <|v|^2>_E / (d eta^2 m(E))``, so that the mean-square displacement
     grows like ``2 d D t`` at times ``t >> 1 / (eta^2 m)``. In macroscopic units
     (X, T) the same process has ``D_macro = eta^2 D``.
+
+    Examples
+    --------
+    ``D`` grows like ``eta^{-2}``:
+
+    >>> D1, D2 = diffusion_constant(np.array([1.0]), 2, 0.1), diffusion_constant(np.array([1.0]), 2, 0.2)
+    >>> round(float(D1[0] / D2[0]), 12)
+    4.0
     """
     eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
     d = check_int("d", d, minimum=1, maximum=3)
@@ -134,6 +160,18 @@ def boltzmann_mean_square_displacement(t, v0_squared, E, d, eta):
         velocity keeps its value until the first collision and is afterwards
         uncorrelated with mean zero, so ``E[v(s).v(s')] = E|v(s)|^2 e^{-r|s'-s|}``.
         Ballistic ``|v(p)|^2 t^2`` at short times, diffusive ``2 B t / r`` at long times.
+
+    Examples
+    --------
+    The two limits, for ``p = (0.1, 0.2)`` at ``eta = 0.1``:
+
+    >>> import chargetransport as ct
+    >>> p = np.array([0.1, 0.2])
+    >>> v2, E = float((group_velocity(p) ** 2).sum()), float(ct.dispersion(p))
+    >>> early, late = boltzmann_mean_square_displacement([1e-3, 1e6], v2, E, 2, 0.1)
+    >>> D = diffusion_constant(np.array([E]), 2, 0.1)[0]
+    >>> bool(abs(early / (v2 * 1e-6) - 1) < 1e-4), bool(abs(late / (4 * D * 1e6) - 1) < 1e-3)
+    (True, True)
     """
     t = check_real_array("t", t)
     if np.any(t < 0):
@@ -185,6 +223,19 @@ def homogeneous_solution(F0, T, bin_width=0.01):
     finite also in the bin of a van Hove energy, where ``rho`` diverges (a
     grid of even ``L`` has momenta with ``e = 0`` exactly in d = 2). Both are
     ``O(w^2)`` from their continuum values away from the van Hove energies.
+
+    Examples
+    --------
+    A delta at one grid momentum: mass is conserved, the weight left at the
+    momentum decays from ``L^d`` towards its shell average.
+
+    >>> L = 32
+    >>> F0 = np.zeros((L, L)); F0[3, 5] = L**2
+    >>> F = homogeneous_solution(F0, [0.0, 50.0])
+    >>> F.mean(axis=(1, 2)).round(12).tolist()
+    [1.0, 1.0]
+    >>> bool(F[1, 3, 5] < 0.2 * L**2)
+    True
     """
     F0 = _check_grid_field("F0", F0)
     bin_width = check_real("bin_width", bin_width, minimum=0.0, strict_minimum=True)
@@ -239,6 +290,20 @@ def homogeneous_time_stepping(F0, T, num_steps, smearing=0.02, bin_width=None):
     F over energy convolved with delta_s), the loss rate the same sum with F = 1.
     As ``s -> 0`` and ``L -> infinity`` it converges to :func:`homogeneous_solution`,
     which makes it an independent check of rates and shell projections.
+
+    Examples
+    --------
+    Against the closed form for a smooth initial density that relaxes by up to
+    0.26: on average over the grid they agree to about 0.01 (the grid's resolution
+    of the shells and the smearing, not the time stepping; largest near the van
+    Hove energy ``e = 0``):
+
+    >>> L = 64
+    >>> k1, k2 = np.meshgrid(np.arange(L) / L, np.arange(L) / L, indexing="ij")
+    >>> F0 = 1 + 0.5 * np.cos(2 * np.pi * k1) * np.sin(2 * np.pi * k2)
+    >>> stepped = homogeneous_time_stepping(F0, 1.0, num_steps=10)
+    >>> bool(np.abs(stepped - homogeneous_solution(F0, 1.0)).mean() < 0.02)
+    True
     """
     F0 = _check_grid_field("F0", F0)
     T = check_real("T", T, minimum=0.0)
@@ -283,6 +348,14 @@ def entropy(F):
     ``int dV`` is ``L^{-d} sum`` over the grid (eq. (2.5)). The linear Boltzmann
     flow increases it (its kernel is symmetric), up to the maximum on each
     energy shell, reached by functions of the energy.
+
+    Examples
+    --------
+    >>> entropy(np.ones((8, 8)))      # the uniform density: the maximum, 0
+    -0.0
+    >>> F0 = np.zeros((8, 8)); F0[1, 2] = 64.0
+    >>> bool(entropy(homogeneous_solution(F0, 1.0)) > entropy(F0))
+    True
     """
     F = check_real_array("F", F)
     if np.any(F < 0):

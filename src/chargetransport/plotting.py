@@ -15,7 +15,8 @@ changed, and the figures a reader sees are the same.
 
 The contraction graphs of :mod:`chargetransport.graphs` are drawn here too, in the
 style of the paper's Figures 1 and 2: :func:`draw_contraction_graph` and
-:func:`draw_multiline_graph`.
+:func:`draw_multiline_graph`. Tables that a chapter computes are shown as rendered
+tables, not printed text: :func:`markdown_table`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
     "draw_contraction_graph",
     "draw_multiline_graph",
     "figure_log_path",
+    "markdown_table",
     "use_book_style",
 ]
 
@@ -488,3 +490,62 @@ def draw_multiline_graph(graph, r, n, nbar, ax=None):
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     return ax
+
+
+# --------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------
+def _table_cell(value, fmt) -> str:
+    text = format(value, fmt) if fmt else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(header, rows, formats=None, align=None) -> str:
+    """A Markdown pipe table of computed values, for a rendered table in a chapter.
+
+    Parameters
+    ----------
+    header : sequence of str
+        Column titles (Markdown, math allowed: ``"$\\bar n$"``).
+    rows : iterable of sequences
+        One sequence of values per row, as long as ``header``.
+    formats : sequence of str, optional
+        A format spec per column (``".3f"``, ``".0f"``, ``""`` for ``str``).
+    align : str, optional
+        One letter per column, ``"l"``, ``"c"`` or ``"r"``; default right-aligned.
+
+    Returns
+    -------
+    str
+        The table; a chapter shows it with ``IPython.display.Markdown`` in a cell whose
+        metadata has ``mystnb: {markdown_format: myst}`` (MyST parses pipe tables and
+        ``$...$``; myst-nb's default CommonMark does not render tables). A literal ``|``
+        in a value is escaped.
+
+    Examples
+    --------
+    >>> print(markdown_table(["$n$", "$n!$"], [(1, 1), (4, 24)], formats=["d", ".1e"]))
+    | $n$ | $n!$ |
+    |--:|--:|
+    | 1 | 1.0e+00 |
+    | 4 | 2.4e+01 |
+    """
+    header = [str(h) for h in header]
+    if not header:
+        raise ValueError("'header' must name at least one column")
+    ncol = len(header)
+    formats = [""] * ncol if formats is None else list(formats)
+    if len(formats) != ncol:
+        raise ValueError(f"'formats' must have one entry per column ({ncol}), got {len(formats)}")
+    align = "r" * ncol if align is None else str(align)
+    if len(align) != ncol or set(align) - set("lcr"):
+        raise ValueError(f"'align' must be {ncol} letters from 'l', 'c', 'r', got {align!r}")
+    rule = {"l": ":--", "c": ":-:", "r": "--:"}
+    lines = ["| " + " | ".join(_table_cell(h, "") for h in header) + " |",
+             "|" + "|".join(rule[a] for a in align) + "|"]
+    for k, row in enumerate(rows):
+        row = list(row)
+        if len(row) != ncol:
+            raise ValueError(f"'rows[{k}]' has {len(row)} values, the header {ncol} columns")
+        lines.append("| " + " | ".join(_table_cell(v, f) for v, f in zip(row, formats)) + " |")
+    return "\n".join(lines)

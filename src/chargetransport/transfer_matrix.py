@@ -11,7 +11,8 @@ the localization lengths themselves, computed here by the transfer-matrix method
   dimensional strips (``d = 2``, cross-section ``M``) and bars (``d = 3``,
   cross-section ``M x M``) with periodic transverse boundaries; the smallest
   positive exponent ``gamma_M`` defines ``xi_M = 1/gamma_M`` and the normalised
-  length ``Lambda_M = xi_M / M``.
+  length ``Lambda_M = xi_M / M``. :func:`strip_lyapunov_scan` runs a table of
+  widths and disorder strengths on all cores.
 
 The eigenvector diagnostics and the spreading functional of section 4 are in
 :mod:`chargetransport.localization`.
@@ -42,10 +43,10 @@ from numba import njit
 from ._validation import check_int, check_memory, check_real, check_real_array
 from .disorder import DISTRIBUTIONS, random_potential
 from .lattice import Lattice
-from .rng import as_generator, check_seed
+from .rng import as_generator, check_seed, realization_seeds
 
 __all__ = ["LyapunovResult", "StripResult", "box_disorder_eta", "lyapunov_exponent",
-           "strip_lyapunov_exponents", "thouless_exponent"]
+           "strip_lyapunov_exponents", "strip_lyapunov_scan", "thouless_exponent"]
 
 # Random numbers are drawn (and the kernels run) in chunks of this many site values:
 # 2^18 doubles = 2 MiB, large enough that the per-chunk Python overhead (~20 us) is
@@ -543,3 +544,78 @@ def strip_lyapunov_exponents(E, width, n_steps, *, d=2, eta=None, box_width=None
     order = np.argsort(-gamma, kind="stable")
     return StripResult(E, M, d, eta, gamma[order], error[order], n_steps, num_blocks,
                        reorth_every)
+
+
+def strip_lyapunov_scan(E, widths, n_steps, *, d=2, etas=None, box_widths=None,
+                        distribution="gaussian", seed=0, num_blocks=50, max_workers=None):
+    """:func:`strip_lyapunov_exponents` for every pair of a disorder strength and a width.
+
+    The strips are independent, each drawn from its own seed, and run on a pool of
+    threads (the Numba kernels release the GIL), so the result does not depend on
+    the number of workers.
+
+    Parameters
+    ----------
+    E : float
+        Energy.
+    widths : sequence of int
+        Cross-sections ``M``.
+    n_steps : int or mapping
+        Slices per strip, or a mapping ``width -> slices``.
+    d : {2, 3}, default 2
+    etas, box_widths : sequence of float
+        Give exactly one: the disorder strengths ``eta`` (with ``distribution``) or the
+        box widths ``W`` (uniform law).
+    distribution : str, default "gaussian"
+    seed : int or SeedSequence, default 0
+        Strip ``k`` of the table, in the order ``[(x, M) for x in disorders for M in
+        widths]``, draws from ``realization_seeds(seed, K)[k]``.
+    num_blocks : int, default 50
+    max_workers : int, optional
+        Threads; default the usable cores.
+
+    Returns
+    -------
+    dict
+        ``{(x, M): StripResult}`` with ``x`` the disorder strength as given.
+
+    Examples
+    --------
+    >>> scan = strip_lyapunov_scan(1.0, [4, 6], 2000, etas=[2.0], seed=3, max_workers=1)
+    >>> sorted(scan)
+    [(2.0, 4), (2.0, 6)]
+    >>> again = strip_lyapunov_scan(1.0, [4, 6], 2000, etas=[2.0], seed=3, max_workers=2)
+    >>> all(np.array_equal(scan[k].exponents, again[k].exponents) for k in scan)
+    True
+    """
+    from ._executors import usable_cpus
+
+    if (etas is None) == (box_widths is None):
+        raise TypeError("give exactly one of 'etas' and 'box_widths'")
+    key = "eta" if box_widths is None else "box_width"
+    disorders = [check_real(key, x, minimum=0.0) for x in (etas if box_widths is None
+                                                             else box_widths)]
+    widths = [check_int("widths", M, minimum=3) for M in widths]
+    if not disorders or not widths:
+        raise ValueError("'widths' and the disorder strengths must not be empty")
+    if isinstance(n_steps, dict):
+        steps = {M: check_int("n_steps", n_steps[M], minimum=1) for M in widths
+                 if M in n_steps}
+        if len(steps) != len(set(widths)):
+            raise ValueError(f"'n_steps' must give the slices of every width {widths}")
+    else:
+        steps = dict.fromkeys(widths, check_int("n_steps", n_steps, minimum=1))
+    workers = usable_cpus() if max_workers is None else check_int("max_workers", max_workers,
+                                                                  minimum=1)
+    tasks = [(x, M) for x in disorders for M in widths]
+    seeds = realization_seeds(check_seed(seed), len(tasks))
+
+    def run(k):
+        x, M = tasks[k]
+        return strip_lyapunov_exponents(E, M, steps[M], d=d, distribution=distribution,
+                                        seed=seeds[k], num_blocks=num_blocks, **{key: x})
+
+    first = run(0)  # validates the arguments (and compiles the kernel) before the pool starts
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        results = [first] + list(pool.map(run, range(1, len(tasks))))
+    return dict(zip(tasks, results))

@@ -4,6 +4,7 @@
   (Binder, Colab, JupyterHub) from the one ``repository`` setting;
 * :mod:`.status`: ``{execution-time}`` and ``{reproducibility-status}`` (chapter
   execution times, commit, machine, versions);
+* :mod:`.reading`: ``{reading-time}`` (a chapter's reading time, from its word count);
 * :mod:`.proofs`: theorem boxes and ``{prf:ref}`` with the paper's numbers;
 * ``static/``: CSS (math that fits its box, print layout) and a script that shrinks
   display equations slightly too wide for their box.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import notebooks, proofs, status
+from . import notebooks, proofs, reading, status
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -35,4 +36,5 @@ def setup(app):
     app.connect("html-page-context", notebooks.add_notebook_and_launch_links, priority=502)
     proofs.setup(app)
     status.setup(app)
+    reading.setup(app)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
