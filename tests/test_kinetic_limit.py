@@ -116,3 +116,78 @@ def test_wkb_experiment_rejects_bad_input():
         setup.box_side(0.3, half_width=-1.0)
     with pytest.raises(TypeError, match="'eta'"):
         setup.observable("0.3", [1.0], half_width=5.0)
+
+
+# --- the Wigner function of the Gaussian WKB state at finite eta ------------------------
+def _periodic_gaussian_integral(center, sigma, p, s):
+    """int_T g(V) dV of the peak-1 periodised Gaussian (centre, sigma) against the periodised
+    normal law (p, s): sigma / sqrt(sigma^2 + s^2) sum_k exp(-(center - p + k)^2 / 2 var)."""
+    var = sigma**2 + s**2
+    return sigma / np.sqrt(var) * sum(np.exp(-(center - p + k) ** 2 / (2 * var))
+                                      for k in range(-3, 4))
+
+
+@pytest.mark.parametrize("d, L, eta", [(1, 96, 0.3), (2, 64, 0.45), (3, 24, 0.6)])
+def test_wigner_pairing_of_the_wkb_state_is_the_pairing_with_its_gaussian_wigner_function(d, L, eta):
+    # independent closed form: a product over axes of Gaussian integrals; the lattice sums
+    # differ from them by exp(-2 pi^2 sigma^2) (sigma >= 1 site here, < 1e-8; in practice
+    # far less since the Gaussians are several sites wide) and rounding
+    w, p = 0.5, (0.125, 0.25, 0.375)[:d]
+    psi = kl.gaussian_wkb_state(ct.Lattice(d, L), eta, p, w)
+    F = kl.GaussianWKBWigner(eta, p, w)
+    assert F.momentum_spread == pytest.approx(eta**2 / (4 * np.pi * w), rel=1e-15)
+    center, a = [0.3, -0.2, 0.1][:d], 0.6
+    momentum, sigma = [pi + 0.02 for pi in p], 0.04
+    J = ct.gaussian_test_function(center, momentum, width=a, momentum_width=sigma)
+    closed = np.prod([a / np.hypot(a, w) * np.exp(-c**2 / (2 * (a**2 + w**2)))
+                      * _periodic_gaussian_integral(q, sigma, pi, F.momentum_spread)
+                      for c, q, pi in zip(center, momentum, p)])
+    assert ct.wigner_pairing(psi, J, scale=eta**2).real == pytest.approx(closed, abs=1e-10)
+
+
+def test_gaussian_wkb_wigner_density_is_a_probability_density_with_the_stated_moments():
+    F = kl.GaussianWKBWigner(0.4, (0.125, 0.95), 0.5)
+    s = F.momentum_spread
+    x = np.linspace(-5, 5, 2001)
+    v = (np.arange(4000) + 0.5) / 4000
+    # separable: check the product of the axis marginals (the density factorises)
+    dens_x = F.density(np.stack([x, np.zeros_like(x)], -1), np.tile([0.125, 0.95], (x.size, 1)))
+    dens_v = F.density(np.zeros((v.size, 2)), np.stack([v, np.full(v.size, 0.95)], -1))
+    peak = F.density(np.zeros(2), np.array([0.125, 0.95]))
+    # int over X_1 (at X_2 = 0, V = p) and over V_1 (at X = 0, V_2 = p_2), divided by the
+    # peak, give one axis' normalisation 1 / (peak of the other factor)
+    px = 1 / (np.sqrt(2 * np.pi) * 0.5)
+    pv = 1 / (np.sqrt(2 * np.pi) * s)
+    assert np.trapezoid(dens_x, x) / peak * px == pytest.approx(1.0, abs=1e-9)
+    assert dens_v.mean() / peak * pv == pytest.approx(1.0, abs=1e-9)
+    # the momentum wraps around the torus: p_2 = 0.95 sits at distance 0.05 from 0
+    assert F.density(np.zeros(2), np.array([0.125, 0.0])) == pytest.approx(
+        peak * np.exp(-0.05**2 / (2 * s**2)), rel=1e-9)
+
+
+def test_gaussian_wkb_wigner_samples_have_the_moments_of_the_density():
+    F = kl.GaussianWKBWigner(0.3, (0.125, 0.25, 0.999), 0.4)
+    X, V = F.sample(200_000, np.random.default_rng(3))
+    assert X.shape == V.shape == (200_000, 3)
+    assert np.all((V >= 0) & (V < 1))
+    s, n = F.momentum_spread, 200_000
+    # 5 standard errors (18 comparisons): mean se = std / sqrt(n), std se ~ std / sqrt(2n)
+    assert np.abs(X.mean(axis=0)).max() < 5 * 0.4 / np.sqrt(n)
+    assert np.abs(X.std(axis=0) / 0.4 - 1).max() < 5 / np.sqrt(2 * n)
+    dV = (V - np.array(F.momentum) + 0.5) % 1.0 - 0.5
+    assert np.abs(dV.mean(axis=0)).max() < 5 * s / np.sqrt(n)
+    assert np.abs(dV.std(axis=0) / s - 1).max() < 5 / np.sqrt(2 * n)
+    # positions are drawn first (documented order): the same seed gives the same first rows
+    X2, _ = F.sample(10, np.random.default_rng(3))
+    assert np.array_equal(X2, X[:10])
+
+
+def test_gaussian_wkb_wigner_rejects_bad_input():
+    with pytest.raises(ValueError, match="eta"):
+        kl.GaussianWKBWigner(0.0, (0.1, 0.2), 0.5)
+    with pytest.raises(ValueError, match="width"):
+        kl.GaussianWKBWigner(0.2, (0.1, 0.2), -1.0)
+    with pytest.raises(ValueError, match="momentum"):
+        kl.GaussianWKBWigner(0.2, (0.1, 0.2, 0.3, 0.4), 0.5)
+    with pytest.raises(ValueError, match="num"):
+        kl.GaussianWKBWigner(0.2, (0.1, 0.2), 0.5).sample(-1, np.random.default_rng(0))
