@@ -118,3 +118,14 @@ def test_pairings_do_not_depend_on_the_blas_thread_count():
     out = [subprocess.run([sys.executable, "-c", _BLAS_PROBE], env=env, check=True,
                           capture_output=True, text=True).stdout for env in (env_one, env_two)]
     assert out[0] == out[1]
+
+
+def test_wkb_experiment_pairings_are_the_set_up_observable_bit_for_bit():
+    # the plain-number form (for stored studies) runs the same arithmetic as the set-up
+    three = kl.WKBExperiment.in_dimension(3, unscattered_time=0.5)
+    seed = np.random.SeedSequence(7)
+    direct = three.observable(0.5, 0.5, 2.5)(seed)
+    plain = fl.wkb_experiment_pairings(seed, eta=0.5, T=[0.5], half_width=2.5,
+                                       momentum=[0.125, 0.25, 0.375], unscattered_time=0.5)
+    assert direct["pairings"].tobytes() == plain["pairings"].tobytes()
+    assert direct["boundary_weight"].tobytes() == plain["boundary_weight"].tobytes()

@@ -191,3 +191,44 @@ def test_gaussian_wkb_wigner_rejects_bad_input():
         kl.GaussianWKBWigner(0.2, (0.1, 0.2, 0.3, 0.4), 0.5)
     with pytest.raises(ValueError, match="num"):
         kl.GaussianWKBWigner(0.2, (0.1, 0.2), 0.5).sample(-1, np.random.default_rng(0))
+
+
+def test_wkb_experiment_in_dimension_three_swaps_the_first_two_momentum_components():
+    two = kl.WKBExperiment.in_dimension(2)
+    assert two == kl.WKBExperiment()
+    assert two.scattered_momentum == (0.25, 0.125)          # the 2D default, unchanged
+    three = kl.WKBExperiment.in_dimension(3, unscattered_time=0.5)
+    p = np.array([1 / 8, 1 / 4, 3 / 8])
+    assert three.d == 3 and np.array_equal(three.momentum, p)
+    assert three.scattered_momentum == (0.25, 0.125, 0.375)
+    # q lies on the energy shell of p (e(p) = 0 here, the band centre)
+    assert float(ct.dispersion(np.array(three.scattered_momentum))) == pytest.approx(
+        float(ct.dispersion(p)), abs=1e-14)
+    assert np.allclose(three.velocity, bz.group_velocity(p), rtol=1e-15)
+    J1, J2, J3 = three.test_functions()
+    assert J1(0.5 * three.velocity[None, :], p[None, :])[0] == pytest.approx(1.0, rel=1e-12)
+    assert J2(np.zeros((1, 3)), np.array([three.scattered_momentum]))[0] == pytest.approx(1.0)
+    # an explicit scattered momentum is kept; d = 1 defaults to -p
+    assert kl.WKBExperiment(momentum=(0.1, 0.2), scattered_momentum=(0.2, 0.1)) == two.__class__(
+        momentum=(0.1, 0.2))
+    assert kl.WKBExperiment(momentum=(0.125,)).scattered_momentum == (0.875,)
+
+
+def test_wkb_experiment_in_three_dimensions_pairs_the_initial_density():
+    three = kl.WKBExperiment.in_dimension(3)
+    r = three.observable(0.35, [0.0], half_width=2.5)(np.random.SeedSequence(1))
+    # J_3 = exp(-|X|^2 / 2) against N(0, w^2 I_3): (1 + w^2)^(-3/2) = 0.8^1.5; the box
+    # [-2.5, 2.5]^3 holds five widths (weight beyond ~1e-6), the lattice sum of a Gaussian
+    # 4 sites wide is exact far beyond that
+    assert r["pairings"][0, 2] == pytest.approx(0.8**1.5, abs=1e-5)
+    # the layer within 1/2 of the boundary starts 4 widths out: 3 axes x 2 Phi(-4) = 1.9e-4
+    assert r["boundary_weight"][0] < 2.5e-4
+
+
+def test_wkb_experiment_in_dimension_rejects_bad_input():
+    with pytest.raises(ValueError, match="'d'"):
+        kl.WKBExperiment.in_dimension(1)
+    with pytest.raises(ValueError, match="'momentum'"):
+        kl.WKBExperiment.in_dimension(3, momentum=(0.1, 0.2))
+    with pytest.raises(ValueError, match="'scattered_momentum'"):
+        kl.WKBExperiment(momentum=(0.1, 0.2, 0.3), scattered_momentum=(0.2, 0.1))

@@ -220,3 +220,11 @@ def test_decaying_potentials_measured(values):
         for eta in (0.25, 0.5):
             assert values[f"rel_dev_{eta}_{s}"] < -3.3 * values[f"rel_dev_se_{eta}_{s}"]
         assert values[f"rel_dev_ratio_{s}"] > 1
+
+
+def test_the_weight_of_the_smallest_eta_in_the_extrapolation(values):
+    # quadratic in eta^2 through eta = 0.1, 0.2, 0.4, evaluated at 0: the Lagrange weight of
+    # the first node is x1 x2 / ((x1 - x0)(x2 - x0)) with x = eta^2
+    x0, x1, x2 = 0.01, 0.04, 0.16
+    assert values["thouless_weight_smallest_eta"] == pytest.approx(x1 * x2 / ((x1 - x0) * (x2 - x0)),
+                                                                   rel=1e-12)

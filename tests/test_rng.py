@@ -103,6 +103,7 @@ import pkgutil
 
 from scipy import stats
 
+from chargetransport import fluctuations
 from chargetransport import fermions as fm
 from chargetransport import hartree_fock as hf
 from chargetransport import kinetic_limit as kl
@@ -168,6 +169,8 @@ def _per_realization_calls(ss):
             ss, momentum=(0.1, 0.2), width=0.5, T=[0.0], test_functions=[test], **common),
         "kinetic_limit.wkb_mean_square_displacement": lambda: kl.wkb_mean_square_displacement(
             ss, momentum=(0.1, 0.2), width=0.5, T=[0.0], **common),
+        "fluctuations.wkb_experiment_pairings": lambda: fluctuations.wkb_experiment_pairings(
+            ss, eta=0.5, T=[0.0], half_width=1.0, momentum=[0.1, 0.2]),     # L = 8
         "fermions.momentum_distribution_realization": lambda: fm.momentum_distribution_realization(
             ss, J=J, T=[0.1], method="random_phase", num_vectors=1, **common),
         "fermions.two_point_realization": lambda: fm.two_point_realization(

@@ -11,7 +11,10 @@ module checks that combinatorics on a model where every sum is finite:
   split into completely disconnected, non-disconnected and 2-connected graphs
   (eqs. (3.17)-(3.20));
 * :func:`gaussian_product_moments`: the same moments by Gauss-Hermite quadrature, an
-  independent computation.
+  independent computation;
+* :func:`wkb_experiment_pairings`: one realization of the fluctuating quantity itself,
+  ``<J, W_T>`` for the WKB set-up of :class:`chargetransport.kinetic_limit.WKBExperiment`
+  given by plain numbers (the per-realization function of stored studies).
 
 The statistics of measured fluctuations are in :mod:`chargetransport.streaming_moments`
 (one-pass moments) and :mod:`chargetransport.statistics` (central ``L^r`` norms,
@@ -24,7 +27,7 @@ import numpy as np
 
 from ._validation import check_int, check_real_array
 
-__all__ = ["gaussian_product_moments", "wick_line_sums"]
+__all__ = ["gaussian_product_moments", "wick_line_sums", "wkb_experiment_pairings"]
 
 
 # --------------------------------------------------------------------------------------
@@ -169,3 +172,55 @@ def gaussian_product_moments(covariance, r):
     X = np.prod(A @ z, axis=0)
     mean = float(weight @ X)
     return float(weight @ X**r), float(weight @ (X - mean) ** r)
+
+
+# --------------------------------------------------------------------------------------
+# The fluctuating quantity: <J, W_T> of the WKB set-up, one realization
+# --------------------------------------------------------------------------------------
+def wkb_experiment_pairings(seed, *, eta, T, half_width, momentum, scattered_momentum=None,
+                            width=0.5, unscattered_time=1.0, **kwargs):
+    """``<J_i, W_T^(eta^2)>`` of the WKB set-up, one realization, from plain numbers.
+
+    The same numbers, bit for bit, as
+    ``WKBExperiment(momentum, scattered_momentum, width, unscattered_time).observable(eta,
+    T, half_width)(seed)``, with the set-up given by plain numbers and lists, so that the
+    function and its parameters can define a stored study (whose parameters are JSON).
+
+    Parameters
+    ----------
+    seed : numpy.random.SeedSequence or int
+        The realization (the seed contract of :mod:`chargetransport.rng`).
+    eta : float
+        Disorder strength, ``eta > 0``; the WKB scale is ``mu = eta^2``.
+    T : float or sequence of float
+        Macroscopic times.
+    half_width : float
+        The box holds ``[-half_width, half_width]^d`` in macroscopic units
+        (:meth:`~chargetransport.kinetic_limit.WKBExperiment.box_side`).
+    momentum, scattered_momentum, width, unscattered_time
+        The fields of :class:`~chargetransport.kinetic_limit.WKBExperiment`
+        (``d = len(momentum)``).
+    **kwargs
+        Passed to :func:`~chargetransport.kinetic_limit.wkb_wigner_pairings`
+        (``distribution``, ``boundary_margin``, ``tol``).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``"pairings"`` (nT, 3) and ``"boundary_weight"`` (nT,), as
+        :func:`~chargetransport.kinetic_limit.wkb_wigner_pairings`.
+
+    Examples
+    --------
+    >>> from chargetransport.kinetic_limit import WKBExperiment
+    >>> a = wkb_experiment_pairings(3, eta=0.5, T=0.5, half_width=3.0, momentum=[0.125, 0.25])
+    >>> b = WKBExperiment().observable(0.5, 0.5, 3.0)(3)
+    >>> bool((a["pairings"] == b["pairings"]).all()), a["pairings"].shape
+    (True, (1, 3))
+    """
+    from .kinetic_limit import WKBExperiment
+    setup = WKBExperiment(momentum=tuple(np.atleast_1d(momentum)),
+                          scattered_momentum=(None if scattered_momentum is None
+                                              else tuple(np.atleast_1d(scattered_momentum))),
+                          width=width, unscattered_time=unscattered_time)
+    return setup.observable(eta, T, half_width, **kwargs)(seed)

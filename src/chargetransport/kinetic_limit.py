@@ -25,7 +25,7 @@ from .wigner import SeparableTestFunction, wigner_pairing
 
 __all__ = ["plane_wave", "plane_wave_relaxation", "plane_wave_boltzmann_prediction",
            "momentum_bump", "generic_shell_points", "wkb_wigner_pairings", "wkb_mean_square_displacement",
-           "gaussian_wkb_state", "GaussianWKBWigner", "WKBExperiment"]
+           "gaussian_wkb_state", "GaussianWKBWigner", "WKBExperiment", "WKB_DEFAULT_MOMENTA"]
 
 
 def _check_momentum(momentum, d, name="momentum"):
@@ -453,6 +453,11 @@ def wkb_mean_square_displacement(seed, *, d, L, eta, momentum, width, T,
     return {"msd": msd, "boundary_weight": edge}
 
 
+#: Default momentum ``p`` of :class:`WKBExperiment` by dimension (generic points of the
+#: band: no component 0 or 1/2; in d = 3 the energy e(p) = 0 is the band centre).
+WKB_DEFAULT_MOMENTA = {2: (0.125, 0.25), 3: (0.125, 0.25, 0.375)}
+
+
 @dataclasses.dataclass(frozen=True)
 class WKBExperiment:
     """The phase-space set-up of the book's "Theorem 2.1 in numbers" experiment.
@@ -462,14 +467,19 @@ class WKBExperiment:
     and three Gaussian test functions: ``J_1`` around the unscattered particles at
     ``X = v(p) T_1``, ``V = p``; ``J_2`` around ``X = 0``, ``V = q`` (weight
     scattered to the momentum ``q`` on the shell of ``p``); ``J_3`` the density
-    near ``X = 0`` whatever the momentum.
+    near ``X = 0`` whatever the momentum. The dimension is the length of ``momentum``;
+    :meth:`in_dimension` gives the set-up with the default momentum of ``d = 2`` or
+    ``d = 3`` (Theorems 2.1 and 3.1 are proven on ``Z^3``).
 
     Parameters
     ----------
     momentum : tuple of float, default (1/8, 1/4)
-        ``p = grad S``.
-    scattered_momentum : tuple of float, default (1/4, 1/8)
-        ``q``, on the energy shell of ``p`` (the default is ``p`` with its components swapped).
+        ``p = grad S``, with ``d = len(momentum)`` components, ``1 <= d <= 3``.
+    scattered_momentum : tuple of float, optional
+        ``q``, on the energy shell of ``p``. Default: ``p`` with its first two
+        components swapped (on the shell, since ``e`` is symmetric under
+        permutations of the components): ``(1/4, 1/8)`` for the default ``p``;
+        ``-p`` in ``d = 1``.
     width : float, default 0.5
         Standard deviation of ``|h|^2`` per axis (macroscopic units).
     unscattered_time : float, default 1
@@ -482,10 +492,13 @@ class WKBExperiment:
     [-1.414, -2.0]
     >>> exp.box_side(0.2, half_width=5.0)
     250
+    >>> exp3 = WKBExperiment.in_dimension(3, unscattered_time=0.5)
+    >>> exp3.d, exp3.momentum, exp3.scattered_momentum
+    (3, (0.125, 0.25, 0.375), (0.25, 0.125, 0.375))
     """
 
-    momentum: tuple = (0.125, 0.25)
-    scattered_momentum: tuple = (0.25, 0.125)
+    momentum: tuple = WKB_DEFAULT_MOMENTA[2]
+    scattered_momentum: tuple = None
     width: float = 0.5
     unscattered_time: float = 1.0
 
@@ -493,7 +506,10 @@ class WKBExperiment:
         p = check_real_array("momentum", self.momentum, ndim=1)
         if not 1 <= p.size <= 3:
             raise ValueError(f"'momentum' must have d = 1, 2 or 3 components, got {p.size}")
-        q = _check_momentum(self.scattered_momentum, p.size, "scattered_momentum")
+        if self.scattered_momentum is None:
+            q = (-p) % 1.0 if p.size == 1 else p[[1, 0] + list(range(2, p.size))]
+        else:
+            q = _check_momentum(self.scattered_momentum, p.size, "scattered_momentum")
         # frozen dataclass: store the validated values as tuples of floats
         object.__setattr__(self, "momentum", tuple(float(x) for x in p))
         object.__setattr__(self, "scattered_momentum", tuple(float(x) for x in q))
@@ -501,6 +517,30 @@ class WKBExperiment:
                                                      strict_minimum=True))
         object.__setattr__(self, "unscattered_time",
                            check_real("unscattered_time", self.unscattered_time, minimum=0.0))
+
+    @classmethod
+    def in_dimension(cls, d, **parameters):
+        """The set-up in dimension ``d`` (2 or 3) with that dimension's default momentum.
+
+        Parameters
+        ----------
+        d : int
+            2 or 3; the momentum defaults to ``WKB_DEFAULT_MOMENTA[d]``.
+        **parameters
+            Further fields (``scattered_momentum``, ``width``, ``unscattered_time``,
+            or a ``momentum`` with ``d`` components).
+
+        Examples
+        --------
+        >>> WKBExperiment.in_dimension(2) == WKBExperiment()
+        True
+        """
+        d = check_int("d", d, minimum=2, maximum=3)
+        parameters.setdefault("momentum", WKB_DEFAULT_MOMENTA[d])
+        setup = cls(**parameters)
+        if setup.d != d:
+            raise ValueError(f"'momentum' must have d = {d} components, got {setup.d}")
+        return setup
 
     @property
     def d(self):

@@ -9,6 +9,10 @@ convergence in higher mean of section 3:
 * :func:`central_lp_norm` (``(mean |x - xbar|^r)^(1/r)``, any real ``r >= 1``),
   :func:`bootstrap_central_lp_norms` (those norms for several ``r`` with bootstrap
   standard errors and percentile intervals, from a seeded generator),
+  :func:`block_central_lp_norms` (the same norms on disjoint blocks of realizations: their
+  spread is an error bar that does not rely on the tails the sample happens to hold),
+  :func:`block_checked_replicates` (bootstrap replicates widened to that spread where
+  it is larger, for :func:`fit_power_law`),
   :func:`exceedance_probability` (``P(|X - c| > delta)`` with Wilson score intervals);
 * :func:`sup_deviation`: the largest deviation of a disorder average from a reference
   (a Boltzmann solution) over many times and observables, with the upward bias of a
@@ -28,7 +32,8 @@ import numpy as np
 from ._validation import check_int, check_memory, check_real, check_real_array
 from .rng import as_generator
 
-__all__ = ["BootstrapResult", "SupDeviation", "bootstrap_central_lp_norms", "central_lp_norm",
+__all__ = ["BootstrapResult", "SupDeviation", "block_central_lp_norms",
+           "block_checked_replicates", "bootstrap_central_lp_norms", "central_lp_norm",
            "exceedance_probability", "fit_power_law", "sup_deviation"]
 
 
@@ -196,6 +201,119 @@ def bootstrap_central_lp_norms(samples, orders=(2, 4, 6), num_resamples=2000, se
                            lower=np.quantile(reps, alpha, axis=0),
                            upper=np.quantile(reps, 1.0 - alpha, axis=0),
                            replicates=reps, confidence=confidence)
+
+
+def block_central_lp_norms(samples, orders=(2, 4, 6), num_blocks=10):
+    """Central ``L^r`` norms of disjoint blocks of consecutive realizations.
+
+    Realizations ``0 .. n - 1`` are cut into ``num_blocks`` blocks of ``b = n //
+    num_blocks`` consecutive ones (the last ``n mod num_blocks`` are left out), and
+    :func:`central_lp_norm` is taken in each block.
+
+    Parameters
+    ----------
+    samples : array_like, shape ``(n,) + shape``
+        One observation per realization, ``n >= 2 num_blocks``.
+    orders : sequence of float, default (2, 4, 6)
+        Orders ``r >= 1``.
+    num_blocks : int, default 10
+        ``>= 2``.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(num_blocks, k) + shape``
+        The norms of each block.
+
+    Notes
+    -----
+    The blocks are independent samples of size ``b``, so the spread of their norms
+    is the sampling error of a norm from ``b`` realizations, without assumptions.
+    The bootstrap of one block (:func:`bootstrap_central_lp_norms`) estimates the
+    same error from that block alone; for heavy-tailed data and high orders it
+    comes out too small, because a block rarely holds the rare large deviations
+    that dominate the ``r``-th moment. Comparing the two tells whether the
+    bootstrap error bars can be trusted; ``std(blocks) / sqrt(num_blocks)`` is the
+    batch-means error of the mean of the block norms.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(3)
+    >>> blocks = block_central_lp_norms(rng.standard_normal(40_000), orders=(2,), num_blocks=8)
+    >>> blocks.shape, bool(np.all(np.abs(blocks - 1.0) < 0.05))
+    ((8, 1), True)
+    """
+    x = _check_samples(samples)
+    orders_arr = np.array([_check_order(r, "orders") for r in np.atleast_1d(orders)], dtype=float)
+    if orders_arr.size == 0:
+        raise ValueError("'orders' must hold at least one order")
+    num_blocks = check_int("num_blocks", num_blocks, minimum=2)
+    size = x.shape[0] // num_blocks
+    if size < 2:
+        raise ValueError(f"'num_blocks' = {num_blocks} leaves fewer than 2 of the {x.shape[0]} "
+                         f"realizations per block")
+    return np.stack([np.stack([np.asarray(central_lp_norm(x[i * size:(i + 1) * size], r))
+                               for r in orders_arr]) for i in range(num_blocks)])
+
+
+def block_checked_replicates(estimate, replicates, block_values):
+    """Bootstrap replicates widened, where needed, to the batch-means error of disjoint blocks.
+
+    With ``s_boot`` the standard deviation of the bootstrap replicates and
+    ``s_batch = std(block_values) / sqrt(K)`` the batch-means error of ``K`` disjoint
+    blocks (the spread of a statistic over the blocks, e.g. from
+    :func:`block_central_lp_norms`, scaled to the whole sample), the replicates are
+    stretched about their mean by ``max(1, s_batch / s_boot)`` and centred on
+    ``estimate``. Where the bootstrap error is at least the batch-means one they are
+    only recentred.
+
+    Parameters
+    ----------
+    estimate : array_like, shape ``shape``
+        The statistic of the whole sample.
+    replicates : array_like, shape ``(B,) + shape``
+        Its bootstrap replicates, ``B >= 2``.
+    block_values : array_like, shape ``(K,) + shape``
+        The statistic of each of ``K >= 2`` disjoint blocks of realizations.
+
+    Returns
+    -------
+    replicates : numpy.ndarray, shape ``(B,) + shape``
+        With standard deviation ``max(s_boot, s_batch)``, mean ``estimate``.
+    widening : numpy.ndarray, shape ``shape``
+        ``max(1, s_batch / s_boot)``.
+
+    Notes
+    -----
+    The bootstrap sees only the tails the sample holds; for heavy-tailed data and
+    high moments it underestimates the error (see :func:`block_central_lp_norms`).
+    The batch-means error needs no such assumption but is itself uncertain, by about
+    ``1 / sqrt(2 (K - 1))`` relative (25 % for ``K = 8``), so taking the larger of
+    the two errs on the safe side. The result serves as ``replicates`` of
+    :func:`fit_power_law`.
+
+    Examples
+    --------
+    Replicates with standard deviation 0.115, blocks with batch-means error 0.408:
+
+    >>> reps, widening = block_checked_replicates(1.0, [0.9, 1.1, 0.9, 1.1],
+    ...                                           [0.0, 2.0, 1.0, 1.0])
+    >>> round(float(widening), 6), round(float(np.mean(reps)), 12)
+    (3.535534, 1.0)
+    """
+    est = check_real_array("estimate", estimate)
+    reps = check_real_array("replicates", replicates)
+    blocks = check_real_array("block_values", block_values)
+    if reps.ndim != est.ndim + 1 or reps.shape[1:] != est.shape or reps.shape[0] < 2:
+        raise ValueError(f"'replicates' must have shape (B,) + {est.shape} with B >= 2, got "
+                         f"{reps.shape}")
+    if blocks.ndim != est.ndim + 1 or blocks.shape[1:] != est.shape or blocks.shape[0] < 2:
+        raise ValueError(f"'block_values' must have shape (K,) + {est.shape} with K >= 2, got "
+                         f"{blocks.shape}")
+    s_boot = reps.std(axis=0, ddof=1)
+    s_batch = blocks.std(axis=0, ddof=1) / math.sqrt(blocks.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        widening = np.where(s_boot > 0, np.maximum(1.0, s_batch / s_boot), 1.0)
+    return est + (reps - reps.mean(axis=0)) * widening, widening
 
 
 def fit_power_law(x, y, replicates=None, y_errors=None):

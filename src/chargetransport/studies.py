@@ -63,7 +63,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _executors as ex
-from . import kinetic_limit
+from . import fluctuations, kinetic_limit
 from ._validation import check_int, format_bytes
 from .checkpoint import MANIFEST, ChunkCheckpoint, atomic_write, callable_fingerprint
 from .ensemble import ensemble_average, process_pool
@@ -330,6 +330,33 @@ for _eta in (0.3, 0.25, 0.2):
         extends=f"boltzmann_limit: Experiment 3 (d = 2, eta = {_eta}; the book runs eta = 0.4)",
         description=f"Mean-square displacement of the WKB state up to T = 8 at eta = {_eta} "
                     f"(box side {_diffusion_parameters(_eta)['L']}), 16 realizations."))
+
+
+def _wigner_parameters(d, eta):
+    """The parameters of Experiment 2 of the Boltzmann chapter (book/boltzmann_limit.md) at
+    one ``(d, eta)``: the default :class:`~chargetransport.kinetic_limit.WKBExperiment` of
+    dimension d (``w = 0.5``), in d = 2 with ``T = 0, 0.25, ..., 2`` in the box
+    ``[-6.5, 6.5]^2``, in d = 3 with ``T = 0, 0.25, ..., 1``, ``J_1`` at ``T_1 = 1/2`` and
+    the box ``[-4.5, 4.5]^3``."""
+    if d == 2:
+        return dict(eta=eta, T=np.linspace(0.0, 2.0, 9).tolist(), half_width=6.5,
+                    momentum=list(kinetic_limit.WKB_DEFAULT_MOMENTA[2]))
+    return dict(eta=eta, T=np.linspace(0.0, 1.0, 5).tolist(), half_width=4.5,
+                momentum=list(kinetic_limit.WKB_DEFAULT_MOMENTA[3]), unscattered_time=0.5)
+
+
+for _d, _eta, _num in ((2, 0.2, 128), (2, 0.14, 64), (2, 0.1, 64), (3, 0.4, 32), (3, 0.35, 32),
+                       (3, 0.3, 32), (3, 0.25, 32), (3, 0.2, 16)):
+    register(Study(
+        name=f"wigner_{_d}d_eta{_eta}",
+        function=fluctuations.wkb_experiment_pairings,
+        parameters=_wigner_parameters(_d, _eta),
+        keys=("pairings", "boundary_weight"),
+        seed=2011 if _d == 2 else 2014, num_realizations=_num,
+        extends=f"boltzmann_limit: Experiment 2 (Theorem 2.1, d = {_d}, eta = {_eta}; the book "
+                f"runs eta = {'0.4, 0.34, 0.28' if _d == 2 else '0.5'})",
+        description=f"Pairings <J_j, W_T> of the WKB state with the three test functions of "
+                    f"Experiment 2 in d = {_d} at eta = {_eta}, {_num} realizations."))
 
 
 # --------------------------------------------------------------------------------------
