@@ -1,101 +1,308 @@
-"""The numbers stated in book/fermi_gas.md, checked against theory.
+"""The numbers stated in book/fermi_gas.md, checked against theory or an independent computation.
 
-Values are read from the notebook the book build executed (``book_values.py``).
+Values are read from the notebook the book build executed (``book_values.py``). The
+independent computations below use SciPy only (no density of states, Boltzmann solver or
+perturbation theory of the package): the square-lattice density of states and Green's
+function in closed form (complete elliptic integrals), the cubic ones as convolutions with
+the chain's, and torus integrals on midpoint grids.
+
+Statistical assertions count standard errors: ``Z_CLAIM`` (3) where the chapter says
+"resolved" or "decreasing", and the Bonferroni threshold ``z* = Phi^{-1}(1 - 0.001 / 2n)``
+(0.1 % false alarms for the whole family) where a maximum over ``n`` points is compared
+with zero.
 """
 import math
+import re
+from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import integrate, special, stats
 
 from book_values import chapter_values
 
 pytestmark = pytest.mark.book
 
-ETAS = (0.4, 0.28, 0.2, 0.14)
-BETAS = ("1.0", "4.0", "inf")
-
+BOOK = {2: {0.4: 128, 0.28: 180, 0.2: 256}, 3: {0.4: 24, 0.28: 32, 0.2: 40}}
+ETAS = (0.4, 0.28, 0.2)
+MU, SHIFT = -1.0, 0.08
+Z_CLAIM = 3.0
+# Energy bins of fm.second_order_kinetic_gain (1e-3) and the L = 1024 (d = 2) / 128 (d = 3)
+# grids of the chapter's outer integral: measured against the closed forms below at
+# ~1e-4 relative; 1e-3 leaves a factor ten.
+SECOND_ORDER_RTOL = 1e-3
 
 values = chapter_values("book/fermi_gas")
 
 
+# ------------------------------------------------------------------ independent physics
+def rho2(E):
+    """Square lattice (e = 2 cos + 2 cos): K(1 - E^2/16) / (2 pi^2), ellipk's parameter m."""
+    E = np.asarray(E, dtype=float)
+    out = np.zeros_like(E)
+    inside = np.abs(E) < 4
+    out[inside] = special.ellipk(1 - E[inside] ** 2 / 16) / (2 * np.pi**2)
+    return out
+
+
+def h2(E):
+    """PV int dp / (e(p) - E) = -Re G(E + i0); G(E) = (2 / pi E) K(16 / E^2) for |E| > 4,
+    continued into the band: -sign(E) K(E^2 / 16) / (2 pi)."""
+    E = np.asarray(E, dtype=float)
+    out = np.empty_like(E)
+    inside = np.abs(E) < 4
+    out[inside] = -np.sign(E[inside]) * special.ellipk(E[inside] ** 2 / 16) / (2 * np.pi)
+    out[~inside] = -2 / (np.pi * E[~inside]) * special.ellipk(16 / E[~inside] ** 2)
+    return out
+
+
+def _convolve_chain(f, E):
+    """(1/pi) int_0^pi f(E - 2 cos th) d th: adding a chain direction (e_3 = e_2 + e_1)."""
+    pts = sorted(np.arccos(c) for c in ((E - s) / 2 for s in (-4.0, 0.0, 4.0)) if -1 < c < 1)
+    return integrate.quad(lambda th: f(np.array([E - 2 * np.cos(th)]))[0] / np.pi, 0, np.pi,
+                          points=pts or None, limit=200)[0]
+
+
+def rho(E, d):
+    return float(rho2(np.array([E]))[0]) if d == 2 else _convolve_chain(rho2, E)
+
+
+def K2_gibbs(beta, mu):
+    """Second-order dressing 2 int rho_2(E) f(E) h_2(E) dE of a Fermi-Dirac state."""
+    if math.isinf(beta):
+        f, top = (lambda E: 1.0), mu
+    else:
+        f, top = (lambda E: special.expit(-beta * (E - mu))), 4.0
+    g = lambda E: 2 * rho2(np.array([E]))[0] * f(E) * h2(np.array([E]))[0]   # noqa: E731
+    pts = [p for p in (0.0, mu) if -4 < p < top]
+    return integrate.quad(g, -4, top, points=pts or None, limit=200, epsabs=1e-12)[0]
+
+
+def _midpoint_grid(d, L):
+    k = (np.arange(L) + 0.5) / L
+    return np.meshgrid(*([k] * d), indexing="ij", sparse=True)
+
+
+def _displaced_sea(ks):
+    e_shifted = sum(2 * np.cos(2 * np.pi * (ki - (SHIFT if i == 0 else 0.0)))
+                    for i, ki in enumerate(ks))
+    return (e_shifted < MU).astype(float)
+
+
+def K_displaced(d, L):
+    """2 int dq J(q) h_d(e(q)) for the displaced sea, on a midpoint grid."""
+    ks = _midpoint_grid(d, L)
+    J = _displaced_sea(ks) * np.ones((L,) * d)
+    e = sum(2 * np.cos(2 * np.pi * ki) for ki in ks) * np.ones(J.shape)
+    if d == 2:
+        h = h2
+    else:
+        E_table = np.linspace(-6, 6, 1201)
+        h_table = np.array([_convolve_chain(h2, E) for E in E_table])
+        h = lambda E: np.interp(E, E_table, h_table)   # noqa: E731
+    sel = J > 0
+    return 2 * np.sum(h(e[sel])) / J.size
+
+
+def boltzmann_current_2d(T, L=2048):
+    """int dp J(p) v_1(p) exp(-2 pi rho_2(e(p)) T) for the displaced sea (torus, d = 2)."""
+    ks = _midpoint_grid(2, L)
+    J = _displaced_sea(ks) * np.ones((L, L))
+    sel = J > 0
+    v1 = (-2 * np.sin(2 * np.pi * ks[0]) * np.ones((L, L)))[sel]
+    e = (sum(2 * np.cos(2 * np.pi * ki) for ki in ks) * np.ones((L, L)))[sel]
+    m = 2 * np.pi * rho2(e)
+    return np.array([np.sum(v1 * np.exp(-m * t)) / L**2 for t in np.atleast_1d(T)])
+
+
+def bonferroni(n):
+    return stats.norm.isf(0.001 / (2 * n))
+
+
+# ------------------------------------------------------------------ the course layer
+def test_reading_time_is_the_word_count_at_200_words_a_minute(values):
+    text = Path(__file__).resolve().parents[1].joinpath("book", "fermi_gas.md").read_text()
+    words = len(re.sub(r"`{3}\{code-cell\}.*?\n`{3}", " ", text, flags=re.S).split())
+    assert abs(values["reading_minutes"] - words / 200) <= 0.5 + 1e-9
+
+
+# ------------------------------------------------------------------ one-particle reduction
 def test_fock_space_agrees_with_one_particle_reduction(values):
-    # exact identity; dense eigh of sector blocks and Chebyshev at tol 1e-14 on test
-    # functions of norm ~4: rounding, far below the 1e-10 the issue asks for
+    # exact identities; dense eigh of sector blocks and Chebyshev at tol 1e-14 on test
+    # functions of norm ~4: rounding, far below 1e-10
     assert values["fock_error_two_point"] < 1e-10
     assert values["fock_error_four_point"] < 1e-10
+    # the paper's order of the annihilators gives minus the determinant (r = 2)
+    assert values["fock_error_paper_order"] < 1e-10
+    assert values["exercise_wick_book"] < 1e-12
+    assert values["exercise_wick_paper"] < 1e-12
 
 
-def test_displaced_sea_current_follows_boltzmann(values):
-    d2 = {eta: values[f"current_distance_d2_{eta}"] for eta in ETAS}
-    se = {eta: values[f"current_distance_se_d2_{eta}"] for eta in ETAS}
-    # every eta: within 4% of j(0) (O(eta^2) ~ 0.2 eta^2 <= 0.032 at eta = 0.4) plus 3 s.e.
-    for eta in ETAS:
-        assert d2[eta] < 0.04 + 3 * se[eta]
-    # "falls roughly like eta^2": below the dotted line 0.2 eta^2 (+ 2 s.e.) at every eta,
-    # and eta = 0.2 well below eta = 0.4 (expected ratio ~1/4; demand < 1/2)
-    for eta in ETAS:
-        assert d2[eta] < 0.2 * eta**2 + 2 * se[eta]
-    assert d2[0.2] < 0.5 * d2[0.4]
-    # "at eta = 0.14 it reaches the statistical error": within 3 s.e. of zero
-    assert d2[0.14] < 3 * se[0.14]
-    # d = 3: "they decrease, more slowly than in d = 2", few-per-cent level
-    d3 = {eta: values[f"current_distance_d3_{eta}"] for eta in (0.4, 0.28, 0.2)}
-    assert max(d3.values()) < 0.05
-    assert d3[0.2] < d3[0.4]
-    assert d3[0.2] > d2[0.2]
-    # the quadrupole moment follows Boltzmann within a few per cent of its initial value
-    assert values["quadrupole_distance_d2_0.2"] < 0.05
-    # the Boltzmann current at T = 2 (closed form on the L = 256 grid): relaxed, not zero
-    assert 0.05 < values["current_ratio_T2"] < 0.3
-    # initial current of the displaced sea (exact grid sum, not random): v_1 weighted
-    assert 0.15 < values["displaced_current_initial"] < 0.2
+# ------------------------------------------------------------------ experiment 1
+def _tags():
+    return [f"d{d}_{eta}" for d in (2, 3) for eta in ETAS] + ["d2_0.14", "d3_0.14"]
 
 
-def test_gibbs_states_are_stationary_up_to_order_eta_squared(values):
-    for beta in BETAS:
-        shifts = [values[f"gibbs_energy_shift_{beta}_{eta}"] for eta in ETAS[:3]]
-        # the kinetic energy rises (potential energy is lowered at second order)
-        assert all(s > 0 for s in shifts)
-        # and scales like eta^2: the ratio shift/eta^2 is the same within 15% across eta
-        ratios = [s / eta**2 for s, eta in zip(shifts, ETAS[:3])]
-        assert max(ratios) < 1.15 * min(ratios)
-        assert values[f"gibbs_energy_shift_over_eta2_{beta}"] == pytest.approx(
-            sum(ratios) / 3, rel=1e-12)
-        # no current appears (zero by symmetry of the averaged dynamics): within 4 s.e.
-        for eta in ETAS[:3]:
-            assert (values[f"gibbs_current_max_{beta}_{eta}"]
-                    < 4 * values[f"gibbs_current_se_{beta}_{eta}"] + 1e-3)
-    assert 1.8 < values["gibbs_energy_shift_exponent"] < 2.2
-    # "complete at T = 0.25, then constant": the gain varies by < 10% over T in [0.25, 2]
-    # (statistical error of the kinetic energy ~1e-4 against gains >= 6e-3)
-    assert values["gibbs_energy_shift_spread"] < 0.1
-    # the displaced sea has the same O(eta^2) dressing of its energy
-    for eta in ETAS:
-        assert 0.1 < values[f"displaced_energy_shift_{eta}"] / eta**2 < 0.3
+def test_boxes_hold_the_levels_the_text_states(values):
+    levels = {}
+    for d, boxes in BOOK.items():
+        r = rho(MU, d)
+        for eta, L in boxes.items():
+            levels[d, eta] = L**d * 2 * np.pi * r**2 * eta**2
+            assert values[f"levels_d{d}_{eta}"] == pytest.approx(levels[d, eta], rel=1e-6)
+    assert values["levels_min"] <= min(levels.values()) * (1 + 1e-6)
+    assert values["levels_min"] > 250          # "several hundred levels"
+    assert values["t_max_book"] == pytest.approx(2 / 0.2**2)
+    assert values["t_max_study"] == pytest.approx(2 / 0.14**2)
 
 
+def test_paired_deviation_is_exact_at_time_zero(values):
+    # random-phase vectors reproduce J exactly at t = 0, and the Boltzmann prediction on
+    # the same grid starts from the same J: rounding only
+    for tag in _tags() + ["d2_0.28_box", "d3_0.28_box"]:
+        assert values[f"current_deviation_T0_{tag}"] < 1e-12
+
+
+def test_boltzmann_current_matches_the_torus_integral(values):
+    # the twist average of the grid sums is the torus integral: within 4 standard errors of
+    # the average over 32 twists (plus the midpoint rule's 1e-5 on the 2048^2 grid)
+    j0, j2 = boltzmann_current_2d([0.0, 2.0])
+    assert abs(values["displaced_current_initial"] - j0) < (
+        4 * values["displaced_current_initial_se"] + 1e-5)
+    assert abs(values["current_ratio_T2"] - j2 / j0) < 4 * values["current_ratio_T2_se"] + 1e-4
+
+
+def test_current_deviation_is_resolved_and_falls_with_eta(values):
+    for tag in _tags():
+        dev, se = values[f"current_deviation_{tag}"], values[f"current_deviation_se_{tag}"]
+        # the text: positive (the microscopic decay lags), resolved at every eta
+        assert dev > Z_CLAIM * se, tag
+    for d in (2, 3):
+        for a, b in ((0.4, 0.28), (0.28, 0.2), (0.2, 0.14)):
+            hi, lo = values[f"current_deviation_d{d}_{a}"], values[f"current_deviation_d{d}_{b}"]
+            se = math.hypot(values[f"current_deviation_se_d{d}_{a}"],
+                            values[f"current_deviation_se_d{d}_{b}"])
+            assert lo + Z_CLAIM * se < hi, (d, a, b)
+        # the fitted rate: faster than linear in eta, beyond 3 standard errors
+        rate, rate_se = values[f"current_rate_d{d}"], values[f"current_rate_se_d{d}"]
+        assert rate - Z_CLAIM * rate_se > 1.0
+    # "in d = 2 it falls faster"
+    assert values["current_rate_d2"] - values["current_rate_d3"] > 2 * math.hypot(
+        values["current_rate_se_d2"], values["current_rate_se_d3"])
+
+
+def test_box_checks_agree_within_errors(values):
+    # the larger boxes change the deviation by less than 3 combined standard errors, and
+    # the text states the measured sign (larger box, larger deviation)
+    for d in (2, 3):
+        a, b = values[f"current_deviation_d{d}_0.28"], values[f"current_deviation_d{d}_0.28_box"]
+        se = math.hypot(values[f"current_deviation_se_d{d}_0.28"],
+                        values[f"current_deviation_se_d{d}_0.28_box"])
+        assert values[f"box_difference_d{d}"] == pytest.approx(b - a, rel=1e-12)
+        assert values[f"box_difference_se_d{d}"] == pytest.approx(se, rel=1e-12)
+        assert 0 < b - a < Z_CLAIM * se
+
+
+def test_sup_deviation_agrees_with_the_fixed_time_where_resolved(values):
+    # "wherever the largest deviation over all times is resolved, it agrees within errors
+    # with the value at T = 0.25"
+    resolved = [tag for tag in _tags() if values[f"current_sup_resolved_{tag}"]]
+    assert len(resolved) >= 6
+    for tag in resolved:
+        assert abs(values[f"current_sup_{tag}"] - values[f"current_deviation_{tag}"]) < (
+            Z_CLAIM * math.hypot(values[f"current_sup_se_{tag}"],
+                                 values[f"current_deviation_se_{tag}"]))
+
+
+def test_quadrupole_follows_boltzmann(values):
+    # "follows Boltzmann too": its largest deviation is a few times its noise floor at most
+    assert values["quadrupole_sup_d2_0.2"] < 3 * values["quadrupole_noise_floor_d2_0.2"]
+
+
+# ------------------------------------------------------------------ experiment 2
+@pytest.mark.parametrize("beta, tag", [(1.0, "beta1"), (4.0, "beta4"), (math.inf, "betainf")])
+def test_second_order_coefficient_of_gibbs_states(values, beta, tag):
+    assert values[f"dressing_K_{tag}"] == pytest.approx(K2_gibbs(beta, MU),
+                                                        rel=SECOND_ORDER_RTOL)
+
+
+@pytest.mark.parametrize("d, L", [(2, 2048), (3, 160)])
+def test_second_order_coefficient_of_the_displaced_sea(values, d, L):
+    assert values[f"dressing_K_displaced_d{d}"] == pytest.approx(K_displaced(d, L),
+                                                                 rel=SECOND_ORDER_RTOL)
+
+
+@pytest.mark.parametrize("tag", ["beta1", "beta4", "betainf", "displaced_d2", "displaced_d3"])
+def test_dressing_extrapolates_to_the_second_order_coefficient(values, tag):
+    K = values[f"dressing_K_{tag}"]
+    intercept, se = values[f"dressing_intercept_{tag}"], values[f"dressing_intercept_se_{tag}"]
+    assert abs(intercept - K) < Z_CLAIM * se + SECOND_ORDER_RTOL * K
+    # the gain itself is positive and resolved at every eta
+    for key in values:
+        if key.startswith(f"dressing_{tag}_"):
+            eta = key.rsplit("_", 1)[1]
+            assert values[key] > Z_CLAIM * values[f"dressing_se_{tag}_{eta}"]
+
+
+def test_dressing_exponent_is_a_little_below_two(values):
+    a, se = values["dressing_exponent_betainf"], values["dressing_exponent_se_betainf"]
+    assert 1.5 < a < 2.0 - 2 * se     # "a little below 2", resolved
+
+
+def test_gibbs_states_carry_no_current_and_a_flat_dressing(values):
+    for name in ("gibbs_current", "dressing_flat"):
+        n = int(values[f"{name}_points"])
+        assert values[f"{name}_z_threshold"] == pytest.approx(bonferroni(n), rel=1e-12)
+        assert values[f"{name}_max_z"] < bonferroni(n)
+
+
+def test_exercise_fermi_dirac_is_stationary_on_the_grid(values):
+    # mu = -1 is a bin edge of width 0.01 from -4: the sea does not move (rounding)
+    assert values["exercise_stationary_drift_inf"] < 1e-14
+    # beta = 1: at most the variation of J over one bin, slope beta / 4 times 0.01
+    assert values["exercise_stationary_drift_1.0"] < 1.0 / 4 * 0.01
+    for beta in ("inf", "1.0"):
+        assert values[f"exercise_stationary_j_{beta}"] < 1e-15
+
+
+def test_exercise_second_order_formula(values):
+    # bins of 1e-5 at t <= 20 on a 12 x 12 box: relative error ~1e-4 of c ~ 0.2
+    assert values["exercise_second_order_error"] < 1e-4
+    assert values["exercise_second_order_half"] == 0.0
+
+
+# ------------------------------------------------------------------ experiment 3
 def test_averaged_state_is_not_quasi_free_but_converges(values):
-    for eta in (0.4, 0.28, 0.2):
-        # a nonzero defect at eta > 0: more than 3 standard errors, at the peak and at T = 1
-        assert values[f"quasi_free_defect_{eta}"] > 3 * values[f"quasi_free_defect_se_{eta}"]
-        assert values[f"quasi_free_defect_T1_{eta}"] > 3 * values[f"quasi_free_defect_T1_se_{eta}"]
+    for eta in ETAS:
+        # a nonzero defect at eta > 0: beyond 3 standard errors, at the peak and at T = 1
+        assert values[f"quasi_free_defect_{eta}"] > Z_CLAIM * values[f"quasi_free_defect_se_{eta}"]
+        assert values[f"quasi_free_defect_T1_{eta}"] > (
+            Z_CLAIM * values[f"quasi_free_defect_T1_se_{eta}"])
         # zero at T = 0: deterministic quasi-free initial state, rounding only
         assert values[f"defect_T0_{eta}"] < 1e-12
-        # the joint occupation is a probability
-        assert 0 < values[f"joint_occupation_{eta}"] < 1
-        # two-point functions of localised packets follow Boltzmann (Theorem 5.1) within
-        # the O(eta) energy smearing of the packet at the Fermi edge
-        assert values[f"two_point_distance_{eta}"] < 0.03
-        # the peak sits at microscopic times t = T / eta^2 of order 1-4 (the text: 2-3)
-        assert 1.0 <= values[f"quasi_free_defect_peak_T_{eta}"] / eta**2 <= 4.0
+        # Cauchy-Schwarz bound by the fluctuations of the two-point functions (C.5)
+        assert values[f"defect_over_bound_max_{eta}"] <= 1.0
+        # the peak sits at microscopic times of a few units (the text: "a few units")
+        assert 1.0 <= values[f"quasi_free_defect_peak_t_{eta}"] <= 5.0
+        assert values[f"quasi_free_defect_peak_t_{eta}"] == pytest.approx(
+            values[f"quasi_free_defect_peak_T_{eta}"] / eta**2)
+        # "a few per cent at most" of the four-point function
+        assert values[f"quasi_free_defect_{eta}"] < 0.05 * values[f"joint_occupation_{eta}"]
     # decreasing in eta beyond the combined error bars, at T = 1 and for the peak
     for key in ("quasi_free_defect_", "quasi_free_defect_T1_"):
-        d04, d02 = values[f"{key}0.4"], values[f"{key}0.2"]
-        se = key.replace("defect_", "defect_se_") if key.endswith("defect_") else key + "se_"
-        s04, s02 = values[f"{se}0.4"], values[f"{se}0.2"]
-        assert d02 + 2 * math.hypot(s02, s04) < d04
-    # exponents: fast at fixed T (text: ~eta^3), slower for the peak (~eta^1.5)
-    assert values["quasi_free_defect_T1_exponent"] > 2.0
-    assert 0.8 < values["quasi_free_defect_exponent"] < values["quasi_free_defect_T1_exponent"]
-    # "a few per cent at most" of the four-point function (measured 2% at 0.4, 1% at 0.2)
-    for eta in (0.4, 0.28, 0.2):
-        assert values[f"quasi_free_defect_{eta}"] < 0.04 * values[f"joint_occupation_{eta}"]
+        se_key = key.replace("defect_", "defect_se_") if key.endswith("defect_") else key + "se_"
+        se = math.hypot(values[f"{se_key}0.4"], values[f"{se_key}0.2"])
+        assert values[f"{key}0.2"] + 2 * se < values[f"{key}0.4"]
+    # the two-point functions approach Boltzmann as eta decreases
+    se = math.hypot(values["two_point_distance_se_0.4"], values["two_point_distance_se_0.2"])
+    assert values["two_point_distance_0.2"] + 2 * se < values["two_point_distance_0.4"]
+    # "relative errors up to": the largest se / value of the six defects quoted
+    rel = max(values[f"quasi_free_defect_{t}se_{eta}"] / values[f"quasi_free_defect_{t}{eta}"]
+              for eta in ETAS for t in ("", "T1_"))
+    assert values["quasi_free_defect_rel_se_max"] == pytest.approx(rel, rel=1e-12)
+
+
+def test_exercise_gibbs_defect_is_smaller_than_the_displaced_seas(values):
+    se = math.hypot(values["exercise_gibbs_defect_se"], values["quasi_free_defect_se_0.4"])
+    assert values["exercise_gibbs_defect"] + 2 * se < values["quasi_free_defect_0.4"]
+    assert values["exercise_gibbs_joint"] > values["joint_occupation_0.4"]

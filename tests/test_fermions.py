@@ -254,3 +254,216 @@ def test_realization_is_reproducible_from_its_seed():
     c = fm.momentum_distribution_realization(ct.realization_seeds(4, 1)[0], **kw)["distribution"]
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, c)
+
+
+# ------------------------------------------------------------------ twisted boxes
+
+def _twisted_plane_waves(lat):
+    """Brute-force plane waves phi_p(x) = L^{-d/2} exp(2 pi i p.x) on the twisted grid,
+    rows p in the order of lat.momenta(), columns the sites (centred coordinates)."""
+    k = np.stack([np.broadcast_to(ki, lat.shape).ravel() for ki in lat.momenta()])
+    x = np.stack([np.broadcast_to(xi, lat.shape).ravel() for xi in lat.coordinates()])
+    return np.exp(2j * np.pi * (k.T @ x)) / np.sqrt(lat.num_sites)
+
+
+@pytest.mark.parametrize("d, L, twist", [(1, 7, (0.37,)), (2, 5, (0.21, 0.64))])
+def test_density_matrix_on_a_twisted_box_is_the_sum_of_its_plane_waves(d, L, twist):
+    lat = ct.Lattice(d, L, twist=twist)
+    rng = np.random.default_rng(3)
+    J = rng.uniform(0, 1, lat.shape)
+    phi = _twisted_plane_waves(lat)
+    brute = (phi.T * J.ravel()) @ phi.conj()          # sum_p J(p) |phi_p><phi_p|
+    np.testing.assert_allclose(fm.one_particle_density_matrix(lat, J), brute, atol=1e-14)
+    psi = _random_functions(rng, 1, lat.shape)[0]
+    np.testing.assert_allclose(fm.apply_density_matrix(lat, J, psi).ravel(), brute @ psi.ravel(),
+                               atol=1e-13)
+    f, g = _random_functions(rng, 2, lat.shape), _random_functions(rng, 3, lat.shape)
+    M = fm.two_point_matrix(lat, J, f, g)
+    np.testing.assert_allclose(M, g.reshape(3, -1).conj() @ brute @ f.reshape(2, -1).T,
+                               atol=1e-12)
+
+
+def test_momentum_distribution_on_a_twisted_box_matches_dense_expm():
+    lat = ct.Lattice(2, 6, twist=(0.3, 0.8))
+    H = ct.AndersonHamiltonian(lat, 0.6, ct.random_potential(lat, seed=7))
+    J = fm.fermi_sea(lat, -0.5, shift=[0.1, 0.0], beta=3.0)
+    t = 3.0
+    U = scipy.linalg.expm(-1j * t * H.to_sparse().toarray())
+    phi = _twisted_plane_waves(lat)                     # rows: <x|phi_p> as functions of x
+    A = phi.conj() @ U @ phi.T                          # <phi_p|U|phi_q>
+    reference = ((np.abs(A) ** 2) @ J.ravel()).reshape(lat.shape)
+    for method in ("dense", "plane_waves"):
+        n = fm.evolved_momentum_distribution(H, J, [0.0, t], method=method, tol=1e-13)
+        np.testing.assert_allclose(n[0], J, atol=1e-12)
+        np.testing.assert_allclose(n[1], reference, atol=1e-11)
+    # the random-phase vectors are exact at t = 0 on a twisted box too
+    n = fm.evolved_momentum_distribution(H, J, [0.0], method="random_phase", num_vectors=1,
+                                         seed=1)
+    np.testing.assert_allclose(n[0], J, atol=1e-13)
+
+
+def test_momentum_packet_on_a_twisted_box_is_centred_at_its_momentum():
+    lat = ct.Lattice(2, 32, twist=(0.5, 0.25))
+    k0 = (0.2, 0.7)
+    f = fm.momentum_packet(lat, k0, 0.05)
+    assert abs(np.linalg.norm(f) - 1) < 1e-14
+    x = lat.coordinates()
+    assert abs(float((np.abs(f) ** 2 * x[0]).sum())) < 1e-10
+    # its components on the twisted plane waves peak at the grid momentum nearest k0
+    c = np.abs(_twisted_plane_waves(lat).conj() @ f.ravel()).reshape(lat.shape)
+    k = [np.broadcast_to(ki, lat.shape)[np.unravel_index(np.argmax(c), c.shape)]
+         for ki in lat.momenta()]
+    assert all(abs(ki - k0i) <= 0.5 / lat.L for ki, k0i in zip(k, k0))
+
+
+# ------------------------------------------------------------------ Boltzmann observables
+
+def test_boltzmann_current_is_the_closed_form_solution_projected_on_v1():
+    """<v_1, F_T> of bz.homogeneous_solution (binned shells and rates) against the
+    unscattered-particle formula with exact rates: equal up to the O(w) binning."""
+    lat = ct.Lattice(2, 128)
+    J = fm.fermi_sea(lat, -1.0, shift=[0.08, 0.0])
+    T = np.array([0.0, 0.5, 2.0])
+    v1 = -2 * np.sin(2 * np.pi * lat.momenta()[0]) * np.ones(lat.shape)
+    F = bz.homogeneous_solution(J, T, bin_width=1e-3)
+    binned = (F * v1).reshape(len(T), -1).mean(axis=1)
+    exact = fm.boltzmann_observable(lat, J, "current", T)
+    assert exact[0] == pytest.approx((J * v1).mean(), rel=1e-13)
+    # rates differ by the variation of rho over a bin of width 1e-3 (relative ~1e-3)
+    np.testing.assert_allclose(exact, binned, rtol=2e-3)
+    # the kinetic energy is kept; the quadrupole of a Gibbs state is zero
+    e = fm.boltzmann_observable(lat, J, "kinetic_energy", T)
+    np.testing.assert_allclose(e, (J * lat.dispersion()).mean(), rtol=1e-13)
+    gibbs = fm.gibbs_distribution(lat, 2.0, -1.0)
+    assert np.abs(fm.boltzmann_observable(lat, gibbs, "quadrupole", T)).max() < 1e-15
+
+
+def test_twist_average_of_the_boltzmann_current_is_the_torus_integral():
+    T = [0.0, 1.0]
+    fine = ct.Lattice(2, 1024, twist=(0.5, 0.5))
+    reference = fm.boltzmann_observable(fine, fm.fermi_sea(fine, -1.0, shift=[0.08, 0.0]),
+                                        "current", T)
+    rng = np.random.default_rng(0)
+    values = []
+    for _ in range(200):
+        lat = ct.Lattice(2, 24, twist=tuple(rng.random(2)))
+        values.append(fm.boltzmann_observable(lat, fm.fermi_sea(lat, -1.0, shift=[0.08, 0.0]),
+                                              "current", T))
+    values = np.array(values)
+    se = values.std(axis=0, ddof=1) / np.sqrt(len(values))
+    # 4 standard errors of the twist average (plus the fine grid's own ~1e-5)
+    assert np.all(np.abs(values.mean(axis=0) - reference) < 4 * se + 1e-5)
+
+
+def test_boltzmann_observable_rejects_bad_input():
+    lat = ct.Lattice(2, 8)
+    J = fm.gibbs_distribution(lat, 1.0, 0.0)
+    with pytest.raises(ValueError, match="'name'"):
+        fm.boltzmann_observable(lat, J, "spin", [0.0])
+    with pytest.raises(ValueError, match="'T'"):
+        fm.boltzmann_observable(lat, J, "current", [-1.0])
+    with pytest.raises(ValueError, match="d >= 2"):
+        fm.boltzmann_observable(ct.Lattice(1, 8), np.full(8, 0.5), "quadrupole", [0.0])
+
+
+def test_twisted_realization_uses_its_own_twist_and_pairs_boltzmann():
+    seed = ct.realization_seeds(9, 1)[0]
+    sea = {"mu": -1.0, "shift": [0.1, 0.0]}
+    out = fm.momentum_distribution_realization(seed, d=2, L=12, eta=0.4, J=sea, T=[0.0, 1.0],
+                                               method="dense", twist=True,
+                                               observables=["current", "kinetic_energy"])
+    real = ct.rng.Realization(seed)
+    lat = ct.Lattice(2, 12, twist=real.twist(2))
+    H = real.hamiltonian(lat, 0.4)
+    J = fm.fermi_sea(lat, **sea)
+    n = fm.evolved_momentum_distribution(H, J, np.array([0.0, 1.0]) / 0.4**2, method="dense")
+    np.testing.assert_array_equal(out["distribution"], n)
+    v1 = -2 * np.sin(2 * np.pi * lat.momenta()[0]) * np.ones(lat.shape)
+    np.testing.assert_allclose(out["current"], (n * v1).reshape(2, -1).mean(axis=1), rtol=1e-13)
+    np.testing.assert_allclose(out["current_boltzmann"],
+                               fm.boltzmann_observable(lat, J, "current", [0.0, 1.0]))
+    assert out["current"][0] == pytest.approx(out["current_boltzmann"][0], rel=1e-12)
+    # an array J belongs to one grid: refused on twisted boxes, as are weight arrays
+    with pytest.raises(ValueError, match="dict of fermi_sea keywords"):
+        fm.momentum_distribution_realization(seed, d=2, L=12, eta=0.4, J=J, T=[0.0], twist=True)
+    with pytest.raises(ValueError, match="names of"):
+        fm.momentum_distribution_realization(seed, d=2, L=12, eta=0.4, J=sea, T=[0.0],
+                                             twist=True, observables={"w": v1})
+    with pytest.raises(ValueError, match="'observables'"):
+        fm.momentum_distribution_realization(seed, d=2, L=12, eta=0.4, J=sea, T=[0.0],
+                                             observables=["spin"])
+    with pytest.raises(ValueError, match="keywords"):
+        fm.momentum_distribution_realization(seed, d=2, L=12, eta=0.4, J={"mu": 0, "T": 1},
+                                             T=[0.0])
+
+
+# ------------------------------------------------------------------ second-order dressing
+
+def _brute_force_gain(lat, J, t):
+    e, Jf = lat.dispersion().ravel(), J.ravel()
+    omega = e[:, None] - e[None, :]                    # e(p) - e(q), rows p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if np.isinf(t):
+            kernel = np.where(np.abs(omega) < 1e-12, 0.0, 1.0 / omega)
+        else:
+            kernel = np.where(omega == 0, 0.0, (1 - np.cos(omega * t)) / omega)
+    return ((Jf[None, :] - Jf[:, None]) * kernel).sum() / e.size**2
+
+
+@pytest.mark.parametrize("t, shift", [(0.7, 0.1), (4.0, 0.1), (np.inf, 0.0)])
+def test_second_order_gain_is_the_double_sum_over_the_grid(t, shift):
+    # t = inf on a grid is a discrete principal value: well conditioned only for J a
+    # function of e (then J(q) - J(p) = O(e(q) - e(p))), hence no shift there
+    lat = ct.Lattice(2, 10, twist=(0.13, 0.41))
+    J = fm.fermi_sea(lat, -0.8, shift=[shift, 0.0], beta=3.0)
+    got = fm.second_order_kinetic_gain(lat, J, t, intermediate="grid", bin_width=1e-6)
+    # bins of 1e-6 move each energy by <= 5e-7: relative error ~1e-6 x t
+    assert got == pytest.approx(_brute_force_gain(lat, J, t), rel=1e-5, abs=1e-9)
+
+
+def test_second_order_gain_vanishes_at_half_filling_and_is_positive_for_decreasing_J():
+    lat = ct.Lattice(3, 12)
+    assert fm.second_order_kinetic_gain(lat, np.full(lat.shape, 0.5), [1.0, np.inf]).tolist() \
+        == [0.0, 0.0]
+    for beta in (0.5, 4.0, np.inf):
+        J = fm.gibbs_distribution(lat, beta, -1.0)
+        assert fm.second_order_kinetic_gain(lat, J) > 0
+        # the grid's own intermediate states converge to the continuum as L grows
+    big = ct.Lattice(2, 512)
+    J = fm.gibbs_distribution(big, np.inf, -1.0)
+    assert fm.second_order_kinetic_gain(big, J, intermediate="grid") == pytest.approx(
+        fm.second_order_kinetic_gain(big, J), rel=2e-3)
+
+
+def test_second_order_gain_predicts_the_dressing_of_a_gibbs_state():
+    """Dense evolution at small eta, antithetic pairs (V, -V) to cancel the odd orders:
+    the averaged kinetic-energy gain / eta^2 is c_J(t) of the same grid, within errors."""
+    lat = ct.Lattice(2, 16)
+    J = fm.gibbs_distribution(lat, 2.0, -1.0)
+    eta, t = 0.05, 4.0
+    e = lat.dispersion()
+    gains = []
+    for s in ct.realization_seeds(12, 12):
+        V = ct.random_potential(lat, seed=s)
+        pair = []
+        for sign in (1.0, -1.0):
+            H = ct.AndersonHamiltonian(lat, eta, sign * V)
+            n = fm.evolved_momentum_distribution(H, J, [t], method="dense")[0]
+            pair.append(((n - J) * e).mean() / eta**2)
+        gains.append(np.mean(pair))
+    gains = np.array(gains)
+    predicted = fm.second_order_kinetic_gain(lat, J, t, intermediate="grid", bin_width=1e-5)
+    se = gains.std(ddof=1) / np.sqrt(len(gains))
+    # 4 standard errors plus the O(eta^2) relative correction of the next even order
+    assert abs(gains.mean() - predicted) < 4 * se + 0.05 * abs(predicted)
+
+
+def test_second_order_gain_rejects_bad_input():
+    lat = ct.Lattice(2, 8)
+    J = fm.gibbs_distribution(lat, 1.0, 0.0)
+    with pytest.raises(ValueError, match="'intermediate'"):
+        fm.second_order_kinetic_gain(lat, J, intermediate="box")
+    with pytest.raises(ValueError, match="'t'"):
+        fm.second_order_kinetic_gain(lat, J, -1.0)
+    with pytest.raises(ValueError, match="'bin_width'"):
+        fm.second_order_kinetic_gain(lat, J, bin_width=0.0)

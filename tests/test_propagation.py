@@ -314,3 +314,16 @@ def test_free_evolution_of_an_empty_time_list_is_an_empty_stack():
     lat = ct.Lattice(2, 5)
     out = ct.free_evolution(lat, np.ones(lat.shape, complex), [])
     assert out.shape == (0, 5, 5) and out.dtype == np.complex128
+
+
+def test_importing_the_package_makes_openmp_threads_sleep_at_barriers_unless_told_otherwise():
+    import os
+    import subprocess
+    import sys
+    code = "import os, chargetransport; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "ACTIVE"

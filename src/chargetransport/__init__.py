@@ -6,7 +6,17 @@ Conventions: lattice Z^d (d = 1, 2, 3) in a periodic box of side L;
 torus [0, 1)^d; ``H = Delta + eta V`` with i.i.d. ``omega_x``, ``E[omega] = 0``,
 ``E[omega^2] = 1``; kinetic scaling ``(T, X) = eta^2 (t, x)``; collision kernel
 ``sigma(U, V) = 2 pi delta(e(U) - e(V))``.
+
+Execution policy: the package's Numba kernels run on every usable core. Their threads
+meet at a barrier after every Chebyshev step (hundreds per propagation); OpenMP's default
+is to spin there, which on a machine whose cores are shared (a laptop, a CI runner, a
+process pool of several workers) costs up to ten times the CPU of the work itself. So the
+package asks OpenMP to sleep instead (``OMP_WAIT_POLICY=PASSIVE``), unless the variable is
+already set; the results do not depend on it.
 """
+import os as _os
+
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before Numba loads its threading layer
 from .disorder import DISTRIBUTIONS, random_potential
 from .dos import density_of_states
 from .ensemble import EnsembleError, EnsembleResult, ensemble_average, process_pool

@@ -63,7 +63,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _executors as ex
-from . import fluctuations, kinetic_limit
+from . import fermions, fluctuations, kinetic_limit, localization
 from ._validation import check_int, format_bytes
 from .checkpoint import MANIFEST, ChunkCheckpoint, atomic_write, callable_fingerprint
 from .ensemble import ensemble_average, process_pool
@@ -357,6 +357,91 @@ for _d, _eta, _num in ((2, 0.2, 128), (2, 0.14, 64), (2, 0.1, 64), (3, 0.4, 32),
                 f"runs eta = {'0.4, 0.34, 0.28' if _d == 2 else '0.5'})",
         description=f"Pairings <J_j, W_T> of the WKB state with the three test functions of "
                     f"Experiment 2 in d = {_d} at eta = {_eta}, {_num} realizations."))
+
+# Convergence in higher mean (Theorem 3.1): the chapter's WKB pairings with many more
+# realizations; realizations 0, 1, ... of each are the book's own (same seed).
+_HIGHER_MEAN = {
+    2: dict(momentum=[0.125, 0.25], T=[1.0], half_width=5.0, seed=3101,
+            realizations={0.4: 10_000, 0.3: 4800, 0.2: 800, 0.15: 400}),
+    3: dict(momentum=[0.125, 0.25, 0.375], T=[0.5], half_width=3.5, unscattered_time=0.5,
+            seed=3103, realizations={0.5: 2000, 0.42: 1000, 0.35: 480, 0.3: 200, 0.25: 100}),
+}
+for _d, _setup in _HIGHER_MEAN.items():
+    _fixed = {k: v for k, v in _setup.items() if k not in ("seed", "realizations")}
+    for _eta, _R in _setup["realizations"].items():
+        register(Study(
+            name=f"higher_mean_{_d}d_eta{_eta}",
+            function=fluctuations.wkb_experiment_pairings,
+            parameters=dict(eta=_eta, **_fixed),
+            keys=("pairings", "boundary_weight"), seed=_setup["seed"], num_realizations=_R,
+            chunk_size=100 if _R >= 1000 else 20, max_order=6,
+            extends=f"convergence_in_higher_mean: Experiment 2 (d = {_d}, eta = {_eta})",
+            description=(f"Wigner pairings of the WKB state in d = {_d} at eta = {_eta}, "
+                         f"{_R} realizations: the tails of the distribution (r = 6 norms, "
+                         "kurtosis) need more than the book can afford.")))
+
+# Localization lengths: the 3D spreading functional at eta = 0.1, box-free (side 232, the
+# state does not reach the edge by t = 100), with the exact first-order (Born) term of
+# each realization as a control variate.
+register(Study(
+    name="spreading_3d_eta0.1",
+    function=localization.spreading_distance,
+    parameters=dict(d=3, L=232, eta=0.1, times=[25.0, 50.0, 100.0], tol=1e-8, born_term=True),
+    keys=("distance", "born_term"), seed=4100, num_realizations=32,
+    extends="localization_lengths: the 3D spreading functional (box-free, eta = 0.1)",
+    description="||e^{-itH} delta_0 - e^{-it Delta} delta_0||^2 in d = 3 at eta = 0.1 up to "
+                "T = 1 in a box no signal crosses, with the Born term of each realization."))
+
+def _fermi_current_parameters(d, L, eta):
+    """The parameters of Experiment 1 of the Fermi-gas chapter (book/fermi_gas.md) at one
+    ``(d, L, eta)``: the Fermi sea ``e < -1`` displaced by ``0.08`` along axis 1, four
+    random-phase vectors, a twist per realization, ``T = 0, 0.25, ..., 2``."""
+    return dict(d=d, L=L, eta=eta, J={"mu": -1.0, "shift": [0.08] + [0.0] * (d - 1)},
+                T=np.linspace(0.0, 2.0, 9).tolist(), method="random_phase", num_vectors=4,
+                observables=["current", "kinetic_energy"], twist=True)
+
+
+_FERMI_KEYS = ("current", "current_boltzmann", "kinetic_energy")
+
+register(Study(
+    name="fermi_current_2d_eta0.14",
+    function=fermions.momentum_distribution_realization,
+    parameters=_fermi_current_parameters(2, 362, 0.14),
+    keys=_FERMI_KEYS, seed=51, num_realizations=64,
+    extends="fermi_gas: Experiment 1 (d = 2, eta = 0.14, beyond the book's eta = 0.4-0.2)",
+    description="Current of a displaced Fermi sea against its Boltzmann prediction in a twisted "
+                "362^2 box at eta = 0.14 (L^d rho Gamma = 330 levels in the decay width), 64 "
+                "realizations."))
+
+register(Study(
+    name="fermi_current_3d_eta0.14",
+    function=fermions.momentum_distribution_realization,
+    parameters=_fermi_current_parameters(3, 50, 0.14),
+    keys=_FERMI_KEYS, seed=51, num_realizations=32,
+    extends="fermi_gas: Experiment 1 (d = 3, eta = 0.14, beyond the book's eta = 0.4-0.2)",
+    description="Current of a displaced Fermi sea against its Boltzmann prediction in a twisted "
+                "50^3 box at eta = 0.14 (L^d rho Gamma = 316 levels in the decay width), 32 "
+                "realizations."))
+
+register(Study(
+    name="fermi_current_3d_eta0.28_L48",
+    function=fermions.momentum_distribution_realization,
+    parameters=_fermi_current_parameters(3, 48, 0.28),
+    keys=_FERMI_KEYS, seed=51, num_realizations=32,
+    extends="fermi_gas: Experiment 1 (d = 3, eta = 0.28: box-size check of the book's L = 32)",
+    description="The book's d = 3, eta = 0.28 run in a 48^3 box instead of 32^3 (3.4 times the "
+                "levels in the decay width), 32 realizations: the finite-box part of the "
+                "deviation."))
+
+register(Study(
+    name="fermi_current_2d_eta0.28_L256",
+    function=fermions.momentum_distribution_realization,
+    parameters=_fermi_current_parameters(2, 256, 0.28),
+    keys=_FERMI_KEYS, seed=51, num_realizations=32,
+    extends="fermi_gas: Experiment 1 (d = 2, eta = 0.28: box-size check of the book's L = 180)",
+    description="The book's d = 2, eta = 0.28 run in a 256^2 box instead of 180^2 (twice the "
+                "levels in the decay width), 32 realizations: the finite-box part of the "
+                "deviation."))
 
 
 # --------------------------------------------------------------------------------------
