@@ -19,7 +19,7 @@ import numpy as np
 from ._validation import check_bool, check_instance, check_int, check_real, check_real_array
 from .boltzmann import collision_rate, group_velocity, shell_mean_square_velocity
 from .dos import density_of_states
-from .lattice import Lattice, dispersion
+from .lattice import Lattice, _check_twist, dispersion
 from .observables import boundary_weight, mean_square_displacement, momentum_distribution
 from .propagation import trajectory
 from .rng import Realization, as_generator, check_seed
@@ -27,7 +27,7 @@ from .states import plane_wave, wkb_state
 from .wigner import SeparableTestFunction, wigner_pairing
 
 __all__ = ["nearest_grid_momentum", "plane_wave_relaxation",
-           "plane_wave_first_order_twist_average", "plane_wave_boltzmann_prediction",
+           "plane_wave_born_terms", "plane_wave_boltzmann_prediction",
            "momentum_bump", "generic_shell_points", "wkb_wigner_pairings", "wkb_mean_square_displacement",
            "gaussian_wkb_state", "WKBExperiment"]
 
@@ -139,13 +139,19 @@ def _first_order_sums(L, d, theta, m_p, e_p, times, windows, eps, use_eps, cente
                     continue
                 e = e_rest + 2.0 * np.cos(two_pi * k[d - 1])
                 omega = e - e_p
+                if abs(omega) >= wmax:
+                    continue
                 h[0] = 1.0
                 for a in range(d):
                     h[1 + a] = -2.0 * np.sin(two_pi * k[a])
                 for b in range(nb_):
+                    # a product of Gaussians, set to 0 beyond 9 widths (below 1e-17)
                     g = 1.0
                     for a in range(d):
                         dist = (k[a] - centers[b, a] + 0.5) % 1.0 - 0.5
+                        if abs(dist) > 9.0 * width:
+                            g = 0.0
+                            break
                         g *= np.exp(-dist * dist / (2.0 * width * width))
                     h[1 + d + b] = g
                 e_q = 0.0
@@ -171,7 +177,7 @@ def _first_order_terms(d, L, theta, eta, momentum, T, centers, width, eps=None):
     """The box's first-order (Born) transfer out of the plane wave ``p``, dressed by ``exp(-m T)``.
 
     With ``S_f = eta^2 L^{-d} sum_{k != p} F_t(e(k) - e(p)) f(k) w(k)`` over the grid
-    ``(m + theta) / L`` (``F_t`` summed within ``24 / t + 4 Gamma`` of ``e(p)``), returns
+    ``(m + theta) / L`` (``F_t`` summed within ``6 / t + 4 Gamma`` of ``e(p)``), returns
     ``(born, fluctuation)``, each a dict with ``"survival"`` (nT,), ``"current"`` (nT, d)
     and ``"bumps"`` (nT, nb), for ``f = v`` (current) and ``f = J_q`` (bumps):
 
@@ -188,7 +194,7 @@ def _first_order_terms(d, L, theta, eta, momentum, T, centers, width, eps=None):
     T = np.asarray(T, dtype=float)
     t = T / eta**2
     positive = t > 0
-    windows = np.where(positive, 24.0 / np.where(positive, t, 1.0) + 4.0 * m * eta**2, 0.0)
+    windows = np.where(positive, 6.0 / np.where(positive, t, 1.0) + 4.0 * m * eta**2, 0.0)
     centers = np.asarray(centers, dtype=float).reshape(-1, d)
     theta3 = np.zeros(3)
     theta3[:d] = theta
@@ -279,7 +285,7 @@ def plane_wave_relaxation(seed, *, d, L, eta, momentum, T, distribution="gaussia
     (:func:`_first_order_terms`). The part without ``eps``, minus the Boltzmann change
     ``m T ((P f)(e(p)) - f(p))`` that it approximates, is ``"*_born"``: the box's
     second-order excess over Boltzmann, which depends on where the twist puts the
-    grid (its average over twists: :func:`plane_wave_first_order_twist_average`). The
+    grid (its average over twists: :func:`plane_wave_born_terms`). The
     part with ``eps`` is ``"*_cv"``; its mean is exactly zero because
     ``E |V_hat(q)|^2 = sum_x E[omega_x^2] = L^d`` for every law of the potential.
     Subtracting ``cv + born - E_theta[born]`` from an observable removes most of the
@@ -344,34 +350,36 @@ def plane_wave_relaxation(seed, *, d, L, eta, momentum, T, distribution="gaussia
     return out
 
 
-def plane_wave_first_order_twist_average(*, d, L, eta, momentum, T, bump_centers=(),
-                                         bump_width=0.05, num_twists=4096, seed=0):
-    """Average over uniform twists of the ``"*_born"`` values of :func:`plane_wave_relaxation`.
+def plane_wave_born_terms(seed, *, d, L, eta, momentum, T, bump_centers=(), bump_width=0.05):
+    """The ``"*_born"`` values of :func:`plane_wave_relaxation` for the twist of one seed.
 
-    For each of ``num_twists`` twists ``theta`` (uniform in ``[0, 1)^d``) the plane wave
-    sits at the grid momentum nearest ``momentum`` and the box's first-order transfer
-    is summed as in :func:`plane_wave_relaxation` (``control_variates=True``); no
-    evolution is involved, so many twists are cheap.
+    No evolution and no potential: only the twist ``Realization(seed).twist(d)``, the
+    grid momentum nearest ``momentum`` and the box's first-order sums, so that their
+    average over twists (the mean of the control variate ``"*_born"``) costs little:
+    ``ensemble_average(partial(plane_wave_born_terms, ...), M, seed=s)`` with a master
+    seed ``s`` *other* than the experiment's (the twists must be independent of the
+    realizations').
 
     Parameters
     ----------
+    seed : int or numpy.random.SeedSequence
     d, L, eta, momentum, T, bump_centers, bump_width
-        As for :func:`plane_wave_relaxation` (``momentum`` is the target).
-    num_twists : int, default 4096
-    seed : int or numpy.random.SeedSequence, default 0
-        Of the twists (an estimate with its error: reproducible default).
+        As for :func:`plane_wave_relaxation` with ``twist=True``.
 
     Returns
     -------
-    mean, standard_error : dict of numpy.ndarray
-        Keys ``"survival"`` (nT,), ``"current"`` (nT, d), ``"bumps"`` (nT, nb).
+    dict of numpy.ndarray
+        ``"survival"`` (nT,), ``"current"`` (nT, d), ``"bumps"`` (nT, nb).
 
     Examples
     --------
-    >>> mean, se = plane_wave_first_order_twist_average(d=2, L=64, eta=0.3,
-    ...     momentum=(0.11, 0.23), T=[0.0, 1.0], num_twists=64)
-    >>> float(mean["survival"][0]), bool(se["survival"][1] < abs(mean["survival"][1]))
-    (0.0, True)
+    >>> import chargetransport as ct
+    >>> born = plane_wave_born_terms(3, d=2, L=64, eta=0.3, momentum=(0.11, 0.23),
+    ...                              T=[0.0, 1.0])
+    >>> r = plane_wave_relaxation(3, d=2, L=64, eta=0.3, momentum=(0.11, 0.23),
+    ...                           T=[0.0, 1.0], twist=True, control_variates=True)
+    >>> bool((born["survival"] == r["survival_born"]).all())
+    True
     """
     d = check_int("d", d, minimum=1, maximum=3)
     L = check_int("L", L, minimum=3)
@@ -380,17 +388,10 @@ def plane_wave_first_order_twist_average(*, d, L, eta, momentum, T, bump_centers
     T = check_real_array("T", T, ndim=1)
     centers = [_check_momentum(q, d, "bump_centers[i]") for q in bump_centers]
     bump_width = check_real("bump_width", bump_width, minimum=0.0, strict_minimum=True)
-    num_twists = check_int("num_twists", num_twists, minimum=2)
-    thetas = as_generator(check_seed(seed)).random((num_twists, d))
-    values = {"survival": [], "current": [], "bumps": []}
-    for theta in thetas:
-        p = ((np.round(target * L - theta) + theta) / L) % 1.0
-        born, _ = _first_order_terms(d, L, theta, eta, p, T, centers, bump_width)
-        for key in values:
-            values[key].append(born[key])
-    mean = {key: np.mean(v, axis=0) for key, v in values.items()}
-    se = {key: np.std(v, axis=0, ddof=1) / np.sqrt(num_twists) for key, v in values.items()}
-    return mean, se
+    theta = _check_twist(Realization(seed).twist(d), d)
+    p = ((np.round(target * L - np.asarray(theta)) + np.asarray(theta)) / L) % 1.0
+    born, _ = _first_order_terms(d, L, theta, eta, p, T, centers, bump_width)
+    return born
 
 
 def _shell_bump_average(E, center, width, d, nodes=None):
