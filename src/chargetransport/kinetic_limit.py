@@ -27,7 +27,7 @@ from .states import plane_wave, wkb_state
 from .wigner import SeparableTestFunction, wigner_pairing
 
 __all__ = ["nearest_grid_momentum", "plane_wave_relaxation",
-           "plane_wave_born_terms", "plane_wave_boltzmann_prediction",
+           "plane_wave_born_terms", "relaxation_deviations", "plane_wave_boltzmann_prediction",
            "momentum_bump", "generic_shell_points", "wkb_wigner_pairings", "wkb_mean_square_displacement",
            "gaussian_wkb_state", "WKBExperiment"]
 
@@ -392,6 +392,69 @@ def plane_wave_born_terms(seed, *, d, L, eta, momentum, T, bump_centers=(), bump
     p = ((np.round(target * L - np.asarray(theta)) + np.asarray(theta)) / L) % 1.0
     born, _ = _first_order_terms(d, L, theta, eta, p, T, centers, bump_width)
     return born
+
+
+def relaxation_deviations(samples, *, control_variates=True, born_mean=None, born_error=None):
+    """Per-realization deviations of :func:`plane_wave_relaxation` from Boltzmann, stacked.
+
+    Parameters
+    ----------
+    samples : dict of array_like
+        ``samples[key][r]`` for the keys ``survival``, ``current``, ``bumps``, their
+        ``*_boltzmann`` values and ``momentum`` (with ``control_variates`` also ``*_cv``,
+        and with ``born_mean`` also ``*_born``): the ``samples`` of an
+        :class:`~chargetransport.EnsembleResult` of ``plane_wave_relaxation(...,
+        twist=True, control_variates=True)`` or of a stored study of it.
+    control_variates : bool, default True
+        Subtract the potential's first-order share ``*_cv`` (mean exactly zero).
+    born_mean, born_error : dict, optional
+        Mean and standard error over twists of the ``*_born`` terms (e.g. an ensemble of
+        :func:`plane_wave_born_terms` with independent twists). When given, the twist
+        share ``*_born - born_mean`` is subtracted as well, and ``born_error`` becomes the
+        reference error of the result.
+
+    Returns
+    -------
+    deviations : numpy.ndarray, shape (R, nT, 1 + d + nb)
+        Columns: survival, the ``d`` components of the current divided by ``|v(p)|``,
+        the bumps. Their mean over realizations estimates the deviation of the
+        disorder-and-twist average from the Boltzmann prediction.
+    reference_error : numpy.ndarray, shape (nT, 1 + d + nb)
+        The standard error shared by all realizations (that of ``born_mean``; zeros
+        without it), for :func:`~chargetransport.statistics.sup_deviation`.
+
+    Examples
+    --------
+    >>> import chargetransport as ct
+    >>> from functools import partial
+    >>> run = ct.ensemble_average(partial(plane_wave_relaxation, d=2, L=48, eta=0.4,
+    ...     momentum=(0.11, 0.23), T=[0.0, 0.5], twist=True, control_variates=True), 4, 1,
+    ...     keep_samples=True, progress=False)
+    >>> dev, err = relaxation_deviations(run.samples)
+    >>> dev.shape, bool(abs(dev[:, 0]).max() < 1e-14)     # 4 realizations; T = 0: rounding only
+    ((4, 2, 3), True)
+    """
+    def get(key):
+        return np.asarray(samples[key], dtype=float)
+
+    R, nT = get("survival").shape
+    speed = np.linalg.norm(group_velocity(get("momentum")), axis=-1)[:, None, None]
+    parts = {"survival": lambda x: x[:, :, None], "current": lambda x: x / speed,
+             "bumps": lambda x: x.reshape(R, nT, -1)}
+    columns, errors = [], []
+    for key, shape in parts.items():
+        dev = get(key) - get(f"{key}_boltzmann")
+        if control_variates:
+            dev = dev - get(f"{key}_cv")
+        error = np.zeros(dev.shape[1:])
+        if born_mean is not None:
+            dev = dev - (get(f"{key}_born") - np.asarray(born_mean[key], dtype=float))
+            if born_error is not None:
+                error = np.asarray(born_error[key], dtype=float)
+        columns.append(shape(dev))
+        scale = float(np.mean(speed)) if key == "current" else 1.0
+        errors.append(shape(np.broadcast_to(error, dev.shape)[:1] / scale)[0])
+    return np.concatenate(columns, axis=2), np.concatenate(errors, axis=1)
 
 
 def _shell_bump_average(E, center, width, d, nodes=None):
