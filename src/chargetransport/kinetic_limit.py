@@ -438,11 +438,9 @@ def relaxation_deviations(samples, *, control_variates=True, born_mean=None, bor
         return np.asarray(samples[key], dtype=float)
 
     R, nT = get("survival").shape
-    speed = np.linalg.norm(group_velocity(get("momentum")), axis=-1)[:, None, None]
-    parts = {"survival": lambda x: x[:, :, None], "current": lambda x: x / speed,
-             "bumps": lambda x: x.reshape(R, nT, -1)}
+    speed = np.linalg.norm(group_velocity(get("momentum")), axis=-1)   # |v(p)| per realization
     columns, errors = [], []
-    for key, shape in parts.items():
+    for key in ("survival", "current", "bumps"):
         dev = get(key) - get(f"{key}_boltzmann")
         if control_variates:
             dev = dev - get(f"{key}_cv")
@@ -450,10 +448,11 @@ def relaxation_deviations(samples, *, control_variates=True, born_mean=None, bor
         if born_mean is not None:
             dev = dev - (get(f"{key}_born") - np.asarray(born_mean[key], dtype=float))
             if born_error is not None:
-                error = np.asarray(born_error[key], dtype=float)
-        columns.append(shape(dev))
-        scale = float(np.mean(speed)) if key == "current" else 1.0
-        errors.append(shape(np.broadcast_to(error, dev.shape)[:1] / scale)[0])
+                error = np.broadcast_to(np.asarray(born_error[key], dtype=float), error.shape)
+        if key == "current":     # relative to |v(p)|
+            dev, error = dev / speed[:, None, None], error / float(np.mean(speed))
+        columns.append(dev.reshape(R, nT, -1))
+        errors.append(np.asarray(error).reshape(nT, -1))
     return np.concatenate(columns, axis=2), np.concatenate(errors, axis=1)
 
 
