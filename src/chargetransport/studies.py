@@ -444,6 +444,84 @@ register(Study(
                 "deviation."))
 
 
+#: Experiment 1 in twisted boxes (book/boltzmann_limit.md): the target momenta, and the
+#: keys stored per realization (observables, their Boltzmann values, control variates).
+RELAXATION_TARGETS = {2: [0.11, 0.23], 3: [0.11, 0.23, 0.37]}
+_TWISTED_KEYS = tuple(f"{name}{suffix}" for name in ("survival", "current", "bumps")
+                      for suffix in ("", "_boltzmann", "_born", "_cv")) + ("momentum",)
+
+
+def twisted_relaxation_parameters(d, L, eta, T_max=2.0):
+    """Parameters of Experiment 1 of the Boltzmann chapter in a twisted box: the plane wave
+    starts at the grid momentum nearest the target (per realization), two momentum bumps
+    of width 0.03 at generic points of the target's shell, ``T = 0, 0.25, ..., T_max``,
+    with the first-order control variates. The chapter's in-book runs use the same
+    function, so that a stored study and an in-book point differ only in ``(d, L, eta)``.
+
+    Examples
+    --------
+    >>> twisted_relaxation_parameters(2, 276, 0.4)["T"][-1]
+    2.0
+    """
+    target = RELAXATION_TARGETS[d]
+    bumps = kinetic_limit.generic_shell_points(np.array(target), 2)
+    return dict(d=d, L=L, eta=eta, momentum=list(target),
+                T=np.linspace(0.0, T_max, int(round(4 * T_max)) + 1).tolist(),
+                bump_centers=[q.tolist() for q in bumps], bump_width=0.03, twist=True,
+                control_variates=True)
+
+
+def _born_parameters(relaxation):
+    """The twist average's parameters for a twisted-relaxation study (same box, times, bumps)."""
+    return {key: relaxation[key] for key in ("d", "L", "eta", "momentum", "T", "bump_centers",
+                                             "bump_width")}
+
+
+def _register_twisted(d, L, eta, R, T_max=2.0, label="", born=True, note=""):
+    name = f"relaxation_twisted_{d}d_eta{eta}{label}"
+    parameters = twisted_relaxation_parameters(d, L, eta, T_max)
+    window = f"T <= {T_max:g}" if T_max < 2.0 else "T in [0, 2]"
+    register(Study(
+        name=name, function=kinetic_limit.plane_wave_relaxation, parameters=parameters,
+        keys=_TWISTED_KEYS, seed=2010, num_realizations=R, chunk_size=8,
+        extends=f"boltzmann_limit: Experiment 1, d = {d}, eta = {eta} (twisted boxes)",
+        description=f"Plane-wave relaxation in twisted {L}^{d} boxes at eta = {eta}, {window}, "
+                    f"{R} realizations, each with its own twist; first-order control "
+                    f"variates stored with the observables.{note}"))
+    if born:
+        register(Study(
+            name=f"relaxation_born_{d}d_eta{eta}{label}", function=kinetic_limit.plane_wave_born_terms,
+            parameters=_born_parameters(parameters), seed=4040, num_realizations=4096,
+            chunk_size=512,
+            extends=f"boltzmann_limit: Experiment 1, study {name}",
+            description=f"Twist average of the box's first-order terms (the mean of the "
+                        f"control variate *_born) for {name}: 4096 independent twists."))
+
+
+# d = 3, the theorem's dimension: the full window down to eta = 0.1, the early window at 0.07
+_register_twisted(3, 74, 0.14, 128)
+_register_twisted(3, 92, 0.1, 384)
+_register_twisted(3, 117, 0.07, 32, T_max=0.5)
+# the box-size check at eta = 0.1 (L = 64 vs 92), and the same box without a twist: the
+# 48 exact symmetry images of p on the grid of a periodic cubic box
+_register_twisted(3, 64, 0.1, 64, label="_L64")
+register(Study(
+    name="relaxation_periodic_3d_eta0.1_L64", function=kinetic_limit.plane_wave_relaxation,
+    parameters={**twisted_relaxation_parameters(3, 64, 0.1), "twist": False,
+                "momentum": (np.round(np.array(RELAXATION_TARGETS[3]) * 64) / 64).tolist()},
+    keys=_TWISTED_KEYS, seed=2010, num_realizations=64, chunk_size=8,
+    extends="boltzmann_limit: Experiment 1, d = 3, eta = 0.1, periodic box (no twist)",
+    description="Plane-wave relaxation in the periodic 64^3 box at eta = 0.1 (p on the grid, "
+                "with its 48 exact symmetry images), 64 realizations: the reference for the "
+                "twisted box of relaxation_twisted_3d_eta0.1_L64."))
+# d = 2: the full window down to eta = 0.1, the early window at 0.07 and 0.05 (the twist
+# part of the control variate is negligible in d = 2: no twist averages)
+_register_twisted(2, 789, 0.14, 64, born=False)
+_register_twisted(2, 1104, 0.1, 128, born=False)
+_register_twisted(2, 1577, 0.07, 32, T_max=0.5, born=False)
+_register_twisted(2, 2208, 0.05, 48, T_max=0.5, born=False)
+
+
 # --------------------------------------------------------------------------------------
 # Provenance
 # --------------------------------------------------------------------------------------
