@@ -140,9 +140,13 @@ PACKAGE_V2 = PACKAGE_V1 + (
 
 
 def _jupyter_book_flags() -> list[str]:
-    match = re.search(r"^JB_FLAGS\s*:?=\s*(.*)$", MAKEFILE.read_text(encoding="utf-8"), re.M)
-    assert match, "no JB_FLAGS in the Makefile"
-    return match.group(1).split()
+    """``make book``'s flags, with the Makefile's own variables (``$(JB_CHECKS)``) expanded."""
+    variables = dict(re.findall(r"^(\w+)\s*:?=\s*(.*)$", MAKEFILE.read_text(encoding="utf-8"), re.M))
+    assert "JB_FLAGS" in variables, "no JB_FLAGS in the Makefile"
+    flags = variables["JB_FLAGS"]
+    while (reference := re.search(r"\$\((\w+)\)", flags)):
+        flags = flags.replace(reference.group(0), variables[reference.group(1)])
+    return flags.split()
 
 
 def _scratch_book(root: Path) -> None:

@@ -751,7 +751,9 @@ def _check_definition(study, provenance, directory):
 
 
 def stored_studies(out=None):
-    """Names of the studies with results under ``out`` (default :func:`default_out`).
+    """Names of the studies with a completed run under ``out`` (default :func:`default_out`).
+
+    A run that was interrupted (its chunks are kept, to resume from) does not count.
 
     Examples
     --------
@@ -761,7 +763,8 @@ def stored_studies(out=None):
     out = Path(default_out() if out is None else out)
     if not out.is_dir():
         return []
-    return sorted(p.name for p in out.iterdir() if (p / PROVENANCE).is_file())
+    return sorted(p.name for p in out.iterdir() if (p / PROVENANCE).is_file()
+                  and _completed_sessions(json.loads((p / PROVENANCE).read_text("utf-8"))))
 
 
 def load_study(study, out=None, *, num_realizations=None):
@@ -1150,9 +1153,11 @@ def main(argv=None):
 
     Examples
     --------
-    >>> main(["list"])                                   # doctest: +ELLIPSIS
-    relaxation_2d_eta0.2 (stored): Plane-wave relaxation in a 512^2 box ...
-    0
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stdout(io.StringIO()) as listing:
+    ...     code = main(["list"])
+    >>> code, "relaxation_2d_eta0.2 (stored): Plane-wave relaxation" in listing.getvalue()
+    (0, True)
     """
     parser = argparse.ArgumentParser(
         prog="python -m chargetransport.studies",
