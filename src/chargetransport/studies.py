@@ -345,8 +345,8 @@ def _wigner_parameters(d, eta):
                 momentum=list(kinetic_limit.WKB_DEFAULT_MOMENTA[3]), unscattered_time=0.5)
 
 
-for _d, _eta, _num in ((2, 0.2, 128), (2, 0.14, 64), (2, 0.1, 64), (3, 0.4, 32), (3, 0.35, 32),
-                       (3, 0.3, 32), (3, 0.25, 32), (3, 0.2, 16)):
+for _d, _eta, _num in ((2, 0.2, 128), (2, 0.14, 64), (3, 0.4, 32), (3, 0.35, 32), (3, 0.3, 32),
+                       (3, 0.25, 32)):
     register(Study(
         name=f"wigner_{_d}d_eta{_eta}",
         function=fluctuations.wkb_experiment_pairings,
@@ -500,26 +500,26 @@ def _register_twisted(d, L, eta, R, T_max=2.0, label="", born=True, note=""):
 
 # d = 3, the theorem's dimension: the full window down to eta = 0.1, the early window at 0.07
 _register_twisted(3, 74, 0.14, 128)
-_register_twisted(3, 92, 0.1, 384)
+_register_twisted(3, 92, 0.1, 64)
 _register_twisted(3, 117, 0.07, 32, T_max=0.5)
 # the box-size check at eta = 0.1 (L = 64 vs 92), and the same box without a twist: the
 # 48 exact symmetry images of p on the grid of a periodic cubic box
-_register_twisted(3, 64, 0.1, 64, label="_L64")
+_register_twisted(3, 64, 0.1, 32, label="_L64")
 register(Study(
     name="relaxation_periodic_3d_eta0.1_L64", function=kinetic_limit.plane_wave_relaxation,
     parameters={**twisted_relaxation_parameters(3, 64, 0.1), "twist": False,
                 "momentum": (np.round(np.array(RELAXATION_TARGETS[3]) * 64) / 64).tolist()},
-    keys=_TWISTED_KEYS, seed=2010, num_realizations=64, chunk_size=8,
+    keys=_TWISTED_KEYS, seed=2010, num_realizations=32, chunk_size=8,
     extends="boltzmann_limit: Experiment 1, d = 3, eta = 0.1, periodic box (no twist)",
     description="Plane-wave relaxation in the periodic 64^3 box at eta = 0.1 (p on the grid, "
-                "with its 48 exact symmetry images), 64 realizations: the reference for the "
+                "with its 48 exact symmetry images), 32 realizations: the reference for the "
                 "twisted box of relaxation_twisted_3d_eta0.1_L64."))
 # d = 2: the full window down to eta = 0.1, the early window at 0.07 and 0.05 (the twist
 # part of the control variate is negligible in d = 2: no twist averages)
 _register_twisted(2, 789, 0.14, 64, born=False)
-_register_twisted(2, 1104, 0.1, 128, born=False)
+_register_twisted(2, 1104, 0.1, 64, born=False)
 _register_twisted(2, 1577, 0.07, 32, T_max=0.5, born=False)
-_register_twisted(2, 2208, 0.05, 48, T_max=0.5, born=False)
+_register_twisted(2, 2208, 0.05, 32, T_max=0.5, born=False)
 
 
 # --------------------------------------------------------------------------------------
