@@ -500,7 +500,7 @@ def _register_twisted(d, L, eta, R, T_max=2.0, label="", born=True, note=""):
 
 # d = 3, the theorem's dimension: the full window down to eta = 0.1, the early window at 0.07
 _register_twisted(3, 74, 0.14, 128)
-_register_twisted(3, 92, 0.1, 64)
+_register_twisted(3, 92, 0.1, 128)
 _register_twisted(3, 117, 0.07, 32, T_max=0.5)
 # the box-size check at eta = 0.1 (L = 64 vs 92), and the same box without a twist: the
 # 48 exact symmetry images of p on the grid of a periodic cubic box
