@@ -345,8 +345,7 @@ def _wigner_parameters(d, eta):
                 momentum=list(kinetic_limit.WKB_DEFAULT_MOMENTA[3]), unscattered_time=0.5)
 
 
-for _d, _eta, _num in ((2, 0.2, 128), (2, 0.14, 64), (3, 0.4, 32), (3, 0.35, 32), (3, 0.3, 32),
-                       (3, 0.25, 32)):
+for _d, _eta, _num in ((2, 0.2, 128), (2, 0.14, 32), (3, 0.4, 32), (3, 0.35, 32), (3, 0.3, 32)):
     register(Study(
         name=f"wigner_{_d}d_eta{_eta}",
         function=fluctuations.wkb_experiment_pairings,
@@ -519,7 +518,7 @@ register(Study(
 _register_twisted(2, 789, 0.14, 64, born=False)
 _register_twisted(2, 1104, 0.1, 64, born=False)
 _register_twisted(2, 1577, 0.07, 32, T_max=0.5, born=False)
-_register_twisted(2, 2208, 0.05, 32, T_max=0.5, born=False)
+_register_twisted(2, 2208, 0.05, 16, T_max=0.5, born=False)
 
 
 # --------------------------------------------------------------------------------------
