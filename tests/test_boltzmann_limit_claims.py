@@ -200,7 +200,7 @@ W = 0.5
 WKB = {2: dict(p=(0.125, 0.25), q=(0.25, 0.125), T1=1.0, book=(0.4, 0.34, 0.28),
                stored=(0.2, 0.14)),
        3: dict(p=(0.125, 0.25, 0.375), q=(0.25, 0.125, 0.375), T1=0.5, book=(0.5,),
-               stored=(0.4, 0.35, 0.3))}
+               stored=(0.4, 0.35, 0.3, 0.25))}
 # Its test functions: J_1 at X = v(p) T_1, V = p (widths 0.5, 0.05); J_2 at X = 0, V = q
 # (1.5, 0.05); J_3 at X = 0 (1.0), no momentum dependence.
 # One-sided statistical comparisons: 3 combined standard errors (0.1 % each).
