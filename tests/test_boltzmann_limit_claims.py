@@ -297,6 +297,21 @@ def test_the_initial_state_carries_most_of_the_large_eta_error(values):
         assert actual + N_SE * se < 0.5 * delta, (d, eta)
 
 
+def test_in_3d_the_kinetic_error_is_resolved_and_falls(values):
+    # the text (d = 3): against F_0^eta every deviation is resolved, smaller than half the
+    # deviation against F_0 beyond 3 combined errors, and falls at a determined rate
+    for eta in WKB[3]["book"] + WKB[3]["stored"]:
+        assert values[f"wigner_actual_resolved_d3_{eta}"] is True, eta
+        delta, actual = values[f"wigner_delta_d3_{eta}"], values[f"wigner_actual_d3_{eta}"]
+        se = math.hypot(values[f"wigner_delta_se_d3_{eta}"], values[f"wigner_actual_se_d3_{eta}"])
+        assert actual + N_SE * se < 0.5 * delta, eta
+    rate, se = values["wigner_rate_actual_d3"], values["wigner_rate_se_actual_d3"]
+    assert values["wigner_rate_points_actual_d3"] == len(WKB[3]["book"] + WKB[3]["stored"])
+    assert rate - N_SE * se > 0
+    rate, se = values["wigner_rate_delta_d3"], values["wigner_rate_se_delta_d3"]
+    assert rate - N_SE * se > 0 and rate < 4 + N_SE * se
+
+
 def test_the_kinetic_error_is_below_the_noise_at_small_eta_in_2d(values):
     # the text: against F_0^eta, no resolved deviation from eta = 0.28 down (2D)
     for eta in (0.28,) + WKB[2]["stored"]:
