@@ -84,8 +84,8 @@ def _falls(dev, se):
     return [b + 2 * np.hypot(ea, eb) < a for a, ea, b, eb in zip(dev, se, dev[1:], se[1:])]
 
 
-@pytest.mark.parametrize("d, window", [(2, "fixed"), (3, "fixed"), (2, "early"),
-                                       (3, "early"), (2, "full")])
+@pytest.mark.parametrize("d, window", [(3, "fixed"), (2, "early"), (3, "early"),
+                                       (2, "full")])
 def test_deviation_from_boltzmann_falls_monotonically_with_eta(values, d, window):
     etas, dev, se = _relaxation(window, d)
     assert all(_falls(dev, se))
@@ -94,6 +94,22 @@ def test_deviation_from_boltzmann_falls_monotonically_with_eta(values, d, window
         assert etas == ETAS_EARLY[d]
     if window == "early" and d == 3:
         assert etas == ETAS_EARLY[3]
+    if window == "early":
+        # the text: the early maximum is the survival (column 0) in d = 3 and a momentum
+        # bump (columns 1 + d, ...) in d = 2
+        for eta in etas:
+            column = values[f"relaxation_early_argmax_column_d{d}_{eta}"]
+            assert column == 0 if d == 3 else column >= 1 + d, (eta, column)
+
+
+def test_2d_survival_at_the_first_time_is_not_monotone_at_large_eta(values):
+    # the text: in d = 2 the survival deviation at T = 1/4 is larger at eta = 0.28 than at
+    # 0.4 (beyond 2 combined errors), and falls from 0.28 on, resolved at every eta
+    etas, dev, se = _relaxation("fixed", 2)
+    assert etas == ETAS_EARLY[2]
+    falls = _falls(dev, se)
+    assert dev[1] - dev[0] > 2 * np.hypot(se[0], se[1])
+    assert all(falls[1:])
 
 
 def test_3d_full_window_falls_to_eta_014_and_levels_off(values):
@@ -109,8 +125,8 @@ def test_3d_full_window_falls_to_eta_014_and_levels_off(values):
     assert values["relaxation_realizations_d3_0.1"] >= 30
 
 
-@pytest.mark.parametrize("d, window", [(2, "fixed"), (3, "fixed"), (2, "early"),
-                                       (3, "early"), (2, "full")])
+@pytest.mark.parametrize("d, window", [(3, "fixed"), (2, "early"), (3, "early"),
+                                       (2, "full")])
 def test_fitted_rate_of_the_deviation_is_positive_and_near_the_order_of_the_corrections(
         values, d, window):
     rate = values[f"relaxation_rate_{window}_d{d}"]
