@@ -58,7 +58,7 @@ def test_control_variates_shrink_the_error_of_the_survival(values):
             assert values[f"cv_error_ratio_survival_d{d}_{eta}"] < 1.0
 
 
-def _relaxation(window, d):
+def _relaxation(values, window, d):
     """(eta, value, standard error) of the resolved points, largest eta first."""
     etas = (ETAS_FULL if window == "full" else ETAS_EARLY)[d]
     resolved = [values[f"relaxation_{window}_resolved_d{d}_{eta}"] for eta in etas]
@@ -87,7 +87,7 @@ def _falls(dev, se):
 @pytest.mark.parametrize("d, window", [(3, "fixed"), (2, "early"), (3, "early"),
                                        (2, "full")])
 def test_deviation_from_boltzmann_falls_monotonically_with_eta(values, d, window):
-    etas, dev, se = _relaxation(window, d)
+    etas, dev, se = _relaxation(values, window, d)
     assert all(_falls(dev, se))
     assert len(etas) >= 4                      # issue 13: at least four eta values
     if window == "fixed":                      # the text: resolved at every eta
@@ -105,7 +105,7 @@ def test_deviation_from_boltzmann_falls_monotonically_with_eta(values, d, window
 def test_2d_survival_at_the_first_time_is_not_monotone_at_large_eta(values):
     # the text: in d = 2 the survival deviation at T = 1/4 is larger at eta = 0.28 than at
     # 0.4 (beyond 2 combined errors), and falls from 0.28 on, resolved at every eta
-    etas, dev, se = _relaxation("fixed", 2)
+    etas, dev, se = _relaxation(values, "fixed", 2)
     assert etas == ETAS_EARLY[2]
     falls = _falls(dev, se)
     assert dev[1] - dev[0] > 2 * np.hypot(se[0], se[1])
@@ -115,7 +115,7 @@ def test_2d_survival_at_the_first_time_is_not_monotone_at_large_eta(values):
 def test_3d_full_window_falls_to_eta_014_and_levels_off(values):
     # the text: over T in [0, 2] the d = 3 deviation falls from eta = 0.4 to 0.14, and at
     # 0.1 it is not below the 0.14 value beyond 2 combined standard errors
-    etas, dev, se = _relaxation("full", 3)
+    etas, dev, se = _relaxation(values, "full", 3)
     assert etas == ETAS_FULL[3]
     falls = _falls(dev, se)
     assert all(falls[:-1]) and not falls[-1]
@@ -215,8 +215,15 @@ def test_degenerate_momentum_and_images_are_counted(values):
     c = 2 * np.cos(2 * np.pi * k)
     e = c[:, None, None] + c[None, :, None] + c[None, None, :]
     assert values["degenerate_count"] == int(np.sum(np.abs(e) < 1e-9))
-    # the first-order leak is faster than the golden rule (the text's claim)
-    assert values["degenerate_rate_ratio"] > 1
+    # the first-order leak eta sqrt(N_deg / L^3) against the golden rule 2 pi rho_3(0)
+    # eta^2, rho_3 by an independent quadrature (rho_1 * rho_2); the text: "of the order
+    # of" the golden rule, i.e. within a factor 3
+    from scipy import integrate
+    rho3 = integrate.quad(lambda th: _rho2(-2 * np.cos(th)) / np.pi, 0, np.pi,
+                          points=[np.pi / 2], limit=400)[0]
+    ratio = 0.05 * np.sqrt(values["degenerate_count"] / L**3) / (2 * np.pi * rho3 * 0.05**2)
+    assert values["degenerate_rate_ratio"] == pytest.approx(ratio, rel=1e-6)
+    assert 1 / 3 < ratio < 3
     # 2^3 3! = 48 images of a generic p on a periodic cubic grid, only p on a twisted one
     assert values["images_on_grid_periodic"] == 48
     assert values["images_on_grid_twisted_max"] == 1
@@ -335,13 +342,13 @@ def test_the_initial_state_carries_most_of_the_large_eta_error(values):
 
 
 def test_in_3d_the_kinetic_error_is_resolved_and_falls(values):
-    # the text (d = 3): against F_0^eta every deviation is resolved, smaller than half the
+    # the text (d = 3): against F_0^eta every deviation is resolved, smaller than the
     # deviation against F_0 beyond 3 combined errors, and falls at a determined rate
     for eta in WKB[3]["book"] + WKB[3]["stored"]:
         assert values[f"wigner_actual_resolved_d3_{eta}"] is True, eta
         delta, actual = values[f"wigner_delta_d3_{eta}"], values[f"wigner_actual_d3_{eta}"]
         se = math.hypot(values[f"wigner_delta_se_d3_{eta}"], values[f"wigner_actual_se_d3_{eta}"])
-        assert actual + N_SE * se < 0.5 * delta, eta
+        assert actual + N_SE * se < delta, eta
     rate, se = values["wigner_rate_actual_d3"], values["wigner_rate_se_actual_d3"]
     assert values["wigner_rate_points_actual_d3"] == len(WKB[3]["book"] + WKB[3]["stored"])
     assert rate - N_SE * se > 0
@@ -353,6 +360,7 @@ def test_the_kinetic_error_is_below_the_noise_at_small_eta_in_2d(values):
     # the text: against F_0^eta, no resolved deviation from eta = 0.28 down (2D)
     for eta in (0.28,) + WKB[2]["stored"]:
         assert values[f"wigner_actual_resolved_d2_{eta}"] is False, eta
+    for eta in WKB[2]["stored"]:      # more realizations: a lower floor
         assert values[f"wigner_actual_floor_d2_{eta}"] < values["wigner_actual_floor_d2_0.4"]
 
 
