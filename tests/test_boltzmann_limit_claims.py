@@ -102,6 +102,13 @@ def test_deviation_from_boltzmann_falls_monotonically_with_eta(values, d, window
             assert column == 0 if d == 3 else column >= 1 + d, (eta, column)
 
 
+def test_2d_full_window_at_eta_01_is_below_its_noise_floor(values):
+    # the text: resolved down to eta = 0.14, below the noise floor at 0.1
+    assert values["relaxation_smallest_eta_full_d2"] == 0.14
+    assert values["relaxation_full_resolved_d2_0.1"] is False
+    assert values["relaxation_realizations_d2_0.1"] >= 16
+
+
 def test_2d_survival_at_the_first_time_is_not_monotone_at_large_eta(values):
     # the text: in d = 2 the survival deviation at T = 1/4 is larger at eta = 0.28 than at
     # 0.4 (beyond 2 combined errors), and falls from 0.28 on, resolved at every eta
