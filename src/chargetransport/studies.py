@@ -345,7 +345,7 @@ def _wigner_parameters(d, eta):
                 momentum=list(kinetic_limit.WKB_DEFAULT_MOMENTA[3]), unscattered_time=0.5)
 
 
-for _d, _eta, _num in ((2, 0.2, 128), (2, 0.14, 32), (3, 0.4, 32), (3, 0.35, 32), (3, 0.3, 32),
+for _d, _eta, _num in ((2, 0.2, 128), (2, 0.14, 64), (3, 0.4, 32), (3, 0.35, 32), (3, 0.3, 32),
                        (3, 0.25, 32)):
     register(Study(
         name=f"wigner_{_d}d_eta{_eta}",
