@@ -109,14 +109,12 @@ def test_2d_full_window_at_eta_01_is_below_its_noise_floor(values):
     assert values["relaxation_realizations_d2_0.1"] >= 16
 
 
-def test_2d_survival_at_the_first_time_is_not_monotone_at_large_eta(values):
-    # the text: in d = 2 the survival deviation at T = 1/4 is larger at eta = 0.28 than at
-    # 0.4 (beyond 2 combined errors), and falls from 0.28 on, resolved at every eta
+def test_2d_survival_at_the_first_time_is_not_monotone(values):
+    # the text: in d = 2 the survival deviation at T = 1/4, resolved at every eta, does not
+    # fall monotonically: it is larger at eta = 0.28 than at 0.4 beyond 2 combined errors
     etas, dev, se = _relaxation(values, "fixed", 2)
     assert etas == ETAS_EARLY[2]
-    falls = _falls(dev, se)
     assert dev[1] - dev[0] > 2 * np.hypot(se[0], se[1])
-    assert all(falls[1:])
 
 
 def test_3d_full_window_falls_to_eta_014_and_levels_off(values):
@@ -378,10 +376,10 @@ def test_the_J2_deviation_is_resolved_and_falls(values):
     assert values["wigner_rate_points_J2_d2"] == len(WKB[2]["book"] + WKB[2]["stored"])
     assert rate - N_SE * se > 0
     # the text: the points at eta = 0.4 and 0.34 agree within 3 combined errors, and the
-    # maximum sits at T <= 1/2 for every eta
+    # maximum sits at T <= 1/2 for every eta >= 0.2
     assert abs(values["wigner_J2_d2_0.4"] - values["wigner_J2_d2_0.34"]) < N_SE * math.hypot(
         values["wigner_J2_se_d2_0.4"], values["wigner_J2_se_d2_0.34"])
-    for eta in WKB[2]["book"] + WKB[2]["stored"]:
+    for eta in WKB[2]["book"] + (0.2,):
         assert values[f"wigner_J2_argmax_T_d2_{eta}"] <= 0.5, eta
 
 
