@@ -442,3 +442,12 @@ def test_schrodinger_msd_deficit_is_resolved_and_falls_like_eta_squared(values):
         assert abs(deficit[eta] - c * eta**2) < N_SE * se[eta], eta
     rate, rate_se = values["msd_deficit_rate"], values["msd_deficit_rate_se"]
     assert abs(rate - 2.0) < N_SE * rate_se
+
+
+def test_atlas_values_are_the_chapters_rates(values):
+    # the "Theorems and experiments" page quotes these: the same numbers as the chapter
+    for d in (2, 3):
+        assert values[f"atlas_wigner_rate_d{d}"] == values[f"wigner_rate_delta_d{d}"]
+        assert values[f"atlas_wigner_rate_se_d{d}"] == values[f"wigner_rate_se_delta_d{d}"]
+    assert values["atlas_relaxation_rate_d3"] == values["relaxation_rate_full_d3"]
+    assert values["atlas_relaxation_rate_se_d3"] == values["relaxation_rate_se_full_d3"]
