@@ -2,78 +2,452 @@
 
 Values are read from the notebook the book build executed (``book_values.py``).
 """
+import math
+
+import numpy as np
 import pytest
 
 from book_values import chapter_values
 
 pytestmark = pytest.mark.book
 
-ETAS = (0.4, 0.2, 0.1, 0.05)
-
-
 values = chapter_values("book/boltzmann_limit")
 
 
-def test_homogeneous_solvers_agree_and_conserve_mass(values):
-    # closed form vs RK4 with smeared kernel, L = 512: the grid's shell resolution, ~3e-4
-    assert values["homogeneous_difference_finest"] < 1e-3
+# ----------------------------------------------------------------------------------------
+# A1: the statement, solving the Boltzmann equation, Experiment 1, its exercises
+# ----------------------------------------------------------------------------------------
+ETAS_BOOK = (0.4, 0.28, 0.2)
+ETAS_FULL = {2: (0.4, 0.28, 0.2, 0.14, 0.1), 3: (0.4, 0.28, 0.2, 0.14, 0.1)}
+ETAS_EARLY = {2: ETAS_FULL[2] + (0.07, 0.05), 3: ETAS_FULL[3] + (0.07,)}
+TARGETS = {2: (0.11, 0.23), 3: (0.11, 0.23, 0.37)}
+
+
+def _rho2(E):
+    """rho_2 from the complete elliptic integral (independent of the package)."""
+    from scipy.special import ellipk
+    return ellipk(1.0 - E**2 / 16.0) / (2.0 * np.pi**2)
+
+
+def test_homogeneous_solvers_agree_better_on_finer_grids(values):
+    diffs = [values[f"homogeneous_difference_L{L}"] for L in (64, 128, 256, 512)]
+    # the grid resolves the energy shells better at each refinement: every doubling of L
+    # shrinks the difference (it is not the time stepping, which does not change with L)
+    assert all(b < a for a, b in zip(diffs, diffs[1:]))
+    # at least first order in the grid spacing 1/L over the three doublings
+    assert diffs[-1] < diffs[0] / 8
+    assert values["homogeneous_difference_finest"] == diffs[-1]
     # mass is conserved exactly by the binned projection: rounding only
     assert values["homogeneous_mass_drift"] < 1e-12
     assert values["homogeneous_entropy_monotone"] is True
 
 
-def test_shell_samples_lie_on_the_shell(values):
+def test_shell_samples_lie_on_the_shell_with_the_exact_marginal(values):
     # cos/arccos rounding only
     assert values["shell_sample_max_energy_error"] < 1e-12
+    # Kolmogorov-Smirnov distance (at 400 quantiles, which can only lower it) against the
+    # exact law of eps_1: below the 0.1 % critical value 1.95 / sqrt(n)
+    assert values["shell_sample_ks_distance"] < 1.95 / np.sqrt(values["shell_sample_count"])
 
 
-def test_momentum_relaxation_follows_boltzmann_in_2d(values):
-    d2 = {eta: values[f"relaxation_distance_d2_{eta}"] for eta in ETAS}
-    se = {eta: values[f"relaxation_distance_se_d2_{eta}"] for eta in ETAS}
-    # O(eta^2) corrections: the deviation at eta = 0.2 is well below the one at 0.4
-    # (expected ratio ~1/4; demand < 1/2, beyond 3 standard errors)
-    assert d2[0.2] + 3 * se[0.2] < 0.5 * d2[0.4]
-    # at every eta the averaged distribution is within 2% of the Boltzmann prediction
-    # (plus 3 standard errors of the few realizations at small eta)
-    for eta in ETAS:
-        assert d2[eta] < 0.02 + 3 * se[eta]
+def test_control_variates_shrink_the_error_of_the_survival(values):
+    # the realization's own Born transfer carries most of the spread of the survival:
+    # the largest ratio over T of the standard errors with and without it stays below 1
+    for d in (2, 3):
+        for eta in ETAS_BOOK:
+            assert values[f"cv_error_ratio_survival_d{d}_{eta}"] < 1.0
 
 
-def test_3d_deviations_are_bounded_and_explained_by_the_degeneracy_estimate(values):
-    d3 = {eta: values[f"relaxation_distance_d3_{eta}"] for eta in ETAS}
-    ratio = {eta: values[f"degeneracy_ratio_d3_{eta}"] for eta in ETAS}
-    # the O(eta^2) part: eta = 0.2 below eta = 0.4
-    assert d3[0.2] < d3[0.4]
-    # the degeneracy coupling ratio stays O(0.1-1) for the boxes used (the text's claim)
-    assert ratio[0.2] < ratio[0.05]
-    assert 0.1 < ratio[0.05] < 1.0
-    # and the deviations stay at the few-per-cent level everywhere
-    assert max(d3.values()) < 0.05
-    # in 2D the same ratio is smaller for the boxes used (fewer images, larger L^2 eta^2)
-    for eta in ETAS:
-        assert values[f"degeneracy_ratio_d2_{eta}"] < ratio[eta]
+def _relaxation(values, window, d):
+    """(eta, value, standard error) of the resolved points, largest eta first."""
+    etas = (ETAS_FULL if window == "full" else ETAS_EARLY)[d]
+    resolved = [values[f"relaxation_{window}_resolved_d{d}_{eta}"] for eta in etas]
+    # resolution may be lost only at the smallest eta (the text quotes the smallest
+    # resolved eta): the resolved points come first
+    k = sum(resolved)
+    assert resolved == [True] * k + [False] * (len(etas) - k), (window, d, resolved)
+    etas = etas[:k]
+    assert values[f"relaxation_smallest_eta_{window}_d{d}"] == min(etas)
+    assert values[f"relaxation_num_points_{window}_d{d}"] == len(etas)
+    dev = [values[f"relaxation_{window}_d{d}_{eta}"] for eta in etas]
+    se = [values[f"relaxation_{window}_se_d{d}_{eta}"] for eta in etas]
+    assert values[f"relaxation_smallest_value_{window}_d{d}"] == dev[-1]
+    assert values[f"relaxation_smallest_se_{window}_d{d}"] == se[-1]
+    # every resolved point known to better than a third of itself (issue 13)
+    assert all(e < v / 3 for v, e in zip(dev, se))
+    return etas, dev, se
 
 
-def test_kinetic_monte_carlo_throughput_is_reported(values):
-    # a floor, not a benchmark: 10x below the measured 3-5e6 collisions/s on one core
-    assert values["mc_collisions_per_second"] > 3e5
+def _falls(dev, se):
+    # each smaller eta below the larger one beyond 2 combined standard errors (at most 6
+    # comparisons per curve: a 2-sigma false alarm of ~2 % each)
+    return [b + 2 * np.hypot(ea, eb) < a for a, ea, b, eb in zip(dev, se, dev[1:], se[1:])]
 
 
-def test_wigner_pairings_converge_to_boltzmann(values):
-    # Theorem 2.1: the error falls by more than 5x from eta = 0.4 to 0.1 (measured ~15x)
-    assert values["wigner_error_smallest"] < values["wigner_error_largest"] / 5
-    assert values["wigner_error_smallest"] < 0.01
-    # fitted power: clearly positive (measured ~2); the theorem gives no rate
-    assert values["wigner_rate"] > 1.0
+@pytest.mark.parametrize("d, window", [(3, "fixed"), (2, "early"), (3, "early"),
+                                       (2, "full")])
+def test_deviation_from_boltzmann_falls_monotonically_with_eta(values, d, window):
+    etas, dev, se = _relaxation(values, window, d)
+    assert all(_falls(dev, se))
+    assert len(etas) >= 4                      # issue 13: at least four eta values
+    if window == "fixed":                      # the text: resolved at every eta
+        assert etas == ETAS_EARLY[d]
+    if window == "early" and d == 3:
+        assert etas == ETAS_EARLY[3]
+    if window == "early":
+        # the text: the early maximum is the survival (column 0) in d = 3 and a momentum
+        # bump (columns 1 + d, ...) in d = 2
+        for eta in etas:
+            column = values[f"relaxation_early_argmax_column_d{d}_{eta}"]
+            assert column == 0 if d == 3 else column >= 1 + d, (eta, column)
 
 
-def test_monte_carlo_msd_matches_closed_form(values):
-    # 8 times, each within 4 Monte Carlo standard errors
+def test_2d_full_window_at_eta_01_is_below_its_noise_floor(values):
+    # the text: resolved down to eta = 0.14, below the noise floor at 0.1
+    assert values["relaxation_smallest_eta_full_d2"] == 0.14
+    assert values["relaxation_full_resolved_d2_0.1"] is False
+    assert values["relaxation_realizations_d2_0.1"] >= 16
+
+
+def test_2d_survival_at_the_first_time_is_not_monotone(values):
+    # the text: in d = 2 the survival deviation at T = 1/4, resolved at every eta, does not
+    # fall monotonically: it is larger at eta = 0.28 than at 0.4 beyond 2 combined errors
+    etas, dev, se = _relaxation(values, "fixed", 2)
+    assert etas == ETAS_EARLY[2]
+    assert dev[1] - dev[0] > 2 * np.hypot(se[0], se[1])
+
+
+def test_3d_full_window_falls_to_eta_014_and_levels_off(values):
+    # the text: over T in [0, 2] the d = 3 deviation falls from eta = 0.4 to 0.14, and at
+    # 0.1 it is not below the 0.14 value beyond 2 combined standard errors
+    etas, dev, se = _relaxation(values, "full", 3)
+    assert etas == ETAS_FULL[3]
+    falls = _falls(dev, se)
+    assert all(falls[:-1]) and not falls[-1]
+    # ... with its maximum at late times (T >= 1) in the mean velocity (columns 1..3)
+    assert values["relaxation_full_argmax_T_d3_0.1"] >= 1.0
+    assert 1 <= values["relaxation_full_argmax_column_d3_0.1"] <= 3
+    assert values["relaxation_realizations_d3_0.1"] >= 30
+
+
+@pytest.mark.parametrize("d, window", [(3, "fixed"), (2, "early"), (3, "early"),
+                                       (2, "full")])
+def test_fitted_rate_of_the_deviation_is_positive_and_near_the_order_of_the_corrections(
+        values, d, window):
+    rate = values[f"relaxation_rate_{window}_d{d}"]
+    se = values[f"relaxation_rate_se_{window}_d{d}"]
+    # convergence: the exponent is positive beyond 3 bootstrap standard errors
+    assert rate - 3 * se > 0
+    # the corrections to the kinetic limit are O(eta^2) (second-order perturbation theory:
+    # the finite-time tails of F_t, energy-dependent rates); over a finite range of eta
+    # the fitted exponent may lie below 2 (higher orders) but not above it by more than 3
+    # standard errors
+    assert rate < 2 + 3 * se
+    # the local slope between the two smallest resolved eta (quoted in the text) is positive
+    assert values[f"relaxation_{window}_last_slope_d{d}"] > 0
+
+
+def test_study_sizes_quoted_in_the_setting(values):
+    sizes = [values["relaxation_study_min_realizations"],
+             values["relaxation_study_max_realizations"]]
+    assert 16 <= sizes[0] <= sizes[1]
+
+
+def test_periodic_cubic_box_deviates_by_its_degenerate_images(values):
+    periodic, twisted = values["box_check_periodic_L64"], values["box_check_twisted_L64"]
+    err = np.hypot(values["box_check_se_periodic_L64"], values["box_check_se_twisted_L64"])
+    # the same box and the same potentials: the 48 exact images of p on the periodic grid
+    # make the deviation larger than in the twisted box, beyond 3 standard errors
+    assert periodic - twisted > 3 * err
+    assert values["box_check_resolved_periodic_L64"] is True
+    # the survival at T = 1 deviates more in the periodic box than in either twisted box
+    for key in ("twisted_L64", "twisted_L92"):
+        gap = abs(values["box_check_survival_T1_periodic_L64"]) - abs(
+            values[f"box_check_survival_T1_{key}"])
+        assert gap > 3 * np.hypot(values["box_check_survival_T1_se_periodic_L64"],
+                                  values[f"box_check_survival_T1_se_{key}"])
+    # the text: the smaller twisted box does not resolve its late-time maximum
+    assert values["box_check_resolved_twisted_L64"] is False
+
+
+def test_box_check_box_still_holds_enough_levels(values):
+    # the text: several times the level count at which a box's rates read low
+    E = float(np.sum(2 * np.cos(2 * np.pi * np.array(TARGETS[3]))))
+    from scipy import integrate
+    # rho_3 = rho_1 * rho_2 (independent quadrature): with x = 2 cos(theta), rho_1(x) dx =
+    # d theta / pi; the log singularity of rho_2 at E - x = 0 is a break point
+    rho3 = integrate.quad(lambda th: _rho2(E - 2 * np.cos(th)) / np.pi, 0, np.pi,
+                          points=[np.arccos(E / 2)], limit=400)[0]
+    levels = 64**3 * rho3 * 2 * np.pi * rho3 * 0.1**2
+    assert values["box_check_levels_L64"] == pytest.approx(levels, rel=1e-6)
+    assert levels > 3 * values["small_box_levels"]
+
+
+def test_shell_average_of_the_velocity_vanishes(values):
+    # two components, each a z-score of a Monte Carlo mean whose true value is 0: 4 sigma
+    assert values["shell_velocity_max_z"] < 4.0
+
+
+def test_second_order_sum_is_the_golden_rule(values):
+    # independent: the continuum second-order loss eta^2 int rho_2(E + w) F_t(w) dw with the
+    # exact rho_2 (elliptic integral), over the whole band, divided by m T; the box sum
+    # averaged over 256 twists must agree within 4 of its standard errors, plus the missing
+    # k = p term t^2 / L^2 (relative 1e-4 here)
+    from scipy import integrate
+    eta, T = 0.2, 1.0
+    E = float(np.sum(2 * np.cos(2 * np.pi * np.array(TARGETS[2]))))
+    t, m = T / eta**2, 2 * np.pi * _rho2(E)
+    F = lambda w: t**2 * np.sinc(w * t / (2 * np.pi)) ** 2
+    rho = lambda e: _rho2(e) if abs(e) < 4 else 0.0
+    total = sum(integrate.quad(lambda w: rho(E + w) * F(w), a, b, limit=800)[0]
+                for a, b in ((-8.0, -E), (-E, 0.0), (0.0, 4.0 - E)))
+    expected = eta**2 * total / (m * T)
+    assert abs(values["born_rate_ratio"] - expected) < 4 * values["born_rate_ratio_se"] + 2e-4
+
+
+def test_speckle_of_the_survival_matches_the_second_order_formula(values):
+    # the spread of 32 realizations estimates a standard deviation with relative error
+    # 1/sqrt(2 * 31) = 0.127; 3 of those
+    tol = 3 / np.sqrt(2 * 31)
+    assert abs(values["level_count_spread_ratio_d2"] - 1) < tol
+    # in d = 3 the twisted grid's own rate adds to the spread: not below the formula
+    assert values["level_count_spread_ratio_d3"] > 1 - tol
+
+
+def test_degenerate_momentum_and_images_are_counted(values):
+    L = 88
+    k = np.arange(L) / L
+    c = 2 * np.cos(2 * np.pi * k)
+    e = c[:, None, None] + c[None, :, None] + c[None, None, :]
+    assert values["degenerate_count"] == int(np.sum(np.abs(e) < 1e-9))
+    # the first-order leak eta sqrt(N_deg / L^3) against the golden rule 2 pi rho_3(0)
+    # eta^2, rho_3 by an independent quadrature (rho_1 * rho_2); the text: "of the order
+    # of" the golden rule, i.e. within a factor 3
+    from scipy import integrate
+    rho3 = integrate.quad(lambda th: _rho2(-2 * np.cos(th)) / np.pi, 0, np.pi,
+                          points=[np.pi / 2], limit=400)[0]
+    ratio = 0.05 * np.sqrt(values["degenerate_count"] / L**3) / (2 * np.pi * rho3 * 0.05**2)
+    assert values["degenerate_rate_ratio"] == pytest.approx(ratio, rel=1e-6)
+    assert 1 / 3 < ratio < 3
+    # 2^3 3! = 48 images of a generic p on a periodic cubic grid, only p on a twisted one
+    assert values["images_on_grid_periodic"] == 48
+    assert values["images_on_grid_twisted_max"] == 1
+
+
+def test_small_box_holds_too_few_levels(values):
+    E = float(np.sum(2 * np.cos(2 * np.pi * np.array(TARGETS[2]))))
+    expected = 128**2 * _rho2(E) * 2 * np.pi * _rho2(E) * 0.1**2
+    assert values["small_box_levels"] == pytest.approx(expected, rel=1e-10)
+    assert values["small_box_levels"] < 100      # the text: too few (the book uses 1000)
+
+
+# ---------------------------------------------------------------------------------------
+# Experiment 2 (Theorem 2.1 in phase space) and Experiment 3 (diffusion)
+# ---------------------------------------------------------------------------------------
+# The set-ups of the chapter (kinetic_limit.WKBExperiment, visible in its code cells).
+W = 0.5
+WKB = {2: dict(p=(0.125, 0.25), q=(0.25, 0.125), T1=1.0, book=(0.4, 0.34, 0.28),
+               stored=(0.2, 0.14)),
+       3: dict(p=(0.125, 0.25, 0.375), q=(0.25, 0.125, 0.375), T1=0.5, book=(0.5,),
+               stored=(0.4, 0.35, 0.3, 0.25))}
+# Its test functions: J_1 at X = v(p) T_1, V = p (widths 0.5, 0.05); J_2 at X = 0, V = q
+# (1.5, 0.05); J_3 at X = 0 (1.0), no momentum dependence.
+# One-sided statistical comparisons: 3 combined standard errors (0.1 % each).
+N_SE = 3.0
+
+
+def _velocity(p):
+    return [-2.0 * math.sin(2.0 * math.pi * pi) for pi in p]
+
+
+def _closed_form_initial_pairing(j, d, s):
+    """<J_j, F_0^eta> as a product of one-dimensional Gaussian integrals (s = momentum spread).
+
+    Per axis, int exp(-(X - c)^2 / 2a^2) N(0, w^2)(X) dX = a / sqrt(a^2 + w^2)
+    exp(-c^2 / 2(a^2 + w^2)), and the periodised Gaussian of width sigma at V0 against
+    the periodised normal law of width s at p gives sigma / sqrt(sigma^2 + s^2)
+    sum_k exp(-(V0 - p + k)^2 / 2(sigma^2 + s^2)).
+    """
+    setup = WKB[d]
+    p = setup["p"]
+    if j == 1:
+        centre, a = [v * setup["T1"] for v in _velocity(p)], 0.5
+        momentum, sigma = p, 0.05
+    elif j == 2:
+        centre, a, momentum, sigma = [0.0] * d, 1.5, setup["q"], 0.05
+    else:
+        centre, a, momentum, sigma = [0.0] * d, 1.0, None, None
+    out = 1.0
+    for i in range(d):
+        out *= a / math.hypot(a, W) * math.exp(-centre[i] ** 2 / (2 * (a**2 + W**2)))
+        if momentum is not None:
+            var = sigma**2 + s**2
+            out *= sigma / math.sqrt(var) * sum(
+                math.exp(-(momentum[i] - p[i] + k) ** 2 / (2 * var)) for k in range(-3, 4))
+    return out
+
+
+def test_initial_pairings_equal_the_closed_form_of_the_states_wigner_function(values):
+    # At T = 0 no disorder has acted: the pairing of the lattice WKB state equals the
+    # integral against F_0^eta = N(0, w^2)(X) g_s(V - p), s = eta^2 / (4 pi w), up to
+    # lattice corrections of order exp(-2 pi^2 sigma^2), sigma >= 1.4 sites (eta = 0.5):
+    # below 1e-16; 1e-10 leaves room for rounding in the tensor-product sums.
+    for d, setup in WKB.items():
+        for eta in setup["book"] + setup["stored"]:
+            s = eta**2 / (4 * math.pi * W)
+            for j in (1, 2, 3):
+                assert values[f"wigner_T0_J{j}_d{d}_{eta}"] == pytest.approx(
+                    _closed_form_initial_pairing(j, d, s), abs=1e-10), (d, eta, j)
+    assert values["wkb_spread_0.4"] == pytest.approx(0.16 / (2 * math.pi), rel=1e-12)
+
+
+def test_wigner_exercise_sublattice_images_and_closed_form(values):
+    # Poisson summation: the images at p + 1/2 carry the signs +1 (integer x) and -1
+    # (half-integer x) exactly, up to exp(-2 pi^2 (w / mu)^2) ~ 1e-150
+    assert values["wkb_image_ratio_integer"] == pytest.approx(1.0, abs=1e-12)
+    assert values["wkb_image_ratio_half"] == pytest.approx(-1.0, abs=1e-12)
+    # a box of +-8 packet widths: truncation exp(-32) ~ 1e-14, then rounding
+    assert values["wkb_pairing_closed_form_error"] < 1e-12
+
+
+def test_stored_studies_have_enough_realizations(values):
+    # error bars need >= 16 realizations (the chapter's rule, and sup_deviation's minimum)
+    for d, setup in WKB.items():
+        for eta in setup["stored"]:
+            assert values[f"wigner_realizations_d{d}_{eta}"] >= 16
+        for eta in setup["book"] + setup["stored"]:
+            assert values[f"wigner_delta_realizations_d{d}_{eta}"] >= 16
+
+
+def test_the_delta_initial_state_error_is_resolved_and_falls_with_eta(values):
+    for d in (2, 3):
+        for eta in WKB[d]["book"]:
+            assert values[f"wigner_delta_resolved_d{d}_{eta}"] is True, (d, eta)
+    # the text (d = 2): resolved down to eta = 0.2, below the noise floor at 0.14
+    assert values["wigner_delta_resolved_d2_0.2"] is True
+    assert values["wigner_delta_resolved_d2_0.14"] is False
+    assert values["wigner_rate_min_eta_delta_d2"] == 0.2
+    # a decreasing power law, determined: exponent more than 3 standard errors above 0
+    rate, se = values["wigner_rate_delta_d2"], values["wigner_rate_se_delta_d2"]
+    assert values["wigner_rate_points_delta_d2"] >= 3
+    assert rate - N_SE * se > 0
+    # the initial-state error is of order s^2 ~ eta^4 for small s; at these eta the
+    # measured exponent is below that (pre-asymptotic) but not above it
+    assert rate < 4 + N_SE * se
+
+
+def test_the_initial_state_carries_most_of_the_large_eta_error(values):
+    # the text: against F_0^eta the deviation at the largest eta of each dimension is a
+    # small fraction of the deviation against F_0 (beyond the errors of both)
+    for d, eta in ((2, 0.4), (3, 0.5)):
+        delta, actual = values[f"wigner_delta_d{d}_{eta}"], values[f"wigner_actual_d{d}_{eta}"]
+        se = math.hypot(values[f"wigner_delta_se_d{d}_{eta}"],
+                        values[f"wigner_actual_se_d{d}_{eta}"])
+        assert actual + N_SE * se < 0.5 * delta, (d, eta)
+
+
+def test_in_3d_the_kinetic_error_is_resolved_and_falls(values):
+    # the text (d = 3): against F_0^eta every deviation is resolved, smaller than the
+    # deviation against F_0 beyond 3 combined errors, and falls at a determined rate
+    for eta in WKB[3]["book"] + WKB[3]["stored"]:
+        assert values[f"wigner_actual_resolved_d3_{eta}"] is True, eta
+        delta, actual = values[f"wigner_delta_d3_{eta}"], values[f"wigner_actual_d3_{eta}"]
+        se = math.hypot(values[f"wigner_delta_se_d3_{eta}"], values[f"wigner_actual_se_d3_{eta}"])
+        assert actual + N_SE * se < delta, eta
+    rate, se = values["wigner_rate_actual_d3"], values["wigner_rate_se_actual_d3"]
+    assert values["wigner_rate_points_actual_d3"] == len(WKB[3]["book"] + WKB[3]["stored"])
+    assert rate - N_SE * se > 0
+    rate, se = values["wigner_rate_delta_d3"], values["wigner_rate_se_delta_d3"]
+    assert rate - N_SE * se > 0 and rate < 4 + N_SE * se
+
+
+def test_the_kinetic_error_is_below_the_noise_at_small_eta_in_2d(values):
+    # the text: against F_0^eta, no resolved deviation from eta = 0.28 down (2D)
+    for eta in (0.28,) + WKB[2]["stored"]:
+        assert values[f"wigner_actual_resolved_d2_{eta}"] is False, eta
+    for eta in WKB[2]["stored"]:      # more realizations: a lower floor
+        assert values[f"wigner_actual_floor_d2_{eta}"] < values["wigner_actual_floor_d2_0.4"]
+
+
+def test_the_J2_deviation_is_resolved_and_falls(values):
+    for eta in WKB[2]["book"] + WKB[2]["stored"]:
+        assert values[f"wigner_J2_resolved_d2_{eta}"] is True, eta
+    rate, se = values["wigner_rate_J2_d2"], values["wigner_rate_se_J2_d2"]
+    assert values["wigner_rate_points_J2_d2"] == len(WKB[2]["book"] + WKB[2]["stored"])
+    assert rate - N_SE * se > 0
+    # the text: the points at eta = 0.4 and 0.34 agree within 3 combined errors, and the
+    # maximum sits at T <= 1/2 for every eta >= 0.2
+    assert abs(values["wigner_J2_d2_0.4"] - values["wigner_J2_d2_0.34"]) < N_SE * math.hypot(
+        values["wigner_J2_se_d2_0.4"], values["wigner_J2_se_d2_0.34"])
+    for eta in WKB[2]["book"] + (0.2,):
+        assert values[f"wigner_J2_argmax_T_d2_{eta}"] <= 0.5, eta
+
+
+def _shell_mean_square_velocity_2d(E):
+    # coarea in d = 2: <|v|^2>_E = int dU_1 sum_{U_2} |v|^2 / |d_2 e| / rho_2(E), with
+    # cos(2 pi U_2) = c = (E - 2 cos 2 pi U_1) / 2 (two roots, same |v|^2 and |d_2 e|),
+    # |v|^2 = 4 sin^2(2 pi U_1) + 4 (1 - c^2), |d_2 e| = 4 pi sqrt(1 - c^2)
+    from scipy.integrate import quad
+
+    def integrand(u):
+        c = (E - 2.0 * math.cos(2.0 * math.pi * u)) / 2.0
+        if abs(c) >= 1.0:
+            return 0.0
+        root = math.sqrt(1.0 - c * c)
+        return 2.0 * (4.0 * math.sin(2.0 * math.pi * u) ** 2 + 4.0 * root**2) / (4.0 * math.pi * root)
+
+    u_edge = math.acos((E - 2.0) / 2.0) / (2.0 * math.pi)   # where c = 1 (|E| < 4)
+    value = quad(integrand, -u_edge, u_edge, epsabs=1e-13, epsrel=1e-11, limit=400)[0]
+    return value / _rho2(E)
+
+
+def test_diffusion_constant_matches_independent_quadrature(values):
+    E = math.sqrt(2.0)                          # e(p) for p = (1/8, 1/4)
+    m = 2.0 * math.pi * _rho2(E)
+    B = _shell_mean_square_velocity_2d(E)
+    assert values["diffusion_m"] == pytest.approx(m, rel=1e-10)
+    assert values["diffusion_B"] == pytest.approx(B, rel=1e-7)   # quad tolerance
+    assert values["diffusion_D"] == pytest.approx(B / (2 * m), rel=1e-7)
+    assert values["diffusion_mean_free_times"] == pytest.approx(8 * m, rel=1e-10)
+    # slope between T = 6 and 8 of the closed form (exercise): A = |v(p)|^2 - B
+    A = sum(v**2 for v in _velocity((0.125, 0.25))) - B
+
+    def msd(T):
+        return (2 * A * (1 - math.exp(-m * T) * (1 + m * T)) + 2 * B * (m * T - 1 + math.exp(-m * T))) / m**2
+    slope = (msd(8.0) - msd(6.0)) / 2.0
+    assert values["diffusion_slope_formula"] == pytest.approx(slope, rel=1e-7)
+    # Monte Carlo: the two times share particles, so the hypot of their errors is an
+    # upper bound of the error of the difference
+    assert abs(values["diffusion_slope_mc"] - slope) < N_SE * values["diffusion_slope_mc_se"]
+
+
+def test_monte_carlo_msd_matches_the_closed_form(values):
+    # 7 times, each within 4 Monte Carlo standard errors (false alarm ~4e-4)
     assert values["mc_msd_max_deviation_sigma"] < 4.0
 
 
-def test_schrodinger_msd_approaches_boltzmann_as_eta_decreases(values):
-    ratios = [values[f"msd_ratio_{eta}"] for eta in (0.4, 0.3, 0.2)]
-    # O(eta^2) corrections: the ratio moves towards 1 monotonically, within 3% at eta = 0.2
-    assert abs(ratios[2] - 1) < abs(ratios[1] - 1) < abs(ratios[0] - 1)
-    assert abs(ratios[2] - 1) < 0.03
+def test_schrodinger_msd_deficit_is_resolved_and_falls_like_eta_squared(values):
+    etas = (0.4, 0.3, 0.25, 0.2)
+    deficit = {eta: values[f"msd_deficit_{eta}"] for eta in etas}
+    se = {eta: values[f"msd_deficit_se_{eta}"] for eta in etas}
+    for eta in etas:
+        assert values[f"msd_realizations_{eta}"] >= 16
+    # the deficit at T = 8 is resolved at the largest eta ...
+    assert deficit[0.4] > N_SE * se[0.4]
+    # ... and falls: consistent with O(eta^2) corrections. Weighted fit c eta^2 through the
+    # origin, every point within 3 standard errors of it (4 points: ~1 % false alarm)
+    wgt = {eta: 1 / se[eta] ** 2 for eta in etas}
+    c = sum(wgt[e] * deficit[e] * e**2 for e in etas) / sum(wgt[e] * e**4 for e in etas)
+    for eta in etas:
+        assert abs(deficit[eta] - c * eta**2) < N_SE * se[eta], eta
+    rate, rate_se = values["msd_deficit_rate"], values["msd_deficit_rate_se"]
+    assert abs(rate - 2.0) < N_SE * rate_se
+
+
+def test_atlas_values_are_the_chapters_rates(values):
+    # the "Theorems and experiments" page quotes these: the same numbers as the chapter
+    for d in (2, 3):
+        assert values[f"atlas_wigner_rate_d{d}"] == values[f"wigner_rate_delta_d{d}"]
+        assert values[f"atlas_wigner_rate_se_d{d}"] == values[f"wigner_rate_se_delta_d{d}"]
+    assert values["atlas_relaxation_rate_d3"] == values["relaxation_rate_full_d3"]
+    assert values["atlas_relaxation_rate_se_d3"] == values["relaxation_rate_se_full_d3"]

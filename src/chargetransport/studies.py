@@ -312,6 +312,52 @@ register(Study(
                 "times the book's; realizations 0-7 are the book's own (same seed)."))
 
 
+def _diffusion_parameters(eta):
+    """The parameters of Experiment 3 of the Boltzmann chapter (book/boltzmann_limit.md) at
+    one ``eta``: the WKB state of Experiment 2 (``p = (1/8, 1/4)``, ``w = 0.5``) in d = 2,
+    followed to ``T = 8`` in the box ``[-20, 20]^2`` (macroscopic units)."""
+    return dict(d=2, L=2 * math.ceil(20.0 / eta**2), eta=eta, momentum=[0.125, 0.25],
+                width=0.5, T=[0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0])
+
+
+for _eta in (0.3, 0.25, 0.2):
+    register(Study(
+        name=f"diffusion_2d_eta{_eta}",
+        function=kinetic_limit.wkb_mean_square_displacement,
+        parameters=_diffusion_parameters(_eta),
+        keys=("msd", "boundary_weight"),
+        seed=2012, num_realizations=16,
+        extends=f"boltzmann_limit: Experiment 3 (d = 2, eta = {_eta}; the book runs eta = 0.4)",
+        description=f"Mean-square displacement of the WKB state up to T = 8 at eta = {_eta} "
+                    f"(box side {_diffusion_parameters(_eta)['L']}), 16 realizations."))
+
+
+def _wigner_parameters(d, eta):
+    """The parameters of Experiment 2 of the Boltzmann chapter (book/boltzmann_limit.md) at
+    one ``(d, eta)``: the default :class:`~chargetransport.kinetic_limit.WKBExperiment` of
+    dimension d (``w = 0.5``), in d = 2 with ``T = 0, 0.25, ..., 2`` in the box
+    ``[-6.5, 6.5]^2``, in d = 3 with ``T = 0, 0.25, ..., 1``, ``J_1`` at ``T_1 = 1/2`` and
+    the box ``[-4.5, 4.5]^3``."""
+    if d == 2:
+        return dict(eta=eta, T=np.linspace(0.0, 2.0, 9).tolist(), half_width=6.5,
+                    momentum=list(kinetic_limit.WKB_DEFAULT_MOMENTA[2]))
+    return dict(eta=eta, T=np.linspace(0.0, 1.0, 5).tolist(), half_width=4.5,
+                momentum=list(kinetic_limit.WKB_DEFAULT_MOMENTA[3]), unscattered_time=0.5)
+
+
+for _d, _eta, _num in ((2, 0.2, 128), (2, 0.14, 64), (3, 0.4, 32), (3, 0.35, 32), (3, 0.3, 32),
+                       (3, 0.25, 32)):
+    register(Study(
+        name=f"wigner_{_d}d_eta{_eta}",
+        function=fluctuations.wkb_experiment_pairings,
+        parameters=_wigner_parameters(_d, _eta),
+        keys=("pairings", "boundary_weight"),
+        seed=2011 if _d == 2 else 2014, num_realizations=_num,
+        extends=f"boltzmann_limit: Experiment 2 (Theorem 2.1, d = {_d}, eta = {_eta}; the book "
+                f"runs eta = {'0.4, 0.34, 0.28' if _d == 2 else '0.5'})",
+        description=f"Pairings <J_j, W_T> of the WKB state with the three test functions of "
+                    f"Experiment 2 in d = {_d} at eta = {_eta}, {_num} realizations."))
+
 # Convergence in higher mean (Theorem 3.1): the chapter's WKB pairings with many more
 # realizations; realizations 0, 1, ... of each are the book's own (same seed).
 _HIGHER_MEAN = {
@@ -421,6 +467,84 @@ for _d, _L, _eta, _every, _seed in [(3, 32, 0.4, 5, 6140), (3, 32, 0.3, 10, 6130
                     f"lambda = eta^2 = {_eta**2:.4g}, d = {_d}, L = {_L}, up to T = 4: 32 "
                     f"independent lock-step ensembles of 2 x 4 vectors (64 disorder "
                     f"realizations)."))
+
+
+#: Experiment 1 in twisted boxes (book/boltzmann_limit.md): the target momenta, and the
+#: keys stored per realization (observables, their Boltzmann values, control variates).
+RELAXATION_TARGETS = {2: [0.11, 0.23], 3: [0.11, 0.23, 0.37]}
+_TWISTED_KEYS = tuple(f"{name}{suffix}" for name in ("survival", "current", "bumps")
+                      for suffix in ("", "_boltzmann", "_born", "_cv")) + ("momentum",)
+
+
+def twisted_relaxation_parameters(d, L, eta, T_max=2.0):
+    """Parameters of Experiment 1 of the Boltzmann chapter in a twisted box: the plane wave
+    starts at the grid momentum nearest the target (per realization), two momentum bumps
+    of width 0.03 at generic points of the target's shell, ``T = 0, 0.25, ..., T_max``,
+    with the first-order control variates. The chapter's in-book runs use the same
+    function, so that a stored study and an in-book point differ only in ``(d, L, eta)``.
+
+    Examples
+    --------
+    >>> twisted_relaxation_parameters(2, 276, 0.4)["T"][-1]
+    2.0
+    """
+    target = RELAXATION_TARGETS[d]
+    bumps = kinetic_limit.generic_shell_points(np.array(target), 2)
+    return dict(d=d, L=L, eta=eta, momentum=list(target),
+                T=np.linspace(0.0, T_max, int(round(4 * T_max)) + 1).tolist(),
+                bump_centers=[q.tolist() for q in bumps], bump_width=0.03, twist=True,
+                control_variates=True)
+
+
+def _born_parameters(relaxation):
+    """The twist average's parameters for a twisted-relaxation study (same box, times, bumps)."""
+    return {key: relaxation[key] for key in ("d", "L", "eta", "momentum", "T", "bump_centers",
+                                             "bump_width")}
+
+
+def _register_twisted(d, L, eta, R, T_max=2.0, label="", born=True, note=""):
+    name = f"relaxation_twisted_{d}d_eta{eta}{label}"
+    parameters = twisted_relaxation_parameters(d, L, eta, T_max)
+    window = f"T <= {T_max:g}" if T_max < 2.0 else "T in [0, 2]"
+    register(Study(
+        name=name, function=kinetic_limit.plane_wave_relaxation, parameters=parameters,
+        keys=_TWISTED_KEYS, seed=2010, num_realizations=R, chunk_size=8,
+        extends=f"boltzmann_limit: Experiment 1, d = {d}, eta = {eta} (twisted boxes)",
+        description=f"Plane-wave relaxation in twisted {L}^{d} boxes at eta = {eta}, {window}, "
+                    f"{R} realizations, each with its own twist; first-order control "
+                    f"variates stored with the observables.{note}"))
+    if born:
+        register(Study(
+            name=f"relaxation_born_{d}d_eta{eta}{label}", function=kinetic_limit.plane_wave_born_terms,
+            parameters=_born_parameters(parameters), seed=4040, num_realizations=4096,
+            chunk_size=512,
+            extends=f"boltzmann_limit: Experiment 1, study {name}",
+            description=f"Twist average of the box's first-order terms (the mean of the "
+                        f"control variate *_born) for {name}: 4096 independent twists."))
+
+
+# d = 3, the theorem's dimension: the full window down to eta = 0.1, the early window at 0.07
+_register_twisted(3, 74, 0.14, 128)
+_register_twisted(3, 92, 0.1, 128)
+_register_twisted(3, 117, 0.07, 32, T_max=0.5)
+# the box-size check at eta = 0.1 (L = 64 vs 92), and the same box without a twist: the
+# 48 exact symmetry images of p on the grid of a periodic cubic box
+_register_twisted(3, 64, 0.1, 32, label="_L64")
+register(Study(
+    name="relaxation_periodic_3d_eta0.1_L64", function=kinetic_limit.plane_wave_relaxation,
+    parameters={**twisted_relaxation_parameters(3, 64, 0.1), "twist": False,
+                "momentum": (np.round(np.array(RELAXATION_TARGETS[3]) * 64) / 64).tolist()},
+    keys=_TWISTED_KEYS, seed=2010, num_realizations=32, chunk_size=8,
+    extends="boltzmann_limit: Experiment 1, d = 3, eta = 0.1, periodic box (no twist)",
+    description="Plane-wave relaxation in the periodic 64^3 box at eta = 0.1 (p on the grid, "
+                "with its 48 exact symmetry images), 32 realizations: the reference for the "
+                "twisted box of relaxation_twisted_3d_eta0.1_L64."))
+# d = 2: the full window down to eta = 0.1, the early window at 0.07 and 0.05 (the twist
+# part of the control variate is negligible in d = 2: no twist averages)
+_register_twisted(2, 789, 0.14, 64, born=False)
+_register_twisted(2, 1104, 0.1, 64, born=False)
+_register_twisted(2, 1577, 0.07, 32, T_max=0.5, born=False)
+_register_twisted(2, 2208, 0.05, 16, T_max=0.5, born=False)
 
 
 # --------------------------------------------------------------------------------------

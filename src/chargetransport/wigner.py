@@ -220,19 +220,30 @@ class _PeriodicGaussianCoefficients:
 
 @nb.njit(cache=True, parallel=True)
 def _axis_kernel(a, G, Phi, n_max, out):
-    """out[p, y, q] = sum_{|n|<=n_max} G[2y - n] Phi[n + n_max] a[p, y - n, q] (z = y - n in box)."""
+    """out[p, y, q] = sum_{|n|<=n_max} G[2y - n] Phi[n + n_max] a[p, y - n, q] (z = y - n in box).
+
+    Each output is summed in increasing n from 0, so the result does not depend on the
+    threads. Rows (p, y) are shared among threads (the first axis of a 2D box has
+    pre = 1); the last axis (post = 1) sums in a register instead of in ``out``.
+    """
     pre, L, post = a.shape
-    for p in nb.prange(pre):
-        for y in range(L):
-            for q in range(post):
-                out[p, y, q] = 0.0
-            for n in range(-n_max, n_max + 1):
+    for row in nb.prange(pre * L):
+        p, y = row // L, row % L
+        if post == 1:
+            acc = 0j
+            for n in range(max(-n_max, y - L + 1), min(n_max, y) + 1):
                 z = y - n
-                if z < 0 or z >= L:
-                    continue
                 coef = G[y + z] * Phi[n + n_max]
-                for q in range(post):
-                    out[p, y, q] += coef * a[p, z, q]
+                acc += coef * a[p, z, 0]
+            out[p, y, 0] = acc
+            continue
+        for q in range(post):
+            out[p, y, q] = 0.0
+        for n in range(max(-n_max, y - L + 1), min(n_max, y) + 1):
+            z = y - n
+            coef = G[y + z] * Phi[n + n_max]
+            for q in range(post):
+                out[p, y, q] += coef * a[p, z, q]
 
 
 def wigner_pairing(psi, test_function, scale=1.0):
