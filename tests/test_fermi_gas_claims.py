@@ -12,8 +12,6 @@ Statistical assertions count standard errors: ``Z_CLAIM`` (3) where the chapter 
 with zero.
 """
 import math
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,13 +118,6 @@ def bonferroni(n):
 
 
 # ------------------------------------------------------------------ the course layer
-def test_reading_time_is_the_word_count_at_200_words_a_minute(values):
-    text = Path(__file__).resolve().parents[1].joinpath("book", "fermi_gas.md").read_text()
-    words = len(re.sub(r"`{3}\{code-cell\}.*?\n`{3}", " ", text, flags=re.S).split())
-    assert abs(values["reading_minutes"] - words / 200) <= 0.5 + 1e-9
-
-
-# ------------------------------------------------------------------ one-particle reduction
 def test_fock_space_agrees_with_one_particle_reduction(values):
     # exact identities; dense eigh of sector blocks and Chebyshev at tol 1e-14 on test
     # functions of norm ~4: rounding, far below 1e-10
