@@ -237,5 +237,13 @@ def test_problem_set_edition_has_every_exercise_and_no_solution(problem_set: Pat
     assert [e.get("id") for e in problems.select("div.exercise")] == exercises
     assert book.select("div.solution"), f"{chapter}: the book shows no solution"
     assert not problems.select("div.solution"), f"{chapter}: the problem set shows solutions"
-    # the computed content stays: the figures of the chapter are in both editions
-    assert len(problems.select("img")) == len(book.select("img"))
+    # nothing of a solution leaks, gated ones ({solution-start}...{solution-end}, whose
+    # cells and text sphinx-exercise alone would leave on the page) included
+    text = problems.get_text(" ", strip=True)
+    for solution in book.select("div.solution"):
+        body = (solution.select_one("section") or solution).get_text(" ", strip=True)
+        middle = body[len(body) // 2:len(body) // 2 + 60]
+        assert middle not in text, f"{chapter}: the problem set shows a solution: {middle!r}"
+    # the computed content stays: the figures of the chapter outside its solutions
+    in_solutions = sum(len(s.select("img")) for s in book.select("div.solution"))
+    assert len(problems.select("img")) == len(book.select("img")) - in_solutions

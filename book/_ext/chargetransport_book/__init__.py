@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import notebooks, proofs, reading, status
+from . import notebooks, problems, proofs, reading, status
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -37,4 +37,5 @@ def setup(app):
     proofs.setup(app)
     status.setup(app)
     reading.setup(app)
+    problems.setup(app)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
