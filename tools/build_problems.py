@@ -1,7 +1,7 @@
 """Build the problem-set edition: the book without the solutions of its exercises.
 
 ``make problems`` runs ``python tools/build_problems.py`` after ``make book``. It
-builds the same pages into ``_build/problems/html`` with sphinx-exercise's
+builds the same pages into ``_build/problems/_build/html`` with sphinx-exercise's
 ``hide_solutions`` switched on, so every ``{solution}`` block is left out while the
 exercises stay numbered as in the book. The chapters are not executed again: the
 build reads the execution cache of ``make book`` (``_build/.jupyter_cache``), whose
