@@ -34,7 +34,8 @@ from .rng import Realization
 from .transfer_matrix import _MAX_ETA
 
 __all__ = ["SpreadingResult", "born_spreading", "eigenvector_ipr", "golden_rule_spreading",
-           "inverse_participation_ratio", "spreading_distance", "spreading_functional"]
+           "inverse_participation_ratio", "spreading_distance", "spreading_estimate",
+           "spreading_functional"]
 
 
 # --------------------------------------------------------------------------------------
@@ -282,26 +283,87 @@ def spreading_functional(*, d, L, eta, times, num_realizations, seed=0, distribu
     Lattice(d=d, L=L)                      # validates d and L before any realization
     times = _check_times(times)
     sigma = check_real("decay_exponent", decay_exponent, minimum=0.0)
-    born = None
-    if control_variate:
-        if sigma > 0.0 and (d > 2 or times.max() > L / 4):
-            raise ValueError("the control variate with 'decay_exponent' > 0 needs d <= 2 and "
-                             f"times <= L / 4 = {L / 4:g} (no wrap-around), got d = {d}, "
-                             f"max(times) = {times.max():g}")
-        born = eta**2 * born_spreading(times, d, decay_exponent=sigma,
-                                       L=L if sigma == 0.0 else None)
+    born = _born_mean(d, L, eta, times, sigma) if control_variate else None
     obs = partial(spreading_distance, d=d, L=L, eta=eta, times=times, distribution=distribution,
                   decay_exponent=sigma, tol=tol, born_term=control_variate)
     result = ensemble_average(obs, num_realizations, seed, executor=executor,
                               max_workers=max_workers, numba_threads=numba_threads,
                               progress=progress, keep_samples=True)
     if control_variate:
-        distance = np.asarray(result.samples["distance"])
-        born_samples = np.asarray(result.samples["born_term"])
-        samples = distance - born_samples + born
+        return _spreading_result(times, result.samples["distance"], born,
+                                 result.samples["born_term"])
+    return _spreading_result(times, result.samples["value"])
+
+
+def spreading_estimate(samples, *, d, L, eta, times, decay_exponent=0.0):
+    """The spreading functional from stored values of :func:`spreading_distance`.
+
+    The estimate :func:`spreading_functional` makes of its own realizations, for
+    realizations computed elsewhere (e.g. a stored study,
+    :func:`chargetransport.studies.load_study`): with the Born terms, the control variate.
+
+    Parameters
+    ----------
+    samples : mapping
+        ``"distance"``, shape ``(R, len(times))``, and optionally ``"born_term"`` of the
+        same shape (then the control variate is used).
+    d, L, eta, times, decay_exponent
+        The arguments the realizations were computed with.
+
+    Returns
+    -------
+    SpreadingResult
+
+    Examples
+    --------
+    >>> import chargetransport as ct
+    >>> seeds = ct.realization_seeds(1, 4)
+    >>> runs = [spreading_distance(s, d=2, L=24, eta=0.3, times=[2.0], born_term=True)
+    ...         for s in seeds]
+    >>> samples = {k: np.array([r[k] for r in runs]) for k in ("distance", "born_term")}
+    >>> est = spreading_estimate(samples, d=2, L=24, eta=0.3, times=[2.0])
+    >>> ref = spreading_functional(d=2, L=24, eta=0.3, times=[2.0], num_realizations=4,
+    ...                            seed=1, control_variate=True, progress=False)
+    >>> bool(np.array_equal(est.samples, ref.samples))
+    True
+    """
+    eta = check_real("eta", eta, minimum=0.0, maximum=_MAX_ETA)
+    Lattice(d=d, L=L)
+    times = _check_times(times)
+    sigma = check_real("decay_exponent", decay_exponent, minimum=0.0)
+    distance = np.asarray(samples["distance"], dtype=float)
+    if distance.ndim != 2 or distance.shape[1] != times.size:
+        raise ValueError(f"'samples[\"distance\"]' must have shape (R, {times.size}), got "
+                         f"{distance.shape}")
+    if "born_term" not in samples:
+        return _spreading_result(times, distance)
+    born_samples = np.asarray(samples["born_term"], dtype=float)
+    if born_samples.shape != distance.shape:
+        raise ValueError(f"'samples[\"born_term\"]' must have the shape {distance.shape} of "
+                         f"'samples[\"distance\"]', got {born_samples.shape}")
+    return _spreading_result(times, distance, _born_mean(d, L, eta, times, sigma), born_samples)
+
+
+def _born_mean(d, L, eta, times, sigma):
+    """``eta^2 born_spreading(times)``, the exact mean of the Born terms (the box's for
+    sigma = 0; box-free for decaying potentials, which must not wrap around)."""
+    if sigma > 0.0 and (d > 2 or times.max() > L / 4):
+        raise ValueError("the control variate with 'decay_exponent' > 0 needs d <= 2 and "
+                         f"times <= L / 4 = {L / 4:g} (no wrap-around), got d = {d}, "
+                         f"max(times) = {times.max():g}")
+    return eta**2 * born_spreading(times, d, decay_exponent=sigma,
+                                   L=L if sigma == 0.0 else None)
+
+
+def _spreading_result(times, distance, born=None, born_samples=None):
+    """Mean and standard error over realizations of ``F_r`` or, with the Born terms, of
+    ``F_r - Q_r + eta^2 b(t)``."""
+    distance = np.asarray(distance)
+    if born is None:
+        samples = distance
     else:
-        born_samples = None
-        samples = np.asarray(result.samples["value"])
+        born_samples = np.asarray(born_samples)
+        samples = distance - born_samples + born
     R = samples.shape[0]
     mean = samples.mean(axis=0)
     se = samples.std(axis=0, ddof=1) / np.sqrt(R) if R > 1 else np.full_like(mean, np.nan)
