@@ -401,47 +401,37 @@ def _fermi_current_parameters(d, L, eta):
                 observables=["current", "kinetic_energy"], twist=True)
 
 
-_FERMI_KEYS = ("current", "current_boltzmann", "kinetic_energy")
+def _register_fermi_current(name, d, L, eta, num_realizations, extends, description):
+    """A study of Experiment 1 of the Fermi-gas chapter: the book's seed (51), so that
+    realizations 0, 1, ... at the book's (d, L, eta) would be the book's own."""
+    register(Study(
+        name=name, function=fermions.momentum_distribution_realization,
+        parameters=_fermi_current_parameters(d, L, eta),
+        keys=("current", "current_boltzmann", "kinetic_energy"), seed=51,
+        num_realizations=num_realizations, extends=f"fermi_gas: Experiment 1 ({extends})",
+        description=description))
 
-register(Study(
-    name="fermi_current_2d_eta0.14",
-    function=fermions.momentum_distribution_realization,
-    parameters=_fermi_current_parameters(2, 362, 0.14),
-    keys=_FERMI_KEYS, seed=51, num_realizations=64,
-    extends="fermi_gas: Experiment 1 (d = 2, eta = 0.14, beyond the book's eta = 0.4-0.2)",
-    description="Current of a displaced Fermi sea against its Boltzmann prediction in a twisted "
-                "362^2 box at eta = 0.14 (L^d rho Gamma = 330 levels in the decay width), 64 "
-                "realizations."))
 
-register(Study(
-    name="fermi_current_3d_eta0.14",
-    function=fermions.momentum_distribution_realization,
-    parameters=_fermi_current_parameters(3, 50, 0.14),
-    keys=_FERMI_KEYS, seed=51, num_realizations=32,
-    extends="fermi_gas: Experiment 1 (d = 3, eta = 0.14, beyond the book's eta = 0.4-0.2)",
-    description="Current of a displaced Fermi sea against its Boltzmann prediction in a twisted "
-                "50^3 box at eta = 0.14 (L^d rho Gamma = 316 levels in the decay width), 32 "
-                "realizations."))
-
-register(Study(
-    name="fermi_current_3d_eta0.28_L48",
-    function=fermions.momentum_distribution_realization,
-    parameters=_fermi_current_parameters(3, 48, 0.28),
-    keys=_FERMI_KEYS, seed=51, num_realizations=32,
-    extends="fermi_gas: Experiment 1 (d = 3, eta = 0.28: box-size check of the book's L = 32)",
-    description="The book's d = 3, eta = 0.28 run in a 48^3 box instead of 32^3 (3.4 times the "
-                "levels in the decay width), 32 realizations: the finite-box part of the "
-                "deviation."))
-
-register(Study(
-    name="fermi_current_2d_eta0.28_L256",
-    function=fermions.momentum_distribution_realization,
-    parameters=_fermi_current_parameters(2, 256, 0.28),
-    keys=_FERMI_KEYS, seed=51, num_realizations=32,
-    extends="fermi_gas: Experiment 1 (d = 2, eta = 0.28: box-size check of the book's L = 180)",
-    description="The book's d = 2, eta = 0.28 run in a 256^2 box instead of 180^2 (twice the "
-                "levels in the decay width), 32 realizations: the finite-box part of the "
-                "deviation."))
+_register_fermi_current(
+    "fermi_current_2d_eta0.14", 2, 362, 0.14, 64,
+    "d = 2, eta = 0.14, beyond the book's eta = 0.4-0.2",
+    "Current of a displaced Fermi sea against its Boltzmann prediction in a twisted 362^2 box "
+    "at eta = 0.14 (L^d rho Gamma = 330 levels in the decay width), 64 realizations.")
+_register_fermi_current(
+    "fermi_current_3d_eta0.14", 3, 50, 0.14, 32,
+    "d = 3, eta = 0.14, beyond the book's eta = 0.4-0.2",
+    "Current of a displaced Fermi sea against its Boltzmann prediction in a twisted 50^3 box "
+    "at eta = 0.14 (L^d rho Gamma = 316 levels in the decay width), 32 realizations.")
+_register_fermi_current(
+    "fermi_current_3d_eta0.28_L48", 3, 48, 0.28, 32,
+    "d = 3, eta = 0.28: box-size check of the book's L = 32",
+    "The book's d = 3, eta = 0.28 run in a 48^3 box instead of 32^3 (3.4 times the levels in "
+    "the decay width), 32 realizations: the finite-box part of the deviation.")
+_register_fermi_current(
+    "fermi_current_2d_eta0.28_L256", 2, 256, 0.28, 32,
+    "d = 2, eta = 0.28: box-size check of the book's L = 180",
+    "The book's d = 2, eta = 0.28 run in a 256^2 box instead of 180^2 (twice the levels in the "
+    "decay width), 32 realizations: the finite-box part of the deviation.")
 
 
 def _hartree_fock_current_parameters(d, L, eta, record_every):
@@ -789,7 +779,7 @@ def stored_studies(out=None):
     if not out.is_dir():
         return []
     return sorted(p.name for p in out.iterdir() if (p / PROVENANCE).is_file()
-                  and _completed_sessions(json.loads((p / PROVENANCE).read_text("utf-8"))))
+                  and _completed_sessions(_read_json(p / PROVENANCE)))
 
 
 def load_study(study, out=None, *, num_realizations=None):
