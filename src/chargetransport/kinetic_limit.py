@@ -422,6 +422,8 @@ def wkb_mean_square_displacement(seed, *, d, L, eta, momentum, width, T,
                                  distribution="gaussian", boundary_margin=0.5, tol=1e-8):
     """Macroscopic mean-square displacement ``eta^4 <|x|^2>_{T / eta^2}`` of the WKB state.
 
+    The state is :func:`~chargetransport.wkb_experiment.gaussian_wkb_state` (``mu = eta^2``).
+
     Returns
     -------
     dict
