@@ -231,7 +231,7 @@ def bench_collisions(num_particles, T, repeat, E=1.0):
     out = {}
     times = np.array([T])
     for d in (2, 3):
-        V0 = ct.shells.sample_energy_shell(E, d, num_particles, seed=0)
+        V0 = ct.shell_sampling.sample_energy_shell(E, d, num_particles, seed=0)
         energies = ct.dispersion(V0)
         rates = bz.collision_rate(energies, d)
         bounds = np.full(num_particles, _reference_shell_bound(E, d))
@@ -246,7 +246,7 @@ def bench_collisions(num_particles, T, repeat, E=1.0):
                                         times, np.random.default_rng(1), X_out, V_out)
         n_samples = num_particles
         fns = {"kmc new": new, "kmc old": old,
-               "shell new": lambda d=d: ct.shells._sample_shell_many(
+               "shell new": lambda d=d: ct.shell_sampling._sample_shell_many(
                    E, d, np.random.default_rng(2), n_samples),
                "shell old": lambda d=d: _reference_sample_shell_many(
                    E, d, _reference_shell_bound(E, d), np.random.default_rng(2), n_samples)}
@@ -283,7 +283,7 @@ def compare_solvers(num_particles):
              "|v|^2": lambda X, V: (4 * np.sin(2 * np.pi * V) ** 2).sum(axis=1),
              "eps_1 eps_3": lambda X, V: eps(V, 0) * eps(V, 2),
              "eps_2^2": lambda X, V: eps(V, 1) ** 2,
-             "bump at q": lambda X, V: ct.kinetic_limit.momentum_bump(V, q, 0.1)}
+             "bump at q": lambda X, V: ct.relaxation_prediction.momentum_bump(V, q, 0.1)}
     T = [0.3, 1.0, 3.0]
     new = bz.kinetic_monte_carlo(initial, T, list(tests.values()), num_particles, seed=11)
     with reference_solver():

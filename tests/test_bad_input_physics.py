@@ -1,9 +1,10 @@
 """Bad input to the physics modules: a clear TypeError/ValueError naming the parameter,
 raised before anything large is allocated or computed (table-driven).
 
-Modules: rng, disorder, dos, shells, boltzmann, kinetic_limit, fermions, hartree_fock,
-localization, transfer_matrix. Sizes that cannot fit in memory (10^10 realizations, 10^13
-samples, ...) must be refused by the memory check, so these cases run in microseconds.
+Modules: rng, disorder, dos, shell_sampling, shells, boltzmann, kinetic_limit,
+relaxation_prediction, wkb_experiment, fermions, hartree_fock, localization, transfer_matrix.
+Sizes that cannot fit in memory (10^10 realizations, 10^13 samples, ...) must be refused by
+the memory check, so these cases run in microseconds.
 """
 import math
 
@@ -17,8 +18,10 @@ from chargetransport import fermions as fm
 from chargetransport import hartree_fock as hf
 from chargetransport import kinetic_limit as kl
 from chargetransport import localization as loc
-from chargetransport import shells
+from chargetransport import relaxation_prediction as rp
+from chargetransport import shell_sampling, shells
 from chargetransport import transfer_matrix as tm
+from chargetransport import wkb_experiment as wkb
 from chargetransport.rng import Realization
 
 LAT = ct.Lattice(2, 16)
@@ -46,18 +49,18 @@ CASES = [
      "'seed'"),
     ("unknown stream", lambda: Realization(0).stream("noise"), ValueError, "'name'"),
     ("twist in d = 4", lambda: Realization(0).twist(4), ValueError, "'d'"),
-    # disorder, dos, shells
+    # disorder, dos, shell_sampling, shells
     ("potential without seed", lambda: ct.random_potential(LAT), TypeError, "'seed'"),
     ("potential on a non-lattice", lambda: ct.random_potential(16, seed=0), TypeError,
      "'lattice'"),
     ("mean dos of an empty interval", lambda: dos.mean_density_of_states([1.0], [0.5], 2),
      ValueError, "'upper'"),
-    ("shell samples without seed", lambda: shells.sample_energy_shell(1.0, 2, 10, None),
+    ("shell samples without seed", lambda: shell_sampling.sample_energy_shell(1.0, 2, 10, None),
      TypeError, "'seed'"),
-    ("shell samples 1e13", lambda: shells.sample_energy_shell(1.0, 2, HUGE, seed=0), ValueError,
-     "'num_samples' is too large"),
-    ("shell average of a non-callable", lambda: shells.shell_average(1.0, 1.0, 2), TypeError,
-     "'J'"),
+    ("shell samples 1e13", lambda: shell_sampling.sample_energy_shell(1.0, 2, HUGE, seed=0),
+     ValueError, "'num_samples' is too large"),
+    ("shell average of a non-callable", lambda: shell_sampling.shell_average(1.0, 1.0, 2),
+     TypeError, "'J'"),
     ("energy bins above the lowest energy",
      lambda: shells.EnergyBins(LAT.dispersion(), 0.1, origin=0.0), ValueError, "'origin'"),
     # boltzmann
@@ -72,18 +75,18 @@ CASES = [
      "'bin_width' is too large"),
     ("homogeneous solution of a non-grid", lambda: bz.homogeneous_solution(np.ones((4, 5)), 1.0),
      ValueError, "'F0'"),
-    # kinetic_limit
-    ("WKB width -1", lambda: kl.WKBExperiment(width=-1), ValueError, "'width'"),
-    ("WKB momentum in d = 4", lambda: kl.WKBExperiment(momentum=(0.1, 0.2, 0.3, 0.4)),
+    # kinetic_limit, wkb_experiment, relaxation_prediction
+    ("WKB width -1", lambda: wkb.WKBExperiment(width=-1), ValueError, "'width'"),
+    ("WKB momentum in d = 4", lambda: wkb.WKBExperiment(momentum=(0.1, 0.2, 0.3, 0.4)),
      ValueError, "'momentum'"),
     ("WKB scattered momentum of the wrong dimension",
-     lambda: kl.WKBExperiment(scattered_momentum=(0.1, 0.2, 0.3)), ValueError,
+     lambda: wkb.WKBExperiment(scattered_momentum=(0.1, 0.2, 0.3)), ValueError,
      "'scattered_momentum'"),
-    ("WKB unscattered time nan", lambda: kl.WKBExperiment(unscattered_time=math.nan), ValueError,
+    ("WKB unscattered time nan", lambda: wkb.WKBExperiment(unscattered_time=math.nan), ValueError,
      "'unscattered_time'"),
     ("wkb pairings momentum in d = 3 on a d = 2 box",
-     lambda: kl.wkb_wigner_pairings(0, d=2, L=16, eta=0.5, momentum=(0.1, 0.2, 0.3), width=0.5,
-                                    T=[0.0], test_functions=[]), ValueError, "'momentum'"),
+     lambda: wkb.wkb_wigner_pairings(0, d=2, L=16, eta=0.5, momentum=(0.1, 0.2, 0.3), width=0.5,
+                                     T=[0.0], test_functions=[]), ValueError, "'momentum'"),
     ("wkb msd width -0.5",
      lambda: kl.wkb_mean_square_displacement(0, d=2, L=16, eta=0.5, momentum=(0.1, 0.2),
                                              width=-0.5, T=[0.0]), ValueError, "'width'"),
@@ -101,14 +104,14 @@ CASES = [
      lambda: kl.plane_wave_relaxation(np.random.default_rng(0), d=2, L=16, eta=0.5,
                                       momentum=(1 / 16, 0.0), T=[0.0]), TypeError, "'seed'"),
     ("Boltzmann prediction momentum in d = 3 for d = 2",
-     lambda: kl.plane_wave_boltzmann_prediction(d=2, momentum=(0.1, 0.2, 0.3), T=[0.0]),
+     lambda: rp.plane_wave_boltzmann_prediction(d=2, momentum=(0.1, 0.2, 0.3), T=[0.0]),
      ValueError, "'momentum'"),
-    ("momentum bump width 0", lambda: kl.momentum_bump(np.zeros((3, 2)), (0.1, 0.2), 0.0),
+    ("momentum bump width 0", lambda: rp.momentum_bump(np.zeros((3, 2)), (0.1, 0.2), 0.0),
      ValueError, "'width'"),
     ("generic shell points min_distance -1",
      lambda: kl.generic_shell_points((0.1, 0.2), 3, min_distance=-1.0), ValueError,
      "'min_distance'"),
-    ("WKB state on a non-lattice", lambda: kl.gaussian_wkb_state(16, 0.5, (0.1, 0.2), 0.5),
+    ("WKB state on a non-lattice", lambda: wkb.gaussian_wkb_state(16, 0.5, (0.1, 0.2), 0.5),
      TypeError, "'lattice'"),
     ("plane wave on a non-lattice", lambda: kl.plane_wave(16, (0.0, 0.0)), TypeError,
      "'lattice'"),

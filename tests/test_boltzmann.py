@@ -8,8 +8,8 @@ import pytest
 
 import chargetransport as ct
 from chargetransport import boltzmann as bz
-from chargetransport import shells
-from chargetransport.kinetic_limit import momentum_bump
+from chargetransport import shell_sampling
+from chargetransport.relaxation_prediction import momentum_bump
 
 
 def test_collision_rate_is_two_pi_times_density_of_states():
@@ -124,7 +124,7 @@ def test_kinetic_monte_carlo_matches_homogeneous_exact_solution():
              lambda X, V: momentum_bump(V, q, 0.1),
              lambda X, V: -2 * np.sin(2 * np.pi * V[:, 1])]                      # velocity
     r = _kmc_from_momentum(p, 200_000, T, tests, seed=4)
-    shell_bump, shell_err = shells.shell_average(lambda U: momentum_bump(U, q, 0.1), E, 2,
+    shell_bump, shell_err = shell_sampling.shell_average(lambda U: momentum_bump(U, q, 0.1), E, 2,
                                              num_samples=400_000, seed=9)
     survival = np.exp(-m * T)
     expected = [survival,
@@ -155,7 +155,7 @@ def test_kinetic_monte_carlo_matches_homogeneous_exact_solution_in_3d():
              lambda X, V: momentum_bump(V, q, 0.1),
              lambda X, V: (np.abs(ct.dispersion(V) - E) > 1e-12).astype(float)]
     r = _kmc_from_momentum(p, 200_000, T, tests, seed=6)
-    bump, bump_err = shells.shell_average(lambda U: momentum_bump(U, q, 0.1), E, 3,
+    bump, bump_err = shell_sampling.shell_average(lambda U: momentum_bump(U, q, 0.1), E, 3,
                                           num_samples=400_000, seed=9)
     S = np.exp(-m * T)
     expected = [S, S * bz.group_velocity(p)[0],
@@ -173,7 +173,7 @@ def test_kinetic_monte_carlo_matches_homogeneous_exact_solution_in_3d():
 
 def _reference_benchmark():
     """benchmarks/bench_transport.py: it keeps the solver before the d = 3 sampler of
-    :func:`chargetransport.shells._sample_shell_cosines` as a reference."""
+    :func:`chargetransport.shell_sampling._sample_shell_cosines` as a reference."""
     folder = str(Path(__file__).resolve().parents[1] / "benchmarks")
     sys.path.insert(0, folder)            # it imports its sibling bench_kernels
     try:

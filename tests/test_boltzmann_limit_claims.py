@@ -244,7 +244,7 @@ def test_small_box_holds_too_few_levels(values):
 # ---------------------------------------------------------------------------------------
 # Experiment 2 (Theorem 2.1 in phase space) and Experiment 3 (diffusion)
 # ---------------------------------------------------------------------------------------
-# The set-ups of the chapter (kinetic_limit.WKBExperiment, visible in its code cells).
+# The set-ups of the chapter (wkb_experiment.WKBExperiment, visible in its code cells).
 W = 0.5
 WKB = {2: dict(p=(0.125, 0.25), q=(0.25, 0.125), T1=1.0, book=(0.4, 0.34, 0.28),
                stored=(0.2, 0.14)),

@@ -162,8 +162,9 @@ def test_particle_number_is_conserved(small_system):
 def test_fermi_dirac_is_stationary_for_the_boltzmann_operator(beta):
     """C[g(e)] = m (P g(e) - g(e)) = 0: the shell average of a function of the energy is itself."""
     for d, E in ((2, -1.3), (3, 0.7)):
-        value, err = ct.shells.shell_average(lambda U: fm.fermi_dirac(ct.dispersion(U), beta, -0.2),
-                                      E, d, num_samples=2000, seed=1)
+        value, err = ct.shell_sampling.shell_average(
+            lambda U: fm.fermi_dirac(ct.dispersion(U), beta, -0.2), E, d, num_samples=2000,
+            seed=1)
         # exact shell samples: the integrand is constant on the shell, so the average is
         # g(E) to rounding and its Monte Carlo error is 0
         assert abs(value - fm.fermi_dirac(E, beta, -0.2)) < 1e-12 and err < 1e-12

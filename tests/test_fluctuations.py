@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from chargetransport import fluctuations as fl
-from chargetransport import kinetic_limit as kl
+from chargetransport import wkb_experiment as wkb
 from chargetransport.ensemble import ensemble_average
 
 
@@ -81,7 +81,7 @@ def test_fluctuations_of_the_wigner_pairing_shrink_as_eta_decreases():
     # ~1/sqrt(80) = 11 %, the ratio ~16 %: the threshold 0.75 is ~5 standard errors above
     # the expected ratio, and a ratio of 1 (no shrinking) would pass it only with a
     # probability of a few per cent.
-    setup = kl.WKBExperiment()
+    setup = wkb.WKBExperiment()
     std = {}
     for eta in (0.6, 0.3):
         res = ensemble_average(setup.observable(eta, 1.0, 5.0), 40, seed=5, progress=False,
@@ -93,10 +93,10 @@ def test_fluctuations_of_the_wigner_pairing_shrink_as_eta_decreases():
 _BLAS_PROBE = """
 import numpy as np
 import chargetransport as ct
-from chargetransport import kinetic_limit as kl
-setup = kl.WKBExperiment()
+from chargetransport import wkb_experiment as wkb
+setup = wkb.WKBExperiment()
 lat = ct.Lattice(2, 128)
-psi = kl.gaussian_wkb_state(lat, 0.25, setup.momentum, setup.width)
+psi = wkb.gaussian_wkb_state(lat, 0.25, setup.momentum, setup.width)
 psi = psi * np.exp(0.3j * np.sin(np.arange(psi.size)).reshape(psi.shape))
 values = [ct.wigner_pairing(psi, J, scale=0.0625) for J in setup.test_functions()]
 print(psi.tobytes().hex()[:64], np.array(values).tobytes().hex())
@@ -122,7 +122,7 @@ def test_pairings_do_not_depend_on_the_blas_thread_count():
 
 def test_wkb_experiment_pairings_are_the_set_up_observable_bit_for_bit():
     # the plain-number form (for stored studies) runs the same arithmetic as the set-up
-    three = kl.WKBExperiment.in_dimension(3, unscattered_time=0.5)
+    three = wkb.WKBExperiment.in_dimension(3, unscattered_time=0.5)
     seed = np.random.SeedSequence(7)
     direct = three.observable(0.5, 0.5, 2.5)(seed)
     plain = fl.wkb_experiment_pairings(seed, eta=0.5, T=[0.5], half_width=2.5,

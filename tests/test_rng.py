@@ -109,6 +109,7 @@ from chargetransport import hartree_fock as hf
 from chargetransport import kinetic_limit as kl
 from chargetransport import localization as loc
 from chargetransport import studies
+from chargetransport import wkb_experiment as wkb
 from chargetransport.rng import STREAMS, Realization, check_seed
 
 
@@ -165,7 +166,7 @@ def _per_realization_calls(ss):
     return {
         "kinetic_limit.plane_wave_relaxation": lambda: kl.plane_wave_relaxation(
             ss, momentum=(0.125, 0.25), T=[0.0], **common),
-        "kinetic_limit.wkb_wigner_pairings": lambda: kl.wkb_wigner_pairings(
+        "wkb_experiment.wkb_wigner_pairings": lambda: wkb.wkb_wigner_pairings(
             ss, momentum=(0.1, 0.2), width=0.5, T=[0.0], test_functions=[test], **common),
         "kinetic_limit.wkb_mean_square_displacement": lambda: kl.wkb_mean_square_displacement(
             ss, momentum=(0.1, 0.2), width=0.5, T=[0.0], **common),

@@ -37,7 +37,8 @@ from .transfer_matrix import (LyapunovResult, StripResult, box_disorder_eta, lya
 from .fermions import fermi_dirac, fermi_sea, gibbs_distribution, one_particle_density_matrix
 from . import (boltzmann, duhamel, fermions, fluctuations, fock_space, graph_counts, graphs,
                hartree_fock, hartree_fock_stationary, kinetic_limit, level_lines, localization,
-               plotting, resolvents, shells, statistics, streaming_moments, transfer_matrix)
+               plotting, relaxation_prediction, resolvents, shell_sampling, shells, statistics,
+               streaming_moments, transfer_matrix, wkb_experiment)
 from .wigner import (SeparableTestFunction, gaussian_test_function, wigner_pairing,
                      wigner_transform)
 
@@ -46,6 +47,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AndersonHamiltonian", "DISTRIBUTIONS", "EnsembleError", "EnsembleResult", "LockstepEnsemble",
     "StreamingMoments", "ensemble_average", "process_pool", "Lattice", "SeparableTestFunction", "boltzmann", "kinetic_limit", "plotting", "shells",
+    "relaxation_prediction", "shell_sampling", "wkb_experiment",
     "as_generator", "boundary_weight", "chebyshev_num_terms", "density_of_states",
     "dispersion", "dispersion_gradient", "evolve", "free_evolution",
     "gaussian_test_function", "gaussian_wave_packet", "jackson_kernel",

@@ -63,6 +63,14 @@ def check_real_array(name, value, *, ndim=None):
     return arr
 
 
+def _check_momentum(momentum, d, name="momentum"):
+    """A momentum: a 1D array of ``d`` finite reals (any real values; e is 1-periodic)."""
+    p = check_real_array(name, momentum, ndim=1)
+    if p.shape != (d,):
+        raise ValueError(f"'{name}' must have d = {d} components, got {p.shape[0]}")
+    return p
+
+
 def check_field(name, value, shape, dtype=np.complex128):
     """Check a lattice field: an ndarray of exactly ``shape`` and ``dtype``.
 

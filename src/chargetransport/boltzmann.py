@@ -25,9 +25,10 @@ from ._validation import check_bool, check_int, check_memory, check_real, check_
 from .dos import density_of_states, mean_density_of_states
 from .lattice import Lattice, dispersion, dispersion_gradient
 from .rng import as_generator, realization_seeds
-from .shells import (_SHELL_CELLS, _SHELL_COLUMNS, _UNIFORM_BLOCK, EnergyBins, _check_grid_field,
-                     _check_shell_energies, _fill_shell_table, _momentum_from_cosine,
-                     _sample_shell_cosines, _velocity_from_cosine)
+from .shell_sampling import (_SHELL_CELLS, _SHELL_COLUMNS, _UNIFORM_BLOCK, _check_shell_energies,
+                             _fill_shell_table, _momentum_from_cosine, _sample_shell_cosines,
+                             _velocity_from_cosine)
+from .shells import EnergyBins, _check_grid_field
 
 __all__ = ["collision_rate", "group_velocity", "shell_mean_square_velocity",
            "diffusion_constant", "boltzmann_mean_square_displacement",
@@ -526,7 +527,7 @@ def kinetic_monte_carlo(initial, times, test_functions, num_particles, seed=0,
     -----
     The process: transport ``dX/dT = v(V) = grad e(V) / (2 pi)``, and jumps at
     rate ``m(V) = int sigma(U, V) dU = 2 pi rho(e(V))`` to a momentum drawn
-    exactly from the shell measure (:func:`chargetransport.shells.sample_energy_shell`). Its law at
+    exactly from the shell measure (:func:`chargetransport.shell_sampling.sample_energy_shell`). Its law at
     time T is the solution F_T of (2.11); ``<J, F_T> = E[J(X_T, V_T)]``.
 
     The particle kernel runs at about 1e7 collisions per second on one core in

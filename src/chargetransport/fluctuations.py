@@ -13,7 +13,7 @@ module checks that combinatorics on a model where every sum is finite:
 * :func:`gaussian_product_moments`: the same moments by Gauss-Hermite quadrature, an
   independent computation;
 * :func:`wkb_experiment_pairings`: one realization of the fluctuating quantity itself,
-  ``<J, W_T>`` for the WKB set-up of :class:`chargetransport.kinetic_limit.WKBExperiment`
+  ``<J, W_T>`` for the WKB set-up of :class:`chargetransport.wkb_experiment.WKBExperiment`
   given by plain numbers (the per-realization function of stored studies).
 
 The statistics of measured fluctuations are in :mod:`chargetransport.streaming_moments`
@@ -196,29 +196,29 @@ def wkb_experiment_pairings(seed, *, eta, T, half_width, momentum, scattered_mom
         Macroscopic times.
     half_width : float
         The box holds ``[-half_width, half_width]^d`` in macroscopic units
-        (:meth:`~chargetransport.kinetic_limit.WKBExperiment.box_side`).
+        (:meth:`~chargetransport.wkb_experiment.WKBExperiment.box_side`).
     momentum, scattered_momentum, width, unscattered_time
-        The fields of :class:`~chargetransport.kinetic_limit.WKBExperiment`
+        The fields of :class:`~chargetransport.wkb_experiment.WKBExperiment`
         (``d = len(momentum)``).
     **kwargs
-        Passed to :func:`~chargetransport.kinetic_limit.wkb_wigner_pairings`
+        Passed to :func:`~chargetransport.wkb_experiment.wkb_wigner_pairings`
         (``distribution``, ``boundary_margin``, ``tol``).
 
     Returns
     -------
     dict of numpy.ndarray
         ``"pairings"`` (nT, 3) and ``"boundary_weight"`` (nT,), as
-        :func:`~chargetransport.kinetic_limit.wkb_wigner_pairings`.
+        :func:`~chargetransport.wkb_experiment.wkb_wigner_pairings`.
 
     Examples
     --------
-    >>> from chargetransport.kinetic_limit import WKBExperiment
+    >>> from chargetransport.wkb_experiment import WKBExperiment
     >>> a = wkb_experiment_pairings(3, eta=0.5, T=0.5, half_width=3.0, momentum=[0.125, 0.25])
     >>> b = WKBExperiment().observable(0.5, 0.5, 3.0)(3)
     >>> bool((a["pairings"] == b["pairings"]).all()), a["pairings"].shape
     (True, (1, 3))
     """
-    from .kinetic_limit import WKBExperiment
+    from .wkb_experiment import WKBExperiment
     setup = WKBExperiment(momentum=tuple(np.atleast_1d(momentum)),
                           scattered_momentum=(None if scattered_momentum is None
                                               else tuple(np.atleast_1d(scattered_momentum))),

@@ -5,60 +5,31 @@ realization of the potential, at the microscopic times ``t = T / eta^2`` of
 the kinetic scaling, and returns the observables that the Boltzmann limit
 predicts. They are module-level functions of a ``SeedSequence`` (plus keyword
 parameters), so that :func:`chargetransport.ensemble.ensemble_average` can run
-them in worker processes or on a Dask cluster via ``functools.partial``; the
-matching Boltzmann predictions are in :mod:`chargetransport.boltzmann`.
+them in worker processes or on a Dask cluster via ``functools.partial``. Here:
+the relaxation of a plane wave in momentum space (with the box's first-order
+control variates) and the spreading of the WKB state; the Boltzmann predictions
+are in :mod:`chargetransport.relaxation_prediction` and
+:mod:`chargetransport.boltzmann`, the WKB state and its Wigner pairings in
+:mod:`chargetransport.wkb_experiment`.
 """
 from __future__ import annotations
-
-import dataclasses
-from functools import partial
 
 import numba as nb
 import numpy as np
 
-from ._validation import check_bool, check_instance, check_int, check_real, check_real_array
-from .boltzmann import collision_rate, group_velocity, shell_mean_square_velocity
-from .dos import density_of_states
+from ._validation import (_check_momentum, check_bool, check_instance, check_int, check_real,
+                          check_real_array)
+from .boltzmann import collision_rate, group_velocity
 from .lattice import Lattice, _check_twist, dispersion
-from .observables import boundary_weight, mean_square_displacement, momentum_distribution
+from .observables import mean_square_displacement, momentum_distribution
 from .propagation import trajectory
-from .rng import Realization, as_generator, check_seed
-from .states import plane_wave, wkb_state
-from .wigner import SeparableTestFunction, wigner_pairing
+from .relaxation_prediction import momentum_bump, plane_wave_boltzmann_prediction
+from .rng import Realization
+from .states import plane_wave
+from .wkb_experiment import _check_fits, gaussian_wkb_state
 
-__all__ = ["nearest_grid_momentum", "plane_wave_relaxation",
-           "plane_wave_born_terms", "relaxation_deviations", "plane_wave_boltzmann_prediction",
-           "momentum_bump", "generic_shell_points", "wkb_wigner_pairings", "wkb_mean_square_displacement",
-           "gaussian_wkb_state", "GaussianWKBWigner", "WKBExperiment", "WKB_DEFAULT_MOMENTA"]
-
-
-def _check_momentum(momentum, d, name="momentum"):
-    """A momentum: a 1D array of ``d`` finite reals (any real values; e is 1-periodic)."""
-    p = check_real_array(name, momentum, ndim=1)
-    if p.shape != (d,):
-        raise ValueError(f"'{name}' must have d = {d} components, got {p.shape[0]}")
-    return p
-
-
-def momentum_bump(V, center, width):
-    """Periodic Gaussian bump ``prod_i exp(-dist(V_i, q_i)^2 / (2 s^2))`` on the torus (peak 1).
-
-    Parameters
-    ----------
-    V : array_like, shape (..., d) or a sequence of d broadcastable arrays
-    center : sequence of d floats
-        ``q``.
-    width : float
-        ``s``; ``dist`` is the distance on the circle [0, 1).
-    """
-    center = check_real_array("center", center, ndim=1)
-    width = check_real("width", width, minimum=0.0, strict_minimum=True)
-    comps = [V[..., i] for i in range(len(center))] if isinstance(V, np.ndarray) else list(V)
-    out = 1.0
-    for vi, qi in zip(comps, center):
-        dist = (vi - qi + 0.5) % 1.0 - 0.5
-        out = out * np.exp(-dist**2 / (2.0 * width**2))
-    return out
+__all__ = ["nearest_grid_momentum", "plane_wave_relaxation", "plane_wave_born_terms",
+           "generic_shell_points", "wkb_mean_square_displacement"]
 
 
 def _grid_index(lattice, k):
@@ -265,9 +236,9 @@ def plane_wave_relaxation(seed, *, d, L, eta, momentum, T, distribution="gaussia
         ``"kinetic_energy"`` (nT,): ``sum e(k) P_T(k)``; ``"bumps"`` (nT, n_bumps);
         ``"final_distribution"`` (L,)*d: ``P_T`` at the last time. With a twist or
         control variates also ``"momentum"`` (d,), the p used, and its Boltzmann
-        prediction ``"survival_boltzmann"``, ``"current_boltzmann"``,
-        ``"bumps_boltzmann"`` (:func:`plane_wave_boltzmann_prediction`, shell averages by
-        quadrature); with control variates ``"survival_born"``, ``"current_born"``,
+        prediction ``"survival_boltzmann"``, ``"current_boltzmann"``, ``"bumps_boltzmann"``
+        (:func:`~chargetransport.relaxation_prediction.plane_wave_boltzmann_prediction`,
+        shell averages by quadrature); with control variates ``"survival_born"``, ``"current_born"``,
         ``"bumps_born"``, ``"survival_cv"``, ``"current_cv"``, ``"bumps_cv"``.
 
     Notes
@@ -394,172 +365,6 @@ def plane_wave_born_terms(seed, *, d, L, eta, momentum, T, bump_centers=(), bump
     return born
 
 
-def relaxation_deviations(samples, *, control_variates=True, born_mean=None, born_error=None):
-    """Per-realization deviations of :func:`plane_wave_relaxation` from Boltzmann, stacked.
-
-    Parameters
-    ----------
-    samples : dict of array_like
-        ``samples[key][r]`` for the keys ``survival``, ``current``, ``bumps``, their
-        ``*_boltzmann`` values and ``momentum`` (with ``control_variates`` also ``*_cv``,
-        and with ``born_mean`` also ``*_born``): the ``samples`` of an
-        :class:`~chargetransport.EnsembleResult` of ``plane_wave_relaxation(...,
-        twist=True, control_variates=True)`` or of a stored study of it.
-    control_variates : bool, default True
-        Subtract the potential's first-order share ``*_cv`` (mean exactly zero).
-    born_mean, born_error : dict, optional
-        Mean and standard error over twists of the ``*_born`` terms (e.g. an ensemble of
-        :func:`plane_wave_born_terms` with independent twists). When given, the twist
-        share ``*_born - born_mean`` is subtracted as well, and ``born_error`` becomes the
-        reference error of the result.
-
-    Returns
-    -------
-    deviations : numpy.ndarray, shape (R, nT, 1 + d + nb)
-        Columns: survival, the ``d`` components of the current divided by ``|v(p)|``,
-        the bumps. Their mean over realizations estimates the deviation of the
-        disorder-and-twist average from the Boltzmann prediction.
-    reference_error : numpy.ndarray, shape (nT, 1 + d + nb)
-        The standard error shared by all realizations (that of ``born_mean``; zeros
-        without it), for :func:`~chargetransport.statistics.sup_deviation`.
-
-    Examples
-    --------
-    >>> import chargetransport as ct
-    >>> from functools import partial
-    >>> run = ct.ensemble_average(partial(plane_wave_relaxation, d=2, L=48, eta=0.4,
-    ...     momentum=(0.11, 0.23), T=[0.0, 0.5], twist=True, control_variates=True), 4, 1,
-    ...     keep_samples=True, progress=False)
-    >>> dev, err = relaxation_deviations(run.samples)
-    >>> dev.shape, bool(abs(dev[:, 0]).max() < 1e-14)     # 4 realizations; T = 0: rounding only
-    ((4, 2, 3), True)
-    """
-    def get(key):
-        return np.asarray(samples[key], dtype=float)
-
-    R, nT = get("survival").shape
-    speed = np.linalg.norm(group_velocity(get("momentum")), axis=-1)   # |v(p)| per realization
-    columns, errors = [], []
-    for key in ("survival", "current", "bumps"):
-        dev = get(key) - get(f"{key}_boltzmann")
-        if control_variates:
-            dev = dev - get(f"{key}_cv")
-        error = np.zeros(dev.shape[1:])
-        if born_mean is not None:
-            dev = dev - (get(f"{key}_born") - np.asarray(born_mean[key], dtype=float))
-            if born_error is not None:
-                error = np.broadcast_to(np.asarray(born_error[key], dtype=float), error.shape)
-        if key == "current":     # relative to |v(p)|
-            dev, error = dev / speed[:, None, None], error / float(np.mean(speed))
-        columns.append(dev.reshape(R, nT, -1))
-        errors.append(np.asarray(error).reshape(nT, -1))
-    return np.concatenate(columns, axis=2), np.concatenate(errors, axis=1)
-
-
-def _shell_bump_average(E, center, width, d, nodes=None):
-    """``(P J)(E)`` of the bump ``J = momentum_bump(., center, width)``, by quadrature.
-
-    The shell ``e(U) = E`` is written as a graph over all axes but one, ``a``, whose
-    gradient component at ``center`` is largest; ``U_a`` solves ``2 cos(2 pi U_a) =
-    E - sum_{i != a} 2 cos(2 pi U_i)`` (both branches), and
-    ``(P J)(E) = rho(E)^{-1} int dU_rest J(U) / |4 pi sin(2 pi U_a)|`` is a trapezoid sum
-    over ``U_rest`` within 8 widths of the centre (the Gaussian is below 1e-13 beyond),
-    spectrally accurate for an integrand that is smooth there.
-    """
-    center = np.asarray(center, dtype=float)
-    axis = int(np.argmax(np.abs(np.sin(2.0 * np.pi * center))))
-    rest = [i for i in range(d) if i != axis]
-    if nodes is None:
-        nodes = 1601 if d == 2 else 241
-    grids = [center[i] + np.linspace(-8.0 * width, 8.0 * width, nodes) for i in rest]
-    U_rest = np.meshgrid(*grids, indexing="ij")
-    c = 0.5 * (E - sum(2.0 * np.cos(2.0 * np.pi * u) for u in U_rest))
-    inside = np.abs(c) < 1.0
-    c = np.where(inside, c, 0.0)
-    jacobian = np.where(inside, 1.0 / (4.0 * np.pi * np.sqrt(1.0 - c**2)), 0.0)
-    total = 0.0
-    for sign in (1.0, -1.0):
-        U = [None] * d
-        for i, u in zip(rest, U_rest):
-            U[i] = u
-        U[axis] = sign * np.arccos(c) / (2.0 * np.pi)
-        total = total + momentum_bump(U, center, width) * jacobian
-    step = (grids[0][1] - grids[0][0]) ** len(rest)
-    return float(total.sum() * step / density_of_states(E, d))
-
-
-def plane_wave_boltzmann_prediction(*, d, momentum, T, bump_centers=(), bump_width=0.05,
-                                    num_shell_samples=1_000_000, seed=0, method="monte_carlo"):
-    """The Boltzmann limit of the observables of :func:`plane_wave_relaxation`.
-
-    For ``F_0 = delta_p`` the homogeneous equation gives
-    ``<J, F_T> = exp(-m T) J(p) + (1 - exp(-m T)) (P J)(e(p))`` with
-    ``m = 2 pi rho(e(p))``: the unscattered fraction keeps momentum p, the rest
-    is spread uniformly (in the shell measure) over the energy shell of p.
-
-    Parameters
-    ----------
-    d : int
-    momentum : sequence of d floats
-    T : array_like of float
-    bump_centers : sequence of momenta, optional
-    bump_width : float, default 0.05
-    num_shell_samples : int, default 1000000
-        Exact shell samples per bump (``method="monte_carlo"``).
-    seed : int or numpy.random.SeedSequence, default 0
-    method : {"monte_carlo", "quadrature"}, default "monte_carlo"
-        How the shell averages ``P J`` of the bumps are computed: from exact shell
-        samples, with a standard error, or by a trapezoid sum over the shell written
-        as a graph near the bump (converged to about 1e-14; error reported as 0).
-
-    Returns
-    -------
-    dict of numpy.ndarray
-        The keys of :func:`plane_wave_relaxation` (except the distribution), and
-        ``"bumps_error"``: the Monte Carlo error of the shell averages ``P J``
-        of the bumps (the other shell averages are exact).
-
-    Examples
-    --------
-    >>> pred = plane_wave_boltzmann_prediction(d=2, momentum=(0.11, 0.23), T=[0.0, 1.0],
-    ...                                        bump_centers=[(0.98, 0.2653)], bump_width=0.03,
-    ...                                        method="quadrature")
-    >>> m = float(collision_rate(float(dispersion([0.11, 0.23])), 2))
-    >>> bool(np.allclose(pred["survival"], np.exp(-m * np.array([0.0, 1.0]))))
-    True
-    >>> [round(float(b), 4) for b in pred["bumps"][:, 0]]     # J(p) ~ 0, then (1 - e^-m) P J
-    [0.0, 0.0265]
-    """
-    from .shells import shell_average
-    d = check_int("d", d, minimum=1, maximum=3)
-    p = _check_momentum(momentum, d)
-    T = check_real_array("T", T, ndim=1)
-    num_shell_samples = check_int("num_shell_samples", num_shell_samples, minimum=2)
-    centers = [_check_momentum(q, d, "bump_centers[i]") for q in bump_centers]
-    bump_width = check_real("bump_width", bump_width, minimum=0.0, strict_minimum=True)
-    if method not in ("monte_carlo", "quadrature"):
-        raise ValueError(f"'method' must be 'monte_carlo' or 'quadrature', got {method!r}")
-    E = float(dispersion(p))
-    survival = np.exp(-float(collision_rate(E, d)) * T)
-    v = group_velocity(p)
-    shell_v2 = float(shell_mean_square_velocity(E, d))
-    bumps, errors = [], []
-    for q in centers:
-        if method == "quadrature":
-            mean, err = _shell_bump_average(E, q, bump_width, d), 0.0
-        else:
-            mean, err = shell_average(lambda U, q=q: momentum_bump(U, q, bump_width), E, d,
-                                      num_samples=num_shell_samples, seed=seed)
-        bumps.append(survival * momentum_bump(p, q, bump_width) + (1.0 - survival) * mean)
-        errors.append((1.0 - survival) * err)
-    return {"survival": survival,
-            "current": survival[:, None] * v[None, :],
-            "speed_squared": survival * float((v**2).sum()) + (1.0 - survival) * shell_v2,
-            "kinetic_energy": np.full(len(T), E),
-            "bumps": np.array(bumps).T.reshape(len(T), len(bumps)),
-            "bumps_error": np.array(errors).T.reshape(len(T), len(bumps))}
-
-
 def _symmetry_images(p):
     """Images of p under the symmetries of e: sign changes and permutations of components."""
     import itertools
@@ -613,196 +418,11 @@ def generic_shell_points(momentum, count, min_distance=0.08):
     return points
 
 
-class _GaussianAmplitude:
-    # picklable h(X) = exp(-|X|^2 / (4 w^2)), so |h|^2 has standard deviation w per axis
-    def __init__(self, width):
-        self.width = width
-
-    def __call__(self, *X):
-        return np.exp(-sum(x**2 for x in X) / (4.0 * self.width**2))
-
-
-class _LinearPhase:
-    # picklable S(X) = p . X: constant local momentum p
-    def __init__(self, momentum):
-        self.momentum = np.asarray(momentum, dtype=float)
-
-    def __call__(self, *X):
-        return sum(pi * x for pi, x in zip(self.momentum, X))
-
-
-def gaussian_wkb_state(lattice, eta, momentum, width):
-    """The WKB state (2.6) with ``mu = eta^2``, ``h`` Gaussian and ``S(X) = p . X``.
-
-    Its kinetic limit is ``F_0(X, V) = N(0, width^2)^{(x) d}(X) delta(V - p)``.
-    """
-    check_instance("lattice", lattice, Lattice)
-    eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
-    p = _check_momentum(momentum, lattice.d)
-    width = check_real("width", width, minimum=0.0, strict_minimum=True)
-    return wkb_state(lattice, _GaussianAmplitude(width), _LinearPhase(p), mu=eta**2)
-
-
-@dataclasses.dataclass(frozen=True)
-class GaussianWKBWigner:
-    """The Wigner function of :func:`gaussian_wkb_state` at finite ``eta``.
-
-    For ``psi_0(x) = C h(mu x) exp(2 pi i p.x)`` with ``h(X) = exp(-|X|^2 / (4 w^2))``
-    and ``mu = eta^2``, the rescaled Wigner transform ``W^(mu)_0`` (see
-    :mod:`chargetransport.wigner`) paired with a test function that is smooth on the
-    lattice scale ``mu`` in ``X`` equals, up to terms of order ``exp(-2 pi^2 w^2 / mu^2)``, the pairing
-    with the probability density
-
-        F_0^eta(X, V) = prod_i N(0, w^2)(X_i) g_s(V_i - p_i),
-        g_s(u) = sum_{j in Z} exp(-(u - j)^2 / (2 s^2)) / (sqrt(2 pi) s),
-        s = mu / (4 pi w):
-
-    positions and momenta independent, a Gaussian of variance ``w^2`` per axis in
-    ``X``, a periodised Gaussian of standard deviation ``s`` about ``p`` in ``V``.
-    Theorem 2.1's ``F_0 = N(0, w^2)(X) delta(V - p)`` is its limit ``s -> 0``.
-    Started from ``F_0^eta`` instead, the Boltzmann solution separates the error of
-    the initial state (order ``s^2``) from that of the dynamics.
-
-    Parameters
-    ----------
-    eta : float
-        ``eta > 0``; the WKB scale is ``mu = eta^2``.
-    momentum : sequence of d floats
-        ``p``, ``1 <= d <= 3``.
-    width : float
-        ``w > 0``: standard deviation of ``|h|^2`` per axis (macroscopic units).
-
-    Notes
-    -----
-    Per axis, with ``y = x + n/2``, ``z = x - n/2`` (``n = y - z`` has the parity
-    of ``2x``), ``conj(psi(y)) psi(z) = C^2 exp(-mu^2 x^2 / (2 w^2))
-    exp(-mu^2 n^2 / (8 w^2)) exp(-2 pi i p n)``. Poisson summation over ``n`` of
-    one parity gives Gaussians of standard deviation ``s`` at ``p + j/2``, all
-    positive on the integer sublattice of ``x`` and with sign ``(-1)^j`` on the
-    half-integer one. A test function smooth on the scale ``mu`` sums the two
-    sublattices alike, so the images at ``p + 1/2`` cancel and those at
-    ``p + j`` add up to ``g_s`` (the lattice Wigner transform's aliasing).
-    With ``C^2 = mu / (sqrt(2 pi) w)`` the mass is 1.
-
-    Examples
-    --------
-    >>> F = GaussianWKBWigner(eta=0.4, momentum=(0.125, 0.25), width=0.5)
-    >>> round(F.momentum_spread, 6)          # 0.16 / (2 pi)
-    0.025465
-    >>> X, V = F.sample(100_000, np.random.default_rng(0))
-    >>> bool(abs(X[:, 0].std() - 0.5) < 0.01), bool(abs(V[:, 1].std() - 0.025465) < 0.001)
-    (True, True)
-    """
-
-    eta: float
-    momentum: tuple
-    width: float
-
-    def __post_init__(self):
-        p = check_real_array("momentum", self.momentum, ndim=1)
-        if not 1 <= p.size <= 3:
-            raise ValueError(f"'momentum' must have d = 1, 2 or 3 components, got {p.size}")
-        object.__setattr__(self, "eta", check_real("eta", self.eta, minimum=0.0,
-                                                   strict_minimum=True))
-        object.__setattr__(self, "momentum", tuple(float(x) for x in p))
-        object.__setattr__(self, "width", check_real("width", self.width, minimum=0.0,
-                                                     strict_minimum=True))
-
-    @property
-    def d(self):
-        """Dimension (the length of ``momentum``)."""
-        return len(self.momentum)
-
-    @property
-    def momentum_spread(self):
-        """``s = eta^2 / (4 pi w)``: standard deviation of the momentum per axis."""
-        return self.eta**2 / (4.0 * np.pi * self.width)
-
-    def density(self, X, V):
-        """``F_0^eta(X, V)`` at positions ``X`` and momenta ``V`` (arrays of shape (..., d)).
-
-        The periodised Gaussian keeps the images ``|j| <= 3``, exact to rounding
-        for ``s <= 0.25``.
-        """
-        X = np.asarray(X, dtype=float)
-        V = np.asarray(V, dtype=float)
-        w, s = self.width, self.momentum_spread
-        j = np.arange(-3, 4)
-        out = 1.0
-        for i, p in enumerate(self.momentum):
-            out = out * np.exp(-X[..., i] ** 2 / (2.0 * w**2)) / (np.sqrt(2.0 * np.pi) * w)
-            u = (V[..., i] - p)[..., None] + j
-            out = out * np.exp(-u**2 / (2.0 * s**2)).sum(axis=-1) / (np.sqrt(2.0 * np.pi) * s)
-        return out
-
-    def sample(self, num, rng):
-        """``num`` samples ``(X, V)`` of ``F_0^eta``, for :func:`~chargetransport.boltzmann.kinetic_monte_carlo`.
-
-        ``X`` first (normal draws of shape (num, d)), then ``V`` likewise; ``V`` is
-        reduced to the torus ``[0, 1)^d``.
-        """
-        num = check_int("num", num, minimum=0)
-        X = rng.normal(0.0, self.width, size=(num, self.d))
-        V = (np.asarray(self.momentum) + rng.normal(0.0, self.momentum_spread,
-                                                    size=(num, self.d))) % 1.0
-        return X, V
-
-
-def _check_fits(psi, lattice, eta, margin_macro):
-    """Weight within ``margin_macro`` macroscopic units of the box boundary."""
-    return boundary_weight(psi, margin_macro / eta**2)
-
-
-def wkb_wigner_pairings(seed, *, d, L, eta, momentum, width, T, test_functions,
-                        distribution="gaussian", boundary_margin=0.5, tol=1e-8):
-    """``<J, W_T^(eta^2)>`` of the WKB initial state (Theorem 2.1), for one realization.
-
-    Parameters
-    ----------
-    seed : numpy.random.SeedSequence or int
-    d, L : int
-        The box must hold the macroscopic motion: side ``L eta^2`` in units of X.
-    eta : float
-        Disorder strength; also the WKB scale ``mu = eta^2`` (eq. (2.9)).
-    momentum : sequence of d floats
-        ``p = grad S``.
-    width : float
-        Standard deviation of ``|h|^2`` per axis, in macroscopic units.
-    T : array_like of float
-        Macroscopic times.
-    test_functions : sequence of SeparableTestFunction
-        ``J(X, V)`` (picklable, e.g. from :func:`gaussian_test_function`).
-    boundary_margin : float, default 0.5
-        Width (macroscopic units) of the boundary layer whose weight is reported.
-
-    Returns
-    -------
-    dict
-        ``"pairings"`` (nT, nJ): ``Re <J, W_T^(eta^2)>``;
-        ``"boundary_weight"`` (nT,): weight of the state within the boundary layer,
-        to check that it does not wrap around the periodic box.
-    """
-    eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
-    T = check_real_array("T", T, ndim=1)
-    test_functions = list(test_functions)
-    if not all(isinstance(J, SeparableTestFunction) for J in test_functions):
-        raise TypeError("'test_functions' must be SeparableTestFunction instances")
-    boundary_margin = check_real("boundary_margin", boundary_margin, minimum=0.0)
-    real = Realization(seed)
-    lat = Lattice(d, L)
-    psi0 = gaussian_wkb_state(lat, eta, momentum, width)
-    H = real.hamiltonian(lat, eta, distribution)   # the seed contract (rng)
-    pairings = np.empty((len(T), len(test_functions)))
-    edge = np.empty(len(T))
-    for i, psi in trajectory(H, psi0, T / eta**2, tol=tol):
-        pairings[i] = [wigner_pairing(psi, J, scale=eta**2).real for J in test_functions]
-        edge[i] = _check_fits(psi, lat, eta, boundary_margin)
-    return {"pairings": pairings, "boundary_weight": edge}
-
-
 def wkb_mean_square_displacement(seed, *, d, L, eta, momentum, width, T,
                                  distribution="gaussian", boundary_margin=0.5, tol=1e-8):
     """Macroscopic mean-square displacement ``eta^4 <|x|^2>_{T / eta^2}`` of the WKB state.
+
+    The state is :func:`~chargetransport.wkb_experiment.gaussian_wkb_state` (``mu = eta^2``).
 
     Returns
     -------
@@ -823,141 +443,3 @@ def wkb_mean_square_displacement(seed, *, d, L, eta, momentum, width, T,
         msd[i] = eta**4 * mean_square_displacement(psi)
         edge[i] = _check_fits(psi, lat, eta, boundary_margin)
     return {"msd": msd, "boundary_weight": edge}
-
-
-#: Default momentum ``p`` of :class:`WKBExperiment` by dimension (generic points of the
-#: band: no component 0 or 1/2; in d = 3 the energy e(p) = 0 is the band centre).
-WKB_DEFAULT_MOMENTA = {2: (0.125, 0.25), 3: (0.125, 0.25, 0.375)}
-
-
-@dataclasses.dataclass(frozen=True)
-class WKBExperiment:
-    """The phase-space set-up of the book's "Theorem 2.1 in numbers" experiment.
-
-    A WKB state (2.6) with ``mu = eta^2``, Gaussian amplitude and linear phase
-    ``S(X) = p . X``, so that ``F_0(X, V) = N(0, width^2)^{(x) d}(X) delta(V - p)``,
-    and three Gaussian test functions: ``J_1`` around the unscattered particles at
-    ``X = v(p) T_1``, ``V = p``; ``J_2`` around ``X = 0``, ``V = q`` (weight
-    scattered to the momentum ``q`` on the shell of ``p``); ``J_3`` the density
-    near ``X = 0`` whatever the momentum. The dimension is the length of ``momentum``;
-    :meth:`in_dimension` gives the set-up with the default momentum of ``d = 2`` or
-    ``d = 3`` (Theorems 2.1 and 3.1 are proven on ``Z^3``).
-
-    Parameters
-    ----------
-    momentum : tuple of float, default (1/8, 1/4)
-        ``p = grad S``, with ``d = len(momentum)`` components, ``1 <= d <= 3``.
-    scattered_momentum : tuple of float, optional
-        ``q``, on the energy shell of ``p``. Default: ``p`` with its first two
-        components swapped (on the shell, since ``e`` is symmetric under
-        permutations of the components): ``(1/4, 1/8)`` for the default ``p``;
-        ``-p`` in ``d = 1``.
-    width : float, default 0.5
-        Standard deviation of ``|h|^2`` per axis (macroscopic units).
-    unscattered_time : float, default 1
-        ``T_1``: ``J_1`` is centred where the unscattered packet is at ``T = T_1``.
-
-    Examples
-    --------
-    >>> exp = WKBExperiment()
-    >>> [round(float(x), 3) for x in exp.velocity]
-    [-1.414, -2.0]
-    >>> exp.box_side(0.2, half_width=5.0)
-    250
-    >>> exp3 = WKBExperiment.in_dimension(3, unscattered_time=0.5)
-    >>> exp3.d, exp3.momentum, exp3.scattered_momentum
-    (3, (0.125, 0.25, 0.375), (0.25, 0.125, 0.375))
-    """
-
-    momentum: tuple = WKB_DEFAULT_MOMENTA[2]
-    scattered_momentum: tuple = None
-    width: float = 0.5
-    unscattered_time: float = 1.0
-
-    def __post_init__(self):
-        p = check_real_array("momentum", self.momentum, ndim=1)
-        if not 1 <= p.size <= 3:
-            raise ValueError(f"'momentum' must have d = 1, 2 or 3 components, got {p.size}")
-        if self.scattered_momentum is None:
-            q = (-p) % 1.0 if p.size == 1 else p[[1, 0] + list(range(2, p.size))]
-        else:
-            q = _check_momentum(self.scattered_momentum, p.size, "scattered_momentum")
-        # frozen dataclass: store the validated values as tuples of floats
-        object.__setattr__(self, "momentum", tuple(float(x) for x in p))
-        object.__setattr__(self, "scattered_momentum", tuple(float(x) for x in q))
-        object.__setattr__(self, "width", check_real("width", self.width, minimum=0.0,
-                                                     strict_minimum=True))
-        object.__setattr__(self, "unscattered_time",
-                           check_real("unscattered_time", self.unscattered_time, minimum=0.0))
-
-    @classmethod
-    def in_dimension(cls, d, **parameters):
-        """The set-up in dimension ``d`` (2 or 3) with that dimension's default momentum.
-
-        Parameters
-        ----------
-        d : int
-            2 or 3; the momentum defaults to ``WKB_DEFAULT_MOMENTA[d]``.
-        **parameters
-            Further fields (``scattered_momentum``, ``width``, ``unscattered_time``,
-            or a ``momentum`` with ``d`` components).
-
-        Examples
-        --------
-        >>> WKBExperiment.in_dimension(2) == WKBExperiment()
-        True
-        """
-        d = check_int("d", d, minimum=2, maximum=3)
-        parameters.setdefault("momentum", WKB_DEFAULT_MOMENTA[d])
-        setup = cls(**parameters)
-        if setup.d != d:
-            raise ValueError(f"'momentum' must have d = {d} components, got {setup.d}")
-        return setup
-
-    @property
-    def d(self):
-        """Dimension (the length of ``momentum``)."""
-        return len(self.momentum)
-
-    @property
-    def velocity(self):
-        """Group velocity ``v(p) = grad e(p) / (2 pi)``."""
-        return -2.0 * np.sin(2.0 * np.pi * np.asarray(self.momentum, dtype=float))
-
-    @property
-    def labels(self):
-        """Short names of the three test functions (for plots)."""
-        return [r"$J_1$: unscattered", r"$J_2$: scattered to $q$", r"$J_3$: near the origin"]
-
-    def test_functions(self):
-        """``[J_1, J_2, J_3]`` as picklable :class:`~chargetransport.wigner.SeparableTestFunction`."""
-        from .wigner import gaussian_test_function
-        origin = (0.0,) * self.d
-        return [gaussian_test_function(self.velocity * self.unscattered_time, self.momentum,
-                                       width=0.5, momentum_width=0.05),
-                gaussian_test_function(origin, self.scattered_momentum, width=1.5,
-                                       momentum_width=0.05),
-                gaussian_test_function(origin, None, width=1.0)]
-
-    def initial_samples(self, num, rng):
-        """``num`` samples ``(X, V)`` of ``F_0``, for :func:`~chargetransport.boltzmann.kinetic_monte_carlo`."""
-        X = rng.normal(0.0, self.width, size=(num, self.d))
-        return X, np.tile(np.asarray(self.momentum, dtype=float), (num, 1))
-
-    def box_side(self, eta, half_width):
-        """Even box side holding ``[-half_width, half_width]^d`` in macroscopic units: ``2 ceil(half_width / eta^2)``."""
-        eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
-        half_width = check_real("half_width", half_width, minimum=0.0, strict_minimum=True)
-        return 2 * int(np.ceil(half_width / eta**2))
-
-    def observable(self, eta, T, half_width, **kwargs):
-        """One-realization observable: ``partial(wkb_wigner_pairings, ...)`` on the box of :meth:`box_side`.
-
-        Further keyword arguments go to :func:`wkb_wigner_pairings`. Being a
-        ``functools.partial`` of a module-level function with picklable arguments,
-        it runs on worker processes and Dask clusters.
-        """
-        return partial(wkb_wigner_pairings, d=self.d, L=self.box_side(eta, half_width), eta=eta,
-                       momentum=np.asarray(self.momentum, dtype=float), width=self.width,
-                       T=np.atleast_1d(np.asarray(T, dtype=float)),
-                       test_functions=self.test_functions(), **kwargs)

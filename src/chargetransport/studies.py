@@ -63,7 +63,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _executors as ex
-from . import fermions, fluctuations, hartree_fock, kinetic_limit, localization
+from . import fermions, fluctuations, hartree_fock, kinetic_limit, localization, wkb_experiment
 from ._validation import check_int, format_bytes
 from .checkpoint import MANIFEST, ChunkCheckpoint, atomic_write, callable_fingerprint
 from .ensemble import ensemble_average, process_pool
@@ -334,15 +334,15 @@ for _eta in (0.3, 0.25, 0.2):
 
 def _wigner_parameters(d, eta):
     """The parameters of Experiment 2 of the Boltzmann chapter (book/boltzmann_limit.md) at
-    one ``(d, eta)``: the default :class:`~chargetransport.kinetic_limit.WKBExperiment` of
+    one ``(d, eta)``: the default :class:`~chargetransport.wkb_experiment.WKBExperiment` of
     dimension d (``w = 0.5``), in d = 2 with ``T = 0, 0.25, ..., 2`` in the box
     ``[-6.5, 6.5]^2``, in d = 3 with ``T = 0, 0.25, ..., 1``, ``J_1`` at ``T_1 = 1/2`` and
     the box ``[-4.5, 4.5]^3``."""
     if d == 2:
         return dict(eta=eta, T=np.linspace(0.0, 2.0, 9).tolist(), half_width=6.5,
-                    momentum=list(kinetic_limit.WKB_DEFAULT_MOMENTA[2]))
+                    momentum=list(wkb_experiment.WKB_DEFAULT_MOMENTA[2]))
     return dict(eta=eta, T=np.linspace(0.0, 1.0, 5).tolist(), half_width=4.5,
-                momentum=list(kinetic_limit.WKB_DEFAULT_MOMENTA[3]), unscattered_time=0.5)
+                momentum=list(wkb_experiment.WKB_DEFAULT_MOMENTA[3]), unscattered_time=0.5)
 
 
 for _d, _eta, _num in ((2, 0.2, 128), (2, 0.14, 64), (3, 0.4, 32), (3, 0.35, 32), (3, 0.3, 32),
