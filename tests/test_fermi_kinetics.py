@@ -109,7 +109,7 @@ def test_boltzmann_current_agrees_with_the_closed_form_on_the_grid():
     np.testing.assert_allclose(twisted[0], ours, atol=2e-3)
 
 def test_boltzmann_current_is_the_fermi_gas_reference_in_blocks_of_times(monkeypatch):
-    # one implementation: the normalized fermions.boltzmann_observable of the same sea;
+    # one implementation: the normalized boltzmann_observable of the same sea;
     # splitting the times into blocks (memory bound) changes nothing beyond rounding
     T = np.linspace(0.0, 3.0, 7)
     lat = ct.Lattice(2, 48, twist=(0.5, 0.25))
