@@ -2,9 +2,10 @@
 raised before anything large is allocated or computed (table-driven).
 
 Modules: rng, disorder, dos, shell_sampling, shells, boltzmann, kinetic_limit,
-relaxation_prediction, wkb_experiment, fermions, hartree_fock, localization, transfer_matrix.
-Sizes that cannot fit in memory (10^10 realizations, 10^13 samples, ...) must be refused by
-the memory check, so these cases run in microseconds.
+relaxation_prediction, wkb_experiment, quasi_free_states, fermions, hartree_fock_terms,
+hartree_fock, localization, transfer_matrix. Sizes that cannot fit in memory (10^10
+realizations, 10^13 samples, ...) must be refused by the memory check, so these cases
+run in microseconds.
 """
 import math
 
@@ -16,8 +17,10 @@ from chargetransport import boltzmann as bz
 from chargetransport import dos
 from chargetransport import fermions as fm
 from chargetransport import hartree_fock as hf
+from chargetransport import hartree_fock_terms as hft
 from chargetransport import kinetic_limit as kl
 from chargetransport import localization as loc
+from chargetransport import quasi_free_states as qfs
 from chargetransport import relaxation_prediction as rp
 from chargetransport import shell_sampling, shells
 from chargetransport import transfer_matrix as tm
@@ -26,8 +29,8 @@ from chargetransport.rng import Realization
 
 LAT = ct.Lattice(2, 16)
 H = ct.AndersonHamiltonian(LAT, 1.0, ct.random_potential(LAT, seed=1))
-J = fm.gibbs_distribution(LAT, 1.0, 0.0)
-V_PAIR = hf.gaussian_pair_potential(LAT)
+J = qfs.gibbs_distribution(LAT, 1.0, 0.0)
+V_PAIR = hft.gaussian_pair_potential(LAT)
 F0 = np.ones(LAT.shape)
 HUGE = 10**13          # beyond any machine's memory in any of the arrays below
 
@@ -126,7 +129,7 @@ CASES = [
      lambda: fm.momentum_distribution_realization(0, d=2, L=16, eta=0.5, J=J, T=[1.0],
                                                   observables={"distribution": F0}),
      ValueError, "'observables'"),
-    ("Fermi sea on a non-lattice", lambda: fm.fermi_sea(16, 0.0), TypeError, "'lattice'"),
+    ("Fermi sea on a non-lattice", lambda: qfs.fermi_sea(16, 0.0), TypeError, "'lattice'"),
     ("evolved two-point matrix of a non-Hamiltonian",
      lambda: fm.evolved_two_point_matrix(np.eye(3), J, F0, F0, [0.0]), TypeError,
      "'hamiltonian'"),
@@ -143,7 +146,7 @@ CASES = [
     ("Hartree-Fock 1e9 realizations",
      lambda: hf.evolve_hartree_fock(J, V_PAIR, 1.0, 0.1, 1.0, 0.1, 10**9, 0), ValueError,
      "'num_realizations' is too large"),
-    ("pair potential on a non-lattice", lambda: hf.gaussian_pair_potential(16), TypeError,
+    ("pair potential on a non-lattice", lambda: hft.gaussian_pair_potential(16), TypeError,
      "'lattice'"),
     # localization
     ("spreading functional without times",

@@ -251,7 +251,7 @@ def test_boltzmann_msd_is_ballistic_then_diffusive():
 def _displaced_thermal_sea(L):
     """The Hartree-Fock chapter's initial state: a sea displaced by (0.1, 0), beta 3, mu 0.5."""
     lat = ct.Lattice(2, L)
-    J = ct.fermions.fermi_sea(lat, 0.5, shift=(0.1, 0.0), beta=3.0)
+    J = ct.quasi_free_states.fermi_sea(lat, 0.5, shift=(0.1, 0.0), beta=3.0)
     velocity = bz.group_velocity(np.stack(lat.momenta(sparse=False), axis=-1))[..., 0]
     return J, velocity
 
@@ -281,8 +281,8 @@ def _continuum_current(T, N):
     k = (np.arange(N) + 0.5) / N
     k1, k2 = k[:, None], k[None, :]
     e = 2 * np.cos(2 * np.pi * k1) + 2 * np.cos(2 * np.pi * k2)
-    F0 = ct.fermions.fermi_dirac(2 * np.cos(2 * np.pi * (k1 - 0.1)) + 2 * np.cos(2 * np.pi * k2),
-                                 3.0, 0.5)
+    F0 = ct.quasi_free_states.fermi_dirac(
+        2 * np.cos(2 * np.pi * (k1 - 0.1)) + 2 * np.cos(2 * np.pi * k2), 3.0, 0.5)
     vF = -2 * np.sin(2 * np.pi * k1) * F0
     with np.errstate(divide="ignore"):
         m = bz.collision_rate(e, 2)

@@ -25,9 +25,9 @@ BOOK = {2: {0.4: 128, 0.28: 180, 0.2: 256}, 3: {0.4: 24, 0.28: 32, 0.2: 40}}
 ETAS = (0.4, 0.28, 0.2)
 MU, SHIFT = -1.0, 0.08
 Z_CLAIM = 3.0
-# Energy bins of fm.second_order_kinetic_gain (1e-3) and the L = 1024 (d = 2) / 128 (d = 3)
-# grids of the chapter's outer integral: measured against the closed forms below at
-# ~1e-4 relative; 1e-3 leaves a factor ten.
+# Energy bins of fermi_kinetics.second_order_kinetic_gain (1e-3) and the L = 1024 (d = 2) /
+# 128 (d = 3) grids of the chapter's outer integral: measured against the closed forms below
+# at ~1e-4 relative; 1e-3 leaves a factor ten.
 SECOND_ORDER_RTOL = 1e-3
 
 values = chapter_values("book/fermi_gas")

@@ -146,14 +146,14 @@ def test_rate_ratio_from_an_independent_level_set_estimate(values):
     # Gaussian smoothing of ct.shells: the two kernels differ by O(w^2 rho''), measured
     # 0.3 % at h = 0.02, asserted within 0.02
     import chargetransport as ct
-    from chargetransport import fermions as fm
-    from chargetransport import hartree_fock as hf
+    from chargetransport import hartree_fock_terms as hft
+    from chargetransport import quasi_free_states as qfs
 
     lat = ct.Lattice(2, 64)
-    v = hf.gaussian_pair_potential(lat, 1.0, 1.5)
-    J = fm.fermi_sea(lat, 0.5, shift=(0.1, 0.0), beta=3.0)
+    v = hft.gaussian_pair_potential(lat, 1.0, 1.5)
+    J = qfs.fermi_sea(lat, 0.5, shift=(0.1, 0.0), beta=3.0)
     e = lat.dispersion()
-    E_bar = e - 4.0 * hf.exchange_multiplier(v, J)
+    E_bar = e - 4.0 * hft.exchange_multiplier(v, J)
 
     def box_density(E, h=0.02):
         s = np.sort(E.ravel())

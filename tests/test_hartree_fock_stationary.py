@@ -8,10 +8,10 @@ from scipy import optimize
 
 import chargetransport as ct
 from chargetransport import boltzmann as bz
-from chargetransport import hartree_fock as hf
 from chargetransport import hartree_fock_stationary as stationary
+from chargetransport import hartree_fock_terms as hft
 from chargetransport import shells
-from chargetransport.fermions import fermi_sea, gibbs_distribution
+from chargetransport.quasi_free_states import fermi_sea, gibbs_distribution
 
 
 # --------------------------------------------------------------------------------------
@@ -20,7 +20,7 @@ from chargetransport.fermions import fermi_sea, gibbs_distribution
 def test_fixed_point_at_lambda_zero_is_the_linear_boltzmann_limit():
     lat = ct.Lattice(2, 128)
     J = fermi_sea(lat, 0.5, shift=(0.15, 0.05), beta=2.0)
-    st = stationary.solve_stationary_state(J, hf.gaussian_pair_potential(lat), 0.0,
+    st = stationary.solve_stationary_state(J, hft.gaussian_pair_potential(lat), 0.0,
                                            width=0.02, damping=1.0)
     assert st.converged and st.iterations == 2  # one step to P_e J, one to see no change
     np.testing.assert_array_equal(st.F, shells.level_set_average(J, lat.dispersion(), 0.02))
@@ -59,7 +59,7 @@ def test_fixed_point_with_nearest_neighbour_potential_matches_the_scalar_self_co
 
 def test_fixed_point_solver_reports_non_convergence_and_damping_cures_it():
     lat = ct.Lattice(2, 64)
-    v = hf.gaussian_pair_potential(lat, 1.0, 1.5)
+    v = hft.gaussian_pair_potential(lat, 1.0, 1.5)
     J = gibbs_distribution(lat, np.inf, 0.5)
     with pytest.warns(RuntimeWarning, match="did not converge"):
         bad = stationary.solve_stationary_state(J, v, 16.0, width=0.02, damping=1.0,
@@ -78,7 +78,7 @@ def test_fixed_point_solver_reports_non_convergence_and_damping_cures_it():
 # --------------------------------------------------------------------------------------
 def test_bad_input_is_rejected_with_named_parameters():
     lat = ct.Lattice(2, 16)
-    v = hf.gaussian_pair_potential(lat)
+    v = hft.gaussian_pair_potential(lat)
     J = gibbs_distribution(lat, 1.0, 0.0)
     with pytest.raises(ValueError, match="'mu0' must satisfy"):
         stationary.solve_stationary_state(-J, v, 1.0)

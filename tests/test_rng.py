@@ -105,6 +105,7 @@ from scipy import stats
 
 from chargetransport import fluctuations
 from chargetransport import fermions as fm
+from chargetransport import quasi_free_states as qfs
 from chargetransport import hartree_fock as hf
 from chargetransport import kinetic_limit as kl
 from chargetransport import localization as loc
@@ -159,8 +160,8 @@ def _per_realization_calls(ss):
     """Every per-realization function of the package, called on an 8 x 8 box with seed ss."""
     L = 8
     lat = ct.Lattice(2, L)
-    J = fm.gibbs_distribution(lat, 1.0, 0.0)
-    f = fm.momentum_packet(lat, (0.25, 0.125), 0.1)
+    J = qfs.gibbs_distribution(lat, 1.0, 0.0)
+    f = qfs.momentum_packet(lat, (0.25, 0.125), 0.1)
     test = ct.gaussian_test_function((0.0, 0.0), None, width=1.0)
     common = dict(d=2, L=L, eta=0.5)
     return {
@@ -239,7 +240,7 @@ def test_every_per_realization_function_draws_the_same_potential_for_the_same_se
 def test_random_phases_come_from_the_phases_stream():
     ss = ct.realization_seeds(5, 2)[1]
     lat = ct.Lattice(2, 8)
-    J = fm.gibbs_distribution(lat, 1.0, 0.0)
+    J = qfs.gibbs_distribution(lat, 1.0, 0.0)
     real = Realization(ss)
     # Fermi gas: the realization's n_t is evolved_momentum_distribution with the phases stream
     got = fm.momentum_distribution_realization(ss, d=2, L=8, eta=0.5, J=J, T=[0.2],

@@ -10,7 +10,7 @@ import pytest
 import chargetransport as ct
 from chargetransport import boltzmann as bz
 from chargetransport import shell_sampling, shells
-from chargetransport.fermions import fermi_dirac, fermi_sea
+from chargetransport.quasi_free_states import fermi_dirac, fermi_sea
 
 
 # --------------------------------------------------------------------------------------
@@ -107,7 +107,7 @@ def test_energy_bins_reject_bad_input():
 
 def test_level_set_functions_reject_bad_input():
     lat = ct.Lattice(2, 16)
-    J = ct.fermions.gibbs_distribution(lat, 1.0, 0.0)
+    J = ct.quasi_free_states.gibbs_distribution(lat, 1.0, 0.0)
     with pytest.raises(ValueError, match="'width' must be > 0"):
         shells.level_set_average(J, lat.dispersion(), width=0.0)
     with pytest.raises(ValueError, match="'energy' must have the shape"):

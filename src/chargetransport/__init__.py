@@ -34,10 +34,12 @@ from .localization import (eigenvector_ipr, golden_rule_spreading, inverse_parti
                            spreading_distance, spreading_functional)
 from .transfer_matrix import (LyapunovResult, StripResult, box_disorder_eta, lyapunov_exponent,
                               strip_lyapunov_exponents, thouless_exponent)
-from .fermions import fermi_dirac, fermi_sea, gibbs_distribution, one_particle_density_matrix
-from . import (boltzmann, duhamel, fermions, fluctuations, fock_space, graph_counts, graphs,
-               hartree_fock, hartree_fock_stationary, kinetic_limit, level_lines, localization,
-               plotting, relaxation_prediction, resolvents, shell_sampling, shells, statistics,
+from .quasi_free_states import (fermi_dirac, fermi_sea, gibbs_distribution,
+                                one_particle_density_matrix)
+from . import (boltzmann, duhamel, fermi_kinetics, fermions, fluctuations, fock_space,
+               graph_counts, graphs, hartree_fock, hartree_fock_stationary, hartree_fock_terms,
+               kinetic_limit, level_lines, localization, plotting, quasi_free_states,
+               relaxation_prediction, resolvents, shell_sampling, shells, statistics,
                streaming_moments, transfer_matrix, wkb_experiment)
 from .wigner import (SeparableTestFunction, gaussian_test_function, wigner_pairing,
                      wigner_transform)
@@ -64,6 +66,7 @@ __all__ = [
     "spreading_distance", "spreading_functional", "strip_lyapunov_exponents",
     "thouless_exponent",
     # sections 5 and 6: fermions, Hartree-Fock
-    "fermions", "fock_space", "hartree_fock", "hartree_fock_stationary", "fermi_dirac",
-    "fermi_sea", "gibbs_distribution", "one_particle_density_matrix",
+    "fermi_kinetics", "fermions", "fock_space", "hartree_fock", "hartree_fock_stationary",
+    "hartree_fock_terms", "quasi_free_states", "fermi_dirac", "fermi_sea", "gibbs_distribution",
+    "one_particle_density_matrix",
 ]

@@ -1,30 +1,16 @@
-"""Fermions in a random medium with dynamical Hartree-Fock interactions (paper section 6).
+"""Fermions with dynamical Hartree-Fock interactions: the self-consistent dynamics (section 6).
 
-The Hamiltonian (6.1) is ``H(t) = T + eta V_omega + lambda W(t)`` with the
-Hartree-Fock interaction (6.2)::
-
-    W(t) = sum_{x,y} v(x - y) { gbar_t(x, x) a_y^+ a_y  -  gbar_t(x, y) a_x^+ a_y },
-    gbar_t(x, y) = E[rho_t(a_y^+ a_x)],
-
-direct and exchange term, built from the *ensemble-averaged* one-particle density
-matrix ``gbar_t``. Because the average is translation invariant,
-``gbar_t(x, y) = L^{-d} sum_u mu_t(u) exp(2 pi i u.(x - y))`` with the momentum
-distribution ``mu_t(p) = E[rho_t(a_p^+ a_p)] / L^d`` (6.10), and the one-particle
-operator of ``W`` is
-
-* direct term: ``v_hat(0) n_t`` times the identity (``n_t = int mu_t``, the density),
-  which commutes with everything and only adds a global phase;
-* exchange term: the Fourier multiplier ``-kappa_t(p)``,
-  ``kappa_t = v_hat * mu_t`` (6.16).
+The Hamiltonian (6.1) is ``H(t) = T + eta V_omega + lambda W(t)``, with the
+Hartree-Fock interaction (6.2) built from the ensemble-averaged one-particle density
+matrix. For a translation-invariant average its one-particle operator is a constant
+(direct term) plus the Fourier multiplier ``-kappa_t = -v_hat * mu_t`` (exchange term,
+(6.16)), ``mu_t`` the ensemble-mean momentum distribution (6.10); these terms are in
+:mod:`chargetransport.hartree_fock_terms`.
 
 So each realization's one-particle evolution is (6.8),
 ``i d/dt f_t = (e(p) - lambda kappa_t(p)) f_t + eta V_omega f_t`` (up to the
 constant), and the realizations are coupled only through ``kappa_t``, which needs
-the ensemble mean ``mu_t``. A multiplier commutes with every translation-invariant
-density matrix and drops out of the equation for the diagonal ``rho_t(a_p^+ a_p)``:
-without disorder the Hartree-Fock terms do nothing to the momentum distribution
-("the Hartree-Fock interactions cancel, due to translation invariance",
-Theorem 6.1).
+the ensemble mean ``mu_t``: :func:`evolve_hartree_fock` runs the ensemble in lock-step.
 
 Numerical formulation (random-phase vectors). The initial state is translation
 invariant and quasi-free, with one-particle density matrix ``gamma_0 = J(-i grad)``.
@@ -38,13 +24,14 @@ the ``L^d`` vectors of the full density matrix.
 
 Conventions. The book's dispersion is ``e(p) = sum_i 2 cos(2 pi p_i)``; section 6
 of the paper writes ``E(p) = sum_i cos(2 pi p_i)``. The book's dynamics at
-``(t, eta, lambda)`` is the paper's at ``(2 t, eta / 2, lambda / 2)``. The sign of
-the exchange term in (6.2)/(6.8) gives the renormalized dispersion
-``Ebar = e - lambda v_hat * F``; (6.39) prints ``E + lambda v_hat * F``, the same
-with ``lambda -> -lambda``. Nothing below depends on the sign of ``lambda``.
+``(t, eta, lambda)`` is the paper's at ``(2 t, eta / 2, lambda / 2)``. Nothing below
+depends on the sign of ``lambda``.
 
-The stationary solutions (6.43) of the regime ``lambda = O(1)``, functions of the
-renormalized dispersion, are in :mod:`chargetransport.hartree_fock_stationary`.
+The experiment of Theorem 6.1, the current of a displaced Fermi sea
+(:func:`displaced_sea_current`), is here; its linear Boltzmann limit is
+:func:`chargetransport.fermi_kinetics.displaced_sea_boltzmann_current`. The stationary
+solutions (6.43) of the regime ``lambda = O(1)``, functions of the renormalized
+dispersion, are in :mod:`chargetransport.hartree_fock_stationary`.
 """
 from __future__ import annotations
 
@@ -57,255 +44,23 @@ import numpy as np
 import scipy.fft
 from tqdm import tqdm
 
-from ._validation import (check_bool, check_instance, check_int, check_memory, check_real,
-                          check_real_array)
+from ._validation import check_bool, check_int, check_memory, check_real, check_real_array
 from .disorder import DISTRIBUTIONS
-from .lockstep import LockstepEnsemble
-from .fermions import as_momentum_distribution, boltzmann_observable, fermi_sea
+from .hartree_fock_terms import (_check_distribution, _check_potential, _exchange,
+                                 _grid_dispersion, gaussian_pair_potential)
 from .lattice import Lattice
+from .lockstep import LockstepEnsemble
+from .quasi_free_states import fermi_sea
 from .rng import Realization
-from .shells import _check_grid_field, _reflect
 
-__all__ = ["gaussian_pair_potential", "pair_potential_symbol", "exchange_multiplier",
-           "direct_constant", "hartree_fock_matrix", "renormalized_dispersion",
-           "HartreeFockRun", "evolve_hartree_fock", "steps_to_reach", "METHODS",
-           "displaced_sea_current", "displaced_sea_boltzmann_current"]
+__all__ = ["HartreeFockRun", "evolve_hartree_fock", "steps_to_reach", "METHODS",
+           "displaced_sea_current"]
 
-# Largest (times x momenta) array of displaced_sea_boltzmann_current: 64 MB of floats.
-_REFERENCE_BLOCK = 2**23
 # t_final / dt may differ from a whole number of steps by this much (rounding of t_final).
 _STEP_TOLERANCE = 1e-9
 
 #: Time integrators of :func:`evolve_hartree_fock` and their order in ``dt``.
 METHODS = {"extrapolated-midpoint": 2, "predictor-corrector": 2, "frozen": 1}
-
-
-# --------------------------------------------------------------------------------------
-# Validation helpers
-# --------------------------------------------------------------------------------------
-def _check_potential(v):
-    v = _check_grid_field("v", v)
-    reflected = _reflect(v)
-    scale = max(float(np.abs(v).max()), 1e-300)
-    if np.abs(reflected - v).max() > 1e-12 * scale:
-        raise ValueError("'v' must be even, v(-x) = v(x) (numpy.fft order), so that the "
-                         "Hartree-Fock operator is Hermitian")
-    return v
-
-
-def _check_distribution(name, mu, shape=None):
-    """A momentum distribution (0 <= mu <= 1), validated by the Fermi-gas module."""
-    arr = _check_grid_field(name, mu)
-    if shape is not None and arr.shape != tuple(shape):
-        raise ValueError(f"'{name}' must have shape {tuple(shape)}, got {arr.shape}")
-    try:
-        return as_momentum_distribution(Lattice(arr.ndim, arr.shape[0]), arr)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("'J'", f"'{name}'")) from None
-
-
-def _check_same_shape(name, arr, shape):
-    if arr.shape != tuple(shape):
-        raise ValueError(f"'{name}' must have the shape {tuple(shape)} of 'v', got {arr.shape}")
-
-
-def _grid_dispersion(field):
-    """e(p) on the momentum grid of a field of shape (L,)*d."""
-    return Lattice(field.ndim, field.shape[0]).dispersion()
-
-
-# --------------------------------------------------------------------------------------
-# The pair potential and the Hartree-Fock operator
-# --------------------------------------------------------------------------------------
-def gaussian_pair_potential(lattice, strength=1.0, range_=1.0):
-    """A short-range pair potential ``v(x) = strength exp(-|x|^2 / (2 range^2))``.
-
-    Parameters
-    ----------
-    lattice : Lattice
-    strength : float, default 1.0
-        ``v(0)``, in units of the hopping amplitude. Only ``lambda * strength``
-        enters the dynamics.
-    range_ : float, default 1.0
-        Range in lattice units, ``0 < range_ <= L / 4``. The potential is cut at
-        the minimal image; for ``range_ <= L / 8`` the cut is below ``exp(-8)``
-        relative.
-
-    Returns
-    -------
-    numpy.ndarray, shape ``lattice.shape``
-        ``v`` at the minimal-image displacement of each array index (numpy.fft
-        order: index ``n`` is ``x = n`` for ``n <= L/2``, ``n - L`` otherwise),
-        even and real.
-
-    Notes
-    -----
-    Its Fourier transform is a sum of shifted Gaussians, real-analytic on the
-    torus, so it has every Sobolev regularity the paper asks for
-    (``||v_hat||_{H^{3/2 + delta}} < C``, below (6.2)).
-
-    Examples
-    --------
-    >>> v = gaussian_pair_potential(Lattice(2, 16), strength=1.0, range_=1.0)
-    >>> float(v[0, 0]), round(float(v[1, 0]), 4)
-    (1.0, 0.6065)
-    """
-    check_instance("lattice", lattice, Lattice)
-    strength = check_real("strength", strength)
-    range_ = check_real("range_", range_, minimum=0.0, strict_minimum=True,
-                        maximum=lattice.L / 4)
-    n = np.arange(lattice.L)
-    x = np.where(n <= lattice.L // 2, n, n - lattice.L).astype(np.float64)
-    grids = np.meshgrid(*([x] * lattice.d), indexing="ij", sparse=True)
-    r2 = sum(g**2 for g in grids)
-    v = strength * np.exp(-r2 / (2.0 * range_**2)) * np.ones(lattice.shape)
-    if lattice.L % 2 == 0:  # x = L/2 and -L/2 are the same site: keep v even
-        v = 0.5 * (v + _reflect(v))
-    return v
-
-
-def pair_potential_symbol(v):
-    """The Fourier transform ``v_hat(p) = sum_x v(x) exp(-2 pi i p.x)`` on the momentum grid.
-
-    Parameters
-    ----------
-    v : numpy.ndarray, shape ``(L,) * d``
-        Even, real pair potential in numpy.fft order.
-
-    Returns
-    -------
-    numpy.ndarray, shape ``(L,) * d``
-        Real (``v`` is even).
-    """
-    v = _check_potential(v)
-    return np.real(scipy.fft.fftn(v))
-
-
-def _exchange(v, mu):
-    """kappa = v_hat * mu = L^{-d} sum_u v_hat(p - u) mu(u), by FFT (no validation)."""
-    axes = tuple(range(-v.ndim, 0))
-    return np.real(scipy.fft.fftn(v * scipy.fft.ifftn(mu, axes=axes), axes=axes))
-
-
-def exchange_multiplier(v, mu):
-    """The exchange symbol ``kappa(p) = (v_hat * mu)(p)`` of (6.16).
-
-    Parameters
-    ----------
-    v : numpy.ndarray, shape ``(L,) * d``
-        Pair potential (see :func:`gaussian_pair_potential`).
-    mu : numpy.ndarray, shape ``(L,) * d``
-        Momentum distribution on the grid (any real density; the convolution is
-        linear).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``kappa(p) = int du v_hat(p - u) mu(u) = L^{-d} sum_u v_hat(p - u) mu(u)``.
-        The exchange term of (6.2) acts on one particle as the multiplier
-        ``-kappa``.
-
-    Notes
-    -----
-    Computed as ``fft(v * ifft(mu))``: ``ifft(mu)(x) = gbar(x, 0)`` is the
-    translation-invariant density matrix, and ``sum_x v(x) gbar(x, 0)
-    exp(-2 pi i p.x)`` is the exchange kernel's symbol; cost ``O(L^d log L)``.
-    """
-    v = _check_potential(v)
-    mu = _check_grid_field("mu", mu)
-    _check_same_shape("mu", mu, v.shape)
-    return _exchange(v, mu)
-
-
-def direct_constant(v, mu):
-    """The direct (Hartree) term of (6.2) for a translation-invariant average: ``v_hat(0) n``.
-
-    Parameters
-    ----------
-    v, mu : numpy.ndarray, shape ``(L,) * d``
-
-    Returns
-    -------
-    float
-        ``sum_x v(x) * int mu``; the direct term is this number times the
-        particle-number operator, which commutes with ``H(t)`` and with every
-        observable that conserves the particle number.
-    """
-    v = _check_potential(v)
-    mu = _check_grid_field("mu", mu)
-    _check_same_shape("mu", mu, v.shape)
-    return float(v.sum() * mu.mean())
-
-
-def hartree_fock_matrix(v, gamma):
-    """The one-particle Hartree-Fock operator of (6.2), as a dense matrix (small boxes).
-
-    Parameters
-    ----------
-    v : numpy.ndarray, shape ``(L,) * d``
-        Pair potential.
-    gamma : numpy.ndarray, shape ``(L^d, L^d)``
-        One-particle density matrix ``gamma(x, y) = E[rho(a_y^+ a_x)]``, sites in
-        C order of the box array (Hermitian).
-
-    Returns
-    -------
-    numpy.ndarray of complex128, shape ``(L^d, L^d)``
-        ``w(x, y) = delta_{xy} sum_z v(x - z) gamma(z, z) - v(x - y) gamma(x, y)``,
-        the coefficient of ``a_x^+ a_y`` in ``W`` (direct minus exchange), built
-        site by site from (6.2) without Fourier transforms. For a translation-
-        invariant ``gamma`` it equals ``direct_constant - kappa(-i grad)``.
-    """
-    v = _check_potential(v)
-    gamma = np.asarray(gamma)
-    N = v.size
-    if gamma.shape != (N, N):
-        raise ValueError(f"'gamma' must have shape ({N}, {N}) for a box of {v.shape}, "
-                         f"got {gamma.shape}")
-    if not np.issubdtype(gamma.dtype, np.number) or not np.all(np.isfinite(gamma)):
-        raise ValueError("'gamma' must be a finite numeric matrix")
-    if N > 4096:
-        raise ValueError(f"'gamma' has {N} sites: the dense operator is meant for boxes of at "
-                         "most 4096 sites; use exchange_multiplier for larger ones")
-    L, d = v.shape[0], v.ndim
-    idx = np.indices(v.shape).reshape(d, -1)
-    diff = (idx[:, :, None] - idx[:, None, :]) % L
-    vxy = v[tuple(diff)]
-    w = -vxy * gamma
-    w[np.diag_indices(N)] += vxy @ np.real(np.diag(gamma))
-    return w.astype(np.complex128)
-
-
-def renormalized_dispersion(F, v, lam):
-    """The renormalized kinetic energy ``Ebar(p) = e(p) - lambda (v_hat * F)(p)`` (6.39).
-
-    Parameters
-    ----------
-    F : numpy.ndarray, shape ``(L,) * d``
-        Momentum distribution. Any real array is accepted: a statistical estimate
-        of ``mu_t`` (random-phase vectors) may leave [0, 1] by its noise.
-    v : numpy.ndarray, shape ``(L,) * d``
-        Pair potential.
-    lam : float
-        Coupling ``lambda``.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``Ebar`` on the momentum grid; ``e(p) = sum_i 2 cos(2 pi p_i)``.
-
-    Notes
-    -----
-    Sign: with the exchange term of (6.2) as printed, the one-particle
-    dispersion of (6.8) is ``e - lambda kappa``; the paper's (6.39) prints
-    ``+ lambda``, which is the same formula for ``-lambda``.
-    """
-    v = _check_potential(v)
-    F = _check_grid_field("F", F)
-    _check_same_shape("F", F, v.shape)
-    lam = check_real("lam", lam)
-    return _grid_dispersion(v) - lam * _exchange(v, F)
-
 
 # --------------------------------------------------------------------------------------
 # Self-consistent dynamics
@@ -491,7 +246,7 @@ def evolve_hartree_fock(J, v, lam, eta, t_final=None, dt=None, num_realizations=
         Initial momentum distribution ``mu_0 = J`` (6.12)-(6.13), values in [0, 1]
         (e.g. a Fermi-Dirac distribution of the free gas).
     v : numpy.ndarray, shape ``(L,) * d``
-        Pair potential (:func:`gaussian_pair_potential`).
+        Pair potential (:func:`chargetransport.hartree_fock_terms.gaussian_pair_potential`).
     lam : float
         Interaction strength ``lambda`` (any sign).
     eta : float
@@ -561,7 +316,7 @@ def evolve_hartree_fock(J, v, lam, eta, t_final=None, dt=None, num_realizations=
     Without disorder the Hartree-Fock terms leave a translation-invariant state
     alone, however strong the coupling:
 
-    >>> from chargetransport.fermions import fermi_sea
+    >>> from chargetransport.quasi_free_states import fermi_sea
     >>> lat = Lattice(2, 8)
     >>> J = fermi_sea(lat, 0.5, shift=(0.1, 0.0), beta=3.0)
     >>> v = gaussian_pair_potential(lat, 1.0, 1.0)
@@ -699,7 +454,7 @@ def evolve_hartree_fock(J, v, lam, eta, t_final=None, dt=None, num_realizations=
 
 
 # --------------------------------------------------------------------------------------
-# The current of a displaced Fermi sea: one ensemble, and its linear Boltzmann limit
+# The current of a displaced Fermi sea: one ensemble
 # --------------------------------------------------------------------------------------
 def _current_velocity(lattice):
     """v_1(p) = -2 sin(2 pi p_1) on the lattice's momentum grid, ``grad e / 2 pi``."""
@@ -743,7 +498,7 @@ def displaced_sea_current(ensemble_seed, *, d, L, eta, lam, T_final, dt=0.2, rec
     shift : sequence of d floats, optional
         Displacement of the sea (default ``(0.1, 0, ...)``).
     pair_strength, pair_range : float, default 1.0, 1.5
-        The pair potential :func:`gaussian_pair_potential`.
+        The pair potential :func:`chargetransport.hartree_fock_terms.gaussian_pair_potential`.
 
     Returns
     -------
@@ -774,59 +529,3 @@ def displaced_sea_current(ensemble_seed, *, d, L, eta, lam, T_final, dt=0.2, rec
                               vectors_per_realization=vectors_per_realization,
                               record_every=record_every, test_functions={"current": velocity})
     return {"kinetic_time": eta**2 * run.times, "current": run.pairing_samples["current"] / j0}
-
-
-def displaced_sea_boltzmann_current(d, L, T, *, mu=0.5, shift=None, beta=3.0, twist=None):
-    """Linear Boltzmann current ``j(T) / j(0)`` of a displaced Fermi sea, on a momentum grid.
-
-    Parameters
-    ----------
-    d, L : int
-        Dimension and side of the momentum grid ``(m + twist) / L``.
-    T : float or array_like
-        Kinetic times ``T >= 0``.
-    mu, shift, beta :
-        The sea, as in :func:`displaced_sea_current`.
-    twist : float or sequence of d floats, optional
-        Offset of the grid (:class:`chargetransport.Lattice`); a twist that keeps
-        the grid off the van Hove energy ``e = 0`` (such as ``(1/2, 1/4)`` in
-        ``d = 2``) makes the grid sums converge to the integral as ``L`` grows.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``j(T) / j(0)`` with ``j(T) = int dp J(p) v_1(p) exp(-2 pi rho(e(p)) T)``.
-
-    Notes
-    -----
-    The solution of the homogeneous linear Boltzmann equation (6.32) is
-    ``F_T = P J + exp(-m T) (J - P J)``, ``m = 2 pi rho(e)`` and ``P`` the average over
-    the energy shell. ``v_1`` is odd under ``p_1 -> -p_1``, which preserves every shell,
-    so neither ``P J`` nor ``exp(-m T) P J`` carries current:
-    ``j(T) = int J v_1 exp(-m T)``. This is :func:`chargetransport.fermions.
-    boltzmann_observable` (the one implementation: exact density of states at every grid
-    momentum, van Hove momenta given the rate of their mirror images) for the sea of
-    :func:`displaced_sea_current`, normalized by its value at ``T = 0``; its grid error is
-    measured by refining ``L``.
-
-    Examples
-    --------
-    >>> j = displaced_sea_boltzmann_current(2, 256, [0.0, 1.0, 4.0], twist=(0.5, 0.25))
-    >>> float(j[0]), bool(1 > j[1] > j[2] > 0)
-    (1.0, True)
-    """
-    lat = Lattice(check_int("d", d, minimum=1, maximum=3), check_int("L", L, minimum=3),
-                  twist=twist)
-    Ts = np.atleast_1d(check_real_array("T", T))
-    if np.any(Ts < 0):
-        raise ValueError("'T' must be >= 0")
-    shift = [0.1] + [0.0] * (lat.d - 1) if shift is None else shift
-    J = fermi_sea(lat, mu, shift=shift, beta=beta)
-    times = np.concatenate([[0.0], Ts.ravel()])
-    # boltzmann_observable holds a (times x momenta) array: blocks of times keep it
-    # below _REFERENCE_BLOCK numbers (a 1024^2 grid at 160 times would take 1.3 GB)
-    block = max(1, _REFERENCE_BLOCK // lat.num_sites)
-    j = np.concatenate([boltzmann_observable(lat, J, "current", times[i:i + block])
-                        for i in range(0, len(times), block)])
-    out = (j[1:] / j[0]).reshape(Ts.shape)
-    return out[0] if np.ndim(T) == 0 else out

@@ -8,8 +8,8 @@ of ``Ebar``, not of ``e``, which makes (6.43) a nonlinear equation for ``F``.
 :func:`solve_stationary_state` solves it by a damped fixed-point iteration from the
 initial distribution, keeping the shell contents that the collisions conserve, and
 returns a :class:`StationaryState` with its convergence history. The Hartree-Fock
-terms and the dynamics are in :mod:`chargetransport.hartree_fock`; the level-set
-averages in :mod:`chargetransport.shells`.
+terms are in :mod:`chargetransport.hartree_fock_terms`, the dynamics in
+:mod:`chargetransport.hartree_fock`; the level-set averages in :mod:`chargetransport.shells`.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ import numpy as np
 
 from . import shells
 from ._validation import check_int, check_real
-from .hartree_fock import _check_distribution, _check_potential, _exchange, _grid_dispersion
+from .hartree_fock_terms import (_check_distribution, _check_potential, _exchange,
+                                 _grid_dispersion)
 from .shells import _check_width
 
 __all__ = ["StationaryState", "solve_stationary_state"]
