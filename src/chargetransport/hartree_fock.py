@@ -46,6 +46,7 @@ from tqdm import tqdm
 
 from ._validation import check_bool, check_int, check_memory, check_real, check_real_array
 from .disorder import DISTRIBUTIONS
+from .fermi_kinetics import MOMENTUM_OBSERVABLES
 from .hartree_fock_terms import (_check_distribution, _check_potential, _exchange,
                                  _grid_dispersion, gaussian_pair_potential)
 from .lattice import Lattice
@@ -456,11 +457,6 @@ def evolve_hartree_fock(J, v, lam, eta, t_final=None, dt=None, num_realizations=
 # --------------------------------------------------------------------------------------
 # The current of a displaced Fermi sea: one ensemble
 # --------------------------------------------------------------------------------------
-def _current_velocity(lattice):
-    """v_1(p) = -2 sin(2 pi p_1) on the lattice's momentum grid, ``grad e / 2 pi``."""
-    return -2.0 * np.sin(2.0 * np.pi * lattice.momenta()[0]) * np.ones(lattice.shape)
-
-
 def displaced_sea_current(ensemble_seed, *, d, L, eta, lam, T_final, dt=0.2, record_every=5,
                           num_realizations=4, vectors_per_realization=4, mu=0.5,
                           shift=None, beta=3.0, pair_strength=1.0, pair_range=1.5):
@@ -521,7 +517,7 @@ def displaced_sea_current(ensemble_seed, *, d, L, eta, lam, T_final, dt=0.2, rec
     lat = Lattice(check_int("d", d, minimum=1, maximum=3), check_int("L", L, minimum=3))
     shift = [0.1] + [0.0] * (lat.d - 1) if shift is None else shift
     J = fermi_sea(lat, mu, shift=shift, beta=beta)
-    velocity = _current_velocity(lat)
+    velocity = MOMENTUM_OBSERVABLES["current"][0](lat.momenta()) * np.ones(lat.shape)   # v_1
     j0 = float(np.mean(J * velocity))
     v = gaussian_pair_potential(lat, pair_strength, pair_range)
     run = evolve_hartree_fock(J, v, lam, eta, dt=dt, num_steps=steps_to_reach(T_final / eta**2, dt),
