@@ -32,12 +32,13 @@ from .observables import (boundary_weight, mean_square_displacement, mean_square
 from .states import gaussian_wave_packet, plane_wave, wkb_state
 from .localization import (eigenvector_ipr, golden_rule_spreading, inverse_participation_ratio,
                            spreading_distance, spreading_functional)
-from .transfer_matrix import (LyapunovResult, StripResult, box_disorder_eta, lyapunov_exponent,
-                              strip_lyapunov_exponents, thouless_exponent)
+from .transfer_matrix import LyapunovResult, box_disorder_eta, lyapunov_exponent, thouless_exponent
+from .strip_transfer_matrix import StripResult, strip_lyapunov_exponents
 from .fermions import fermi_dirac, fermi_sea, gibbs_distribution, one_particle_density_matrix
 from . import (boltzmann, duhamel, fermions, fluctuations, fock_space, graph_counts, graphs,
                hartree_fock, hartree_fock_stationary, kinetic_limit, level_lines, localization,
-               plotting, resolvents, shells, statistics, streaming_moments, transfer_matrix)
+               plotting, resolvents, shells, statistics, streaming_moments, strip_transfer_matrix,
+               transfer_matrix)
 from .wigner import (SeparableTestFunction, gaussian_test_function, wigner_pairing,
                      wigner_transform)
 
@@ -57,7 +58,7 @@ __all__ = [
     "duhamel", "fluctuations", "graph_counts", "graphs", "level_lines", "resolvents",
     "statistics", "streaming_moments",
     # section 4: localization
-    "localization", "transfer_matrix", "LyapunovResult", "StripResult", "box_disorder_eta",
+    "localization", "strip_transfer_matrix", "transfer_matrix", "LyapunovResult", "StripResult", "box_disorder_eta",
     "eigenvector_ipr", "golden_rule_spreading", "inverse_participation_ratio", "lyapunov_exponent",
     "spreading_distance", "spreading_functional", "strip_lyapunov_exponents",
     "thouless_exponent",
