@@ -35,10 +35,10 @@ from .localization import (eigenvector_ipr, golden_rule_spreading, inverse_parti
 from .transfer_matrix import LyapunovResult, box_disorder_eta, lyapunov_exponent, thouless_exponent
 from .strip_transfer_matrix import StripResult, strip_lyapunov_exponents
 from .fermions import fermi_dirac, fermi_sea, gibbs_distribution, one_particle_density_matrix
-from . import (boltzmann, duhamel, fermions, fluctuations, fock_space, graph_counts, graphs,
-               hartree_fock, hartree_fock_stationary, kinetic_limit, level_lines, localization,
-               plotting, resolvents, shells, statistics, streaming_moments, strip_transfer_matrix,
-               transfer_matrix)
+from . import (boltzmann, deviations, duhamel, fermions, fluctuations, fock_space, graph_counts,
+               graphs, hartree_fock, hartree_fock_stationary, kinetic_limit, level_lines,
+               localization, plotting, power_laws, resolvents, shells, statistics,
+               streaming_moments, strip_transfer_matrix, transfer_matrix)
 from .wigner import (SeparableTestFunction, gaussian_test_function, wigner_pairing,
                      wigner_transform)
 
@@ -55,8 +55,8 @@ __all__ = [
     "realization_seeds", "trajectory", "wigner_pairing", "wigner_transform", "wkb_state",
     # section 2.3 (graphs, Duhamel terms, resolvents), section 3 (fluctuations) and the
     # statistics over realizations
-    "duhamel", "fluctuations", "graph_counts", "graphs", "level_lines", "resolvents",
-    "statistics", "streaming_moments",
+    "deviations", "duhamel", "fluctuations", "graph_counts", "graphs", "level_lines",
+    "power_laws", "resolvents", "statistics", "streaming_moments",
     # section 4: localization
     "localization", "strip_transfer_matrix", "transfer_matrix", "LyapunovResult", "StripResult", "box_disorder_eta",
     "eigenvector_ipr", "golden_rule_spreading", "inverse_participation_ratio", "lyapunov_exponent",
