@@ -23,6 +23,7 @@ from chargetransport import localization as loc
 from chargetransport import quasi_free_states as qfs
 from chargetransport import relaxation_prediction as rp
 from chargetransport import shell_sampling, shells
+from chargetransport import strip_transfer_matrix as stm
 from chargetransport import transfer_matrix as tm
 from chargetransport import wkb_experiment as wkb
 from chargetransport.rng import Realization
@@ -172,7 +173,7 @@ CASES = [
     ("chain seed None", lambda: tm.lyapunov_exponent(0.5, 0.1, 1600, seed=None), TypeError,
      "'seed'"),
     ("strip of 100 slices in 50 blocks of 5",
-     lambda: tm.strip_lyapunov_exponents(0.0, 4, 100, eta=1.0, reorth_every=5), ValueError,
+     lambda: stm.strip_lyapunov_exponents(0.0, 4, 100, eta=1.0, reorth_every=5), ValueError,
      "'num_blocks'"),
 ]
 
@@ -187,10 +188,10 @@ def test_clean_strip_localization_length_is_never_negative():
     # Without disorder the exponents of modes in the band are 0 up to O(1/n) noise of either
     # sign: here gamma_M = -1.4e-5 (measured), whose inverse used to be returned as a
     # negative length. It is inf, as for LyapunovResult.
-    r = tm.strip_lyapunov_exponents(0.3, 5, 2000, eta=0.0, seed=1)
+    r = stm.strip_lyapunov_exponents(0.3, 5, 2000, eta=0.0, seed=1)
     assert -1e-3 < r.smallest_exponent <= 0.0
     assert math.isinf(r.localization_length) and math.isinf(r.localization_length_error)
     assert math.isinf(r.normalized_length)
     # a positive exponent keeps xi = 1 / gamma
-    r = tm.strip_lyapunov_exponents(0.3, 5, 2000, eta=1.0, seed=1)
+    r = stm.strip_lyapunov_exponents(0.3, 5, 2000, eta=1.0, seed=1)
     assert r.localization_length == pytest.approx(1.0 / r.smallest_exponent, rel=1e-15)

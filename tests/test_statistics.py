@@ -1,8 +1,8 @@
-"""Tests of chargetransport.statistics: central norms, bootstrap, fits, exceedances.
+"""Tests of chargetransport.statistics: central norms, bootstrap, disjoint blocks.
 
 Central norms against exact moments of known distributions, the bootstrap against the
-asymptotic standard error, power-law fits against exact power laws, Wilson intervals
-against closed forms.
+asymptotic standard error, the block-checked norms of Gaussian samples against
+sigma (E|Z|^r)^(1/r).
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_central_norm_rejects_bad_input():
 
 
 # --------------------------------------------------------------------------------------
-# Bootstrap and power-law fits
+# Bootstrap
 # --------------------------------------------------------------------------------------
 def test_bootstrap_standard_error_of_the_standard_deviation_is_the_asymptotic_one():
     # For N(0, 1) the sample standard deviation has standard error 1/sqrt(2n)
@@ -101,145 +101,14 @@ def test_bootstrap_rejects_bad_input():
         st.bootstrap_central_lp_norms(x, orders=())
 
 
-def test_power_law_fit_recovers_exponent_and_bootstrap_spread():
-    x = np.array([0.4, 0.3, 0.2, 0.15])
-    a, c, se = st.fit_power_law(x, 2.0 * x**1.3)
-    assert (a, c) == (pytest.approx(1.3, rel=1e-12), pytest.approx(2.0, rel=1e-12))
-    assert se < 1e-12  # residuals of an exact power law: rounding only
-    # replicates with independent 5 % log-normal noise per point: the slope's standard
-    # deviation is 0.05 / sqrt(sum (log x - mean)^2) exactly for least squares
-    rng = np.random.default_rng(2)
-    reps = 2.0 * x**1.3 * np.exp(0.05 * rng.standard_normal((4000, 4)))
-    _, _, se = st.fit_power_law(x, 2.0 * x**1.3, replicates=reps)
-    lx = np.log(x)
-    expected = 0.05 / math.sqrt(((lx - lx.mean()) ** 2).sum())
-    assert se == pytest.approx(expected, rel=0.05)  # 4000 replicates: 1.1 % error of a std
-    with pytest.raises(ValueError, match="positive"):
-        st.fit_power_law(x, -x)
-    with pytest.raises(ValueError, match="'replicates'"):
-        st.fit_power_law(x, x, replicates=np.ones((3, 2)))
-
-
-@pytest.mark.parametrize("m", [2, 3, 6])
-def test_power_law_fit_without_replicates_gives_the_residual_standard_error(m):
-    # Against an independent least-squares solve: slope standard error
-    # sqrt(sum r_i^2 / (m - 2) / sum (u_i - mean u)^2) in u = log x (NaN for m = 2).
-    rng = np.random.default_rng(m)
-    x = np.sort(rng.uniform(0.1, 2.0, m))
-    y = 3.0 * x**-0.7 * np.exp(0.1 * rng.standard_normal(m))
-    a, c, se = st.fit_power_law(x, y)
-    u, v = np.log(x), np.log(y)
-    (slope, intercept), *_ = np.linalg.lstsq(np.stack([u, np.ones(m)], axis=1), v, rcond=None)
-    assert a == pytest.approx(slope, rel=1e-12) and c == pytest.approx(np.exp(intercept), rel=1e-12)
-    if m == 2:
-        assert math.isnan(se)
-    else:
-        resid = v - slope * u - intercept
-        expected = math.sqrt(np.sum(resid**2) / (m - 2) / np.sum((u - u.mean()) ** 2))
-        assert se == pytest.approx(expected, rel=1e-9)
-
-
-def test_power_law_fit_refuses_data_without_a_slope():
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a RankWarning would be an error here
-        for x in ([2.0, 2.0], [0.5, 0.5, 0.5, 0.5]):
-            with pytest.raises(ValueError, match="'x' must hold at least 2 distinct values"):
-                st.fit_power_law(x, np.arange(1.0, len(x) + 1))
-    with pytest.raises(ValueError, match="positive"):
-        st.fit_power_law([0.0, 1.0], [1.0, 2.0])
-    with pytest.raises(ValueError, match="length >= 2"):
-        st.fit_power_law([1.0], [1.0])
-
-
 def test_bootstrap_refuses_resamples_that_cannot_fit_in_memory():
     with pytest.raises(ValueError, match="'num_resamples' is too large"):
         st.bootstrap_central_lp_norms(np.arange(100.0), num_resamples=10**12)
 
 
 # --------------------------------------------------------------------------------------
-# Exceedance probabilities
+# Disjoint blocks
 # --------------------------------------------------------------------------------------
-def test_exceedance_counts_and_wilson_interval():
-    x = np.array([0.0, 0.05, -0.15, 0.3, -0.5])
-    p, lo, hi = st.exceedance_probability(x, 0.0, [0.0, 0.1, 0.2, 1.0])
-    assert p.tolist() == [0.8, 0.6, 0.4, 0.0]
-    assert np.all(lo <= p) and np.all(p <= hi)
-    assert hi[-1] > 0.0 and lo[-1] == 0.0     # k = 0 still has a non-empty interval
-    # Wilson's interval for k = 0, z = 1: [0, 1 / (n + 1)]
-    assert hi[-1] == pytest.approx(1 / 6, rel=1e-12)
-
-
-def test_exceedance_probability_of_a_gaussian():
-    x = np.random.default_rng(4).standard_normal(100_000)
-    p, lo, hi = st.exceedance_probability(x, 0.0, 1.0, z=4.0)
-    assert lo < math.erfc(1 / math.sqrt(2)) < hi      # 4-sigma Wilson interval
-
-
-def test_exceedance_rejects_bad_input():
-    with pytest.raises(ValueError, match="'delta'"):
-        st.exceedance_probability([1.0, 2.0], 0.0, -0.1)
-    with pytest.raises(ValueError, match="'samples'"):
-        st.exceedance_probability([[1.0, 2.0]], 0.0, 0.1)
-    with pytest.raises(ValueError, match="'z'"):
-        st.exceedance_probability([1.0, 2.0], 0.0, 0.1, z=0.0)
-
-
-def test_sup_deviation_noise_floor_has_its_nominal_level_and_the_correction_reduces_the_bias():
-    # 200 pure-noise data sets: the plain maximum over 40 points is resolved in about 5 %
-    # of them (binomial sd ~ 1.5 %), and the bias-corrected value lies closer to the truth.
-    rng = np.random.default_rng(11)
-    resolved, raw, corrected = [], [], []
-    for trial in range(200):
-        x = rng.standard_normal((100, 40))
-        d = st.sup_deviation(x, np.zeros(40), num_resamples=200, seed=trial)
-        resolved.append(d.resolved)
-        raw.append(d.raw)
-        corrected.append(d.value)
-    assert 0.01 < np.mean(resolved) < 0.11
-    assert np.mean(corrected) < np.mean(raw)
-
-
-def test_sup_deviation_recovers_a_resolved_deviation_within_its_error():
-    rng = np.random.default_rng(12)
-    errors = []
-    for trial in range(100):
-        x = rng.standard_normal((400, 30))
-        x[:, 3] -= 0.4          # 8 standard errors, at one point, negative sign
-        d = st.sup_deviation(x, np.zeros(30), scale=2.0, num_resamples=200, seed=trial)
-        assert d.resolved and d.argmax == (3,)
-        errors.append((d.value - 0.2) / d.standard_error)
-    # the error bar is honest: the normalised errors have mean ~0 and sd ~1
-    assert abs(np.mean(errors)) < 0.35 and 0.7 < np.std(errors) < 1.3
-
-
-def test_sup_deviation_with_a_noisy_reference_widens_the_error():
-    rng = np.random.default_rng(13)
-    x = rng.standard_normal((200, 10)) + 1.0
-    plain = st.sup_deviation(x, np.zeros(10), seed=1)
-    noisy = st.sup_deviation(x, np.zeros(10), reference_error=np.full(10, 0.2), seed=1)
-    assert noisy.standard_error > 2 * plain.standard_error
-
-
-def test_sup_deviation_rejects_bad_input():
-    x = np.zeros((20, 3))
-    with pytest.raises(ValueError, match="at least 16"):
-        st.sup_deviation(x[:5], np.zeros(3))
-    with pytest.raises(ValueError, match="observation shape"):
-        st.sup_deviation(x, np.zeros(4))
-    with pytest.raises(ValueError, match="'scale' must be positive"):
-        st.sup_deviation(x, np.zeros(3), scale=0.0)
-
-
-def test_weighted_power_law_fit_follows_the_precise_points():
-    x = np.array([1.0, 2.0, 4.0, 8.0])
-    y = 3.0 * x**2
-    y[-1] *= 2.0                          # an outlier with a large error bar
-    a_w, _, _ = st.fit_power_law(x, y, y_errors=np.array([0.01, 0.01, 0.01, 10.0]) * y)
-    a_u, _, _ = st.fit_power_law(x, y)
-    assert abs(a_w - 2.0) < 0.01 < abs(a_u - 2.0)
-
-
 def test_block_norms_are_the_norms_of_consecutive_blocks():
     x = np.arange(23.0)[:, None] * np.array([1.0, -2.0])
     blocks = st.block_central_lp_norms(x, orders=(2, 6), num_blocks=4)
@@ -306,3 +175,81 @@ def test_block_checked_replicates_reject_bad_shapes():
         st.block_checked_replicates(np.zeros(2), np.zeros((5, 3)), np.zeros((4, 2)))
     with pytest.raises(ValueError, match="'block_values'"):
         st.block_checked_replicates(np.zeros(2), np.zeros((5, 2)), np.zeros((1, 2)))
+
+
+# --------------------------------------------------------------------------------------
+# Block-checked norms, ratio and kurtosis at once
+# --------------------------------------------------------------------------------------
+def test_block_checked_central_norms_of_gaussian_samples_are_sigma_times_the_gaussian_moments():
+    # ||X - EX||_r = sigma (E|Z|^r)^(1/r), E|Z|^r = 1, 3, 15 for r = 2, 4, 6: the ratio
+    # ||.||_6 / ||.||_2 is 15^(1/6), the excess kurtosis 0. Each within 4 of its
+    # standard errors (20 checks, about 1 in 800 at 4 sigma for each).
+    sigma = np.array([0.5, 3.0])
+    x = np.random.default_rng(21).standard_normal((16_000, 2)) * sigma
+    stats = st.block_checked_central_norms(x, num_resamples=500, seed=3)
+    exact = np.array([1.0, 3.0 ** (1 / 4), 15.0 ** (1 / 6)])[:, None] * sigma
+    assert stats.norm.value.shape == (3, 2) and stats.norm.replicates.shape == (500, 3, 2)
+    assert np.all(np.abs(stats.norm.value - exact) < 4 * stats.norm.standard_error)
+    assert np.all(np.abs(stats.ratio.value - 15.0 ** (1 / 6)) < 4 * stats.ratio.standard_error)
+    assert np.all(np.abs(stats.kurtosis.value) < 4 * stats.kurtosis.standard_error)
+    # and the errors are the sampling errors of a Gaussian: the delta method gives the
+    # standard deviation of the r = 2 norm as sigma / sqrt(2 n) (the kurtosis is 0)
+    assert stats.norm.standard_error[0] == pytest.approx(sigma / math.sqrt(2 * 16_000), rel=0.25)
+
+
+def test_block_checked_central_norms_are_the_plain_norms_with_the_larger_of_two_errors():
+    # against an independent computation: the norms by numpy, the bootstrap error from
+    # bootstrap_central_lp_norms with the same seed, the batch-means error from the norms
+    # of 8 consecutive blocks computed here
+    x = np.random.default_rng(22).standard_t(5, size=(800, 3))
+    orders = (2, 3.5, 4, 6)
+    stats = st.block_checked_central_norms(x, orders, num_resamples=300, num_blocks=8, seed=4)
+    dev = np.abs(x - x.mean(axis=0))
+    norms = np.stack([np.mean(dev**r, axis=0) ** (1 / r) for r in orders])
+    np.testing.assert_allclose(stats.norm.value, norms, rtol=1e-13)
+    np.testing.assert_allclose(stats.ratio.value, norms[3] / norms[0], rtol=1e-13)
+    np.testing.assert_allclose(stats.kurtosis.value, (norms[2] / norms[0]) ** 4 - 3, rtol=1e-12)
+    blocks = x.reshape(8, 100, 3)
+    block_dev = np.abs(blocks - blocks.mean(axis=1, keepdims=True))
+    block_norms = np.stack([np.mean(block_dev**r, axis=1) ** (1 / r) for r in orders], axis=1)
+    batch = block_norms.std(axis=0, ddof=1) / math.sqrt(8)
+    boot = st.bootstrap_central_lp_norms(x, orders, num_resamples=300, seed=4).standard_error
+    np.testing.assert_allclose(stats.norm.standard_error, np.maximum(boot, batch), rtol=1e-10)
+    np.testing.assert_allclose(stats.norm.widening, np.maximum(1.0, batch / boot), rtol=1e-10)
+    np.testing.assert_allclose(stats.norm.replicates.mean(axis=0), norms, rtol=1e-10)
+    assert stats.orders == (2.0, 3.5, 4.0, 6.0) and stats.num_blocks == 8
+
+
+def test_block_checked_central_norms_are_a_mapping_of_checked_statistics():
+    x = np.random.default_rng(23).standard_normal(400)
+    stats = st.block_checked_central_norms(x, (4, 2), num_resamples=50, num_blocks=4)
+    assert list(stats) == ["norm", "ratio", "kurtosis"] and len(stats) == 3
+    assert stats["ratio"] is stats.ratio
+    value, replicates, standard_error, widening = stats["kurtosis"]
+    assert replicates.shape == (50,) and np.ndim(value) == 0
+    # the ratio is that of the highest order to r = 2, here ||.||_4 / ||.||_2
+    assert stats.ratio.value == pytest.approx(st.central_lp_norm(x, 4) / st.central_lp_norm(x, 2),
+                                              rel=1e-13)
+    with pytest.raises(KeyError):
+        stats["skewness"]
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(orders=(2, 6)), ValueError, "'orders'"),
+    (dict(orders=(2, 4, 4)), ValueError, "'orders'"),
+    (dict(orders=(0.5, 2, 4)), ValueError, "'orders'"),
+    (dict(num_blocks=1), ValueError, "'num_blocks'"),
+    (dict(num_blocks=30), ValueError, "'num_blocks'"),
+    (dict(num_blocks=2.5), TypeError, "'num_blocks'"),
+    (dict(num_resamples=1), ValueError, "'num_resamples'"),
+])
+def test_block_checked_central_norms_reject_bad_input(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        st.block_checked_central_norms(np.arange(40.0), **kwargs)
+
+
+def test_block_checked_central_norms_reject_bad_samples():
+    with pytest.raises(ValueError, match="'samples'"):
+        st.block_checked_central_norms(3.0)
+    with pytest.raises(TypeError, match="'samples'"):
+        st.block_checked_central_norms(["a", "b"])

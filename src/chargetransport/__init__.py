@@ -32,15 +32,15 @@ from .observables import (boundary_weight, mean_square_displacement, mean_square
 from .states import gaussian_wave_packet, plane_wave, wkb_state
 from .localization import (eigenvector_ipr, golden_rule_spreading, inverse_participation_ratio,
                            spreading_distance, spreading_functional)
-from .transfer_matrix import (LyapunovResult, StripResult, box_disorder_eta, lyapunov_exponent,
-                              strip_lyapunov_exponents, thouless_exponent)
+from .transfer_matrix import LyapunovResult, box_disorder_eta, lyapunov_exponent, thouless_exponent
+from .strip_transfer_matrix import StripResult, strip_lyapunov_exponents
 from .quasi_free_states import (fermi_dirac, fermi_sea, gibbs_distribution,
                                 one_particle_density_matrix)
-from . import (boltzmann, duhamel, fermi_kinetics, fermions, fluctuations, fock_space,
+from . import (boltzmann, deviations, duhamel, fermi_kinetics, fermions, fluctuations, fock_space,
                graph_counts, graphs, hartree_fock, hartree_fock_stationary, hartree_fock_terms,
-               kinetic_limit, level_lines, localization, plotting, quasi_free_states,
+               kinetic_limit, level_lines, localization, plotting, power_laws, quasi_free_states,
                relaxation_prediction, resolvents, shell_sampling, shells, statistics,
-               streaming_moments, transfer_matrix, wkb_experiment)
+               streaming_moments, strip_transfer_matrix, transfer_matrix, wkb_experiment)
 from .wigner import (SeparableTestFunction, gaussian_test_function, wigner_pairing,
                      wigner_transform)
 
@@ -58,10 +58,10 @@ __all__ = [
     "realization_seeds", "trajectory", "wigner_pairing", "wigner_transform", "wkb_state",
     # section 2.3 (graphs, Duhamel terms, resolvents), section 3 (fluctuations) and the
     # statistics over realizations
-    "duhamel", "fluctuations", "graph_counts", "graphs", "level_lines", "resolvents",
-    "statistics", "streaming_moments",
+    "deviations", "duhamel", "fluctuations", "graph_counts", "graphs", "level_lines",
+    "power_laws", "resolvents", "statistics", "streaming_moments",
     # section 4: localization
-    "localization", "transfer_matrix", "LyapunovResult", "StripResult", "box_disorder_eta",
+    "localization", "strip_transfer_matrix", "transfer_matrix", "LyapunovResult", "StripResult", "box_disorder_eta",
     "eigenvector_ipr", "golden_rule_spreading", "inverse_participation_ratio", "lyapunov_exponent",
     "spreading_distance", "spreading_functional", "strip_lyapunov_exponents",
     "thouless_exponent",

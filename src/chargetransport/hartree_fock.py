@@ -169,7 +169,7 @@ class HartreeFockRun:
     pairing_samples : dict of str to numpy.ndarray, shape (R, n)
         The pairings of each realization (its ``M`` vectors averaged), whose mean
         over the first axis is :attr:`pairings`: for statistics beyond the standard
-        error, such as :func:`chargetransport.statistics.sup_deviation`. The
+        error, such as :func:`chargetransport.deviations.sup_deviation`. The
         realizations share the mean field ``kappa_t``, an average over all ``R M``
         vectors that a single realization moves by ``O(1 / R)``: they are
         independent up to that coupling.

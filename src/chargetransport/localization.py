@@ -14,8 +14,9 @@ argument:
 * :func:`inverse_participation_ratio` and :func:`eigenvector_ipr`: how many sites the
   eigenvectors of ``H`` occupy.
 
-The localization lengths themselves (Lyapunov exponents of chains, strips and bars by
-the transfer-matrix method) are in :mod:`chargetransport.transfer_matrix`.
+The localization lengths themselves (Lyapunov exponents by the transfer-matrix method)
+are in :mod:`chargetransport.transfer_matrix` (chains) and
+:mod:`chargetransport.strip_transfer_matrix` (strips and bars).
 """
 from __future__ import annotations
 

@@ -171,7 +171,7 @@ def relaxation_deviations(samples, *, control_variates=True, born_mean=None, bor
         disorder-and-twist average from the Boltzmann prediction.
     reference_error : numpy.ndarray, shape (nT, 1 + d + nb)
         The standard error shared by all realizations (that of ``born_mean``; zeros
-        without it), for :func:`~chargetransport.statistics.sup_deviation`.
+        without it), for :func:`~chargetransport.deviations.sup_deviation`.
 
     Examples
     --------

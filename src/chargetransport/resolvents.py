@@ -45,7 +45,7 @@ from scipy import integrate, special
 from ._validation import (available_memory_bytes, check_int, check_real, check_real_array,
                           format_bytes)
 from .dos import density_of_states
-from .statistics import fit_power_law
+from .power_laws import fit_power_law
 
 __all__ = [
     "CrossingResult",

@@ -1,10 +1,10 @@
-"""Statistics of per-realization samples: central norms, bootstrap, exceedances, fits.
+"""Central ``L^r`` norms of per-realization samples, with bootstrap and batch-means errors.
 
 Averages over the random potential are sums over realizations. The one-pass moments
 that every ensemble run accumulates are in :mod:`chargetransport.streaming_moments`;
-this module holds the statistics that one pass cannot give and that need the
-per-realization samples (``ensemble_average(..., keep_samples=...)``), as used for the
-convergence in higher mean of section 3:
+this module holds the central norms that need the per-realization samples
+(``ensemble_average(..., keep_samples=...)``), and their errors, as used for the
+convergence in higher mean of section 3 (the norms ``||X - EX||_r`` of (3.10)):
 
 * :func:`central_lp_norm` (``(mean |x - xbar|^r)^(1/r)``, any real ``r >= 1``),
   :func:`bootstrap_central_lp_norms` (those norms for several ``r`` with bootstrap
@@ -12,19 +12,20 @@ convergence in higher mean of section 3:
   :func:`block_central_lp_norms` (the same norms on disjoint blocks of realizations: their
   spread is an error bar that does not rely on the tails the sample happens to hold),
   :func:`block_checked_replicates` (bootstrap replicates widened to that spread where
-  it is larger, for :func:`fit_power_law`),
-  :func:`exceedance_probability` (``P(|X - c| > delta)`` with Wilson score intervals);
-* :func:`sup_deviation`: the largest deviation of a disorder average from a reference
-  (a Boltzmann solution) over many times and observables, with the upward bias of a
-  maximum over noisy points removed by the bootstrap, and its standard error;
-* :func:`fit_power_law`: the exponent of ``y ~ c x^a`` by least squares in log-log
-  coordinates, with a standard error from the residuals or from bootstrap replicates
-  (also behind :func:`chargetransport.resolvents.growth_exponent`).
+  it is larger);
+* :func:`block_checked_central_norms`: all of it at once, for the norms, the ratio
+  ``||X - EX||_r / ||X - EX||_2`` of the highest order and the excess kurtosis, with
+  replicates ready for the power-law fits of :mod:`chargetransport.power_laws`.
+
+Deviations from a reference value (exceedance probabilities, the largest deviation of a
+disorder average from a limit) are in :mod:`chargetransport.deviations`.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -32,13 +33,13 @@ import numpy as np
 from ._validation import check_int, check_memory, check_real, check_real_array
 from .rng import as_generator
 
-__all__ = ["BootstrapResult", "SupDeviation", "block_central_lp_norms",
-           "block_checked_replicates", "bootstrap_central_lp_norms", "central_lp_norm",
-           "exceedance_probability", "fit_power_law", "sup_deviation"]
+__all__ = ["BootstrapResult", "CentralNormStatistics", "CheckedStatistic",
+           "block_central_lp_norms", "block_checked_central_norms", "block_checked_replicates",
+           "bootstrap_central_lp_norms", "central_lp_norm"]
 
 
 # --------------------------------------------------------------------------------------
-# Statistics of samples: central norms, the bootstrap, power laws, exceedances
+# Central norms of samples, the bootstrap, disjoint blocks
 # --------------------------------------------------------------------------------------
 def _check_samples(samples, minimum=2):
     x = check_real_array("samples", samples)
@@ -289,7 +290,7 @@ def block_checked_replicates(estimate, replicates, block_values):
     The batch-means error needs no such assumption but is itself uncertain, by about
     ``1 / sqrt(2 (K - 1))`` relative (25 % for ``K = 8``), so taking the larger of
     the two errs on the safe side. The result serves as ``replicates`` of
-    :func:`fit_power_law`.
+    :func:`chargetransport.power_laws.fit_power_law`.
 
     Examples
     --------
@@ -316,246 +317,147 @@ def block_checked_replicates(estimate, replicates, block_values):
     return est + (reps - reps.mean(axis=0)) * widening, widening
 
 
-def fit_power_law(x, y, replicates=None, y_errors=None):
-    """Exponent ``a`` of ``y ~ c x^a``: least squares of ``log y`` on ``log x``.
-
-    Parameters
-    ----------
-    x, y : array_like, shape (m,)
-        ``m >= 2`` positive values, at least two distinct ``x``.
-    replicates : array_like, shape (B, m), optional
-        Bootstrap replicates of ``y`` (drawn independently for each ``x``); the
-        exponent is refitted to each row (with the same weights), and the standard
-        deviation of those exponents is the standard error.
-    y_errors : array_like, shape (m,), optional
-        Standard errors of ``y``: the fit weights ``log y_i`` by ``y_i / y_errors_i``,
-        the inverse of its standard error (to first order), so that precise points
-        count more. Unweighted by default.
-
-    Returns
-    -------
-    exponent : float
-    prefactor : float
-        ``c``.
-    standard_error : float
-        Of the exponent: from the ``replicates`` when given; otherwise from the
-        residuals of the fit, ``sqrt(sum r_i^2 / (m - 2) / sum (log x_i - mean)^2)``
-        (NaN for ``m = 2``). The latter measures the scatter about a straight line,
-        not any curvature of the data.
-
-    Examples
-    --------
-    >>> a, c, se = fit_power_law([1.0, 2.0, 4.0], [3.0, 12.0, 48.0])
-    >>> round(a, 12), round(c, 12), bool(se < 1e-12)
-    (2.0, 3.0, True)
-    """
-    x = check_real_array("x", x, ndim=1)
-    y = check_real_array("y", y, ndim=1)
-    if x.shape != y.shape or x.size < 2:
-        raise ValueError(f"'x' and 'y' must have the same length >= 2, got {x.size} and {y.size}")
-    if np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("'x' and 'y' must be positive for a fit in log-log coordinates")
-    if np.unique(x).size < 2:
-        raise ValueError(f"'x' must hold at least 2 distinct values to fit a slope, got {x}")
-    lx, ly = np.log(x), np.log(y)
-    m = x.size
-    w = None
-    if y_errors is not None:
-        y_errors = check_real_array("y_errors", y_errors, ndim=1)
-        if y_errors.shape != y.shape or np.any(y_errors <= 0):
-            raise ValueError(f"'y_errors' must be {m} positive standard errors, got {y_errors}")
-        w = y / y_errors
-    if m > 3:
-        (a, b), cov = np.polyfit(lx, ly, 1, w=w, cov=True)
-        se = math.sqrt(cov[0, 0])
-    else:  # polyfit scales its covariance by m - 2 only from m > 3 on
-        a, b = np.polyfit(lx, ly, 1, w=w)
-        se = math.nan
-        if m == 3:
-            ww = np.ones(m) if w is None else w
-            resid = ly - np.polyval((a, b), lx)
-            lbar = np.sum(ww**2 * lx) / np.sum(ww**2)
-            se = float(np.sqrt(np.sum((ww * resid) ** 2) / (m - 2) / np.sum(ww**2 * (lx - lbar) ** 2)))
-    if replicates is not None:
-        reps = check_real_array("replicates", replicates, ndim=2)
-        if reps.shape[1] != x.size:
-            raise ValueError(f"'replicates' must have shape (B, {x.size}), got {reps.shape}")
-        if np.any(reps <= 0):
-            raise ValueError("'replicates' must be positive")
-        slopes = np.polyfit(lx, np.log(reps).T, 1, w=w)[0]
-        se = float(slopes.std(ddof=1))
-    return float(a), float(np.exp(b)), se
-
-
-def exceedance_probability(samples, center, delta, z=1.0):
-    """``P(|X - center| > delta)`` from samples, with a Wilson score interval.
-
-    Parameters
-    ----------
-    samples : array_like, shape (n,)
-        Realizations of ``X``.
-    center : float
-        ``<J, F_T>`` in Corollary 3.5.
-    delta : float or array_like
-        Thresholds ``delta >= 0``.
-    z : float, default 1
-        Width of the interval in standard deviations (1: about 68 %).
-
-    Returns
-    -------
-    p, lower, upper : numpy.ndarray
-        Of the shape of ``delta``: the fraction ``k / n`` of exceedances and the
-        Wilson interval [1]_ ``(p + z^2/2n +- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``,
-        which stays inside [0, 1] and is not empty when ``k = 0``.
-
-    References
-    ----------
-    .. [1] E. B. Wilson, "Probable inference, the law of succession, and
-       statistical inference", J. Amer. Statist. Assoc. 22, 209 (1927).
-
-    Examples
-    --------
-    >>> p, lo, hi = exceedance_probability([0.0, 0.1, 0.5, -0.7], 0.0, 0.2)
-    >>> float(p), bool(lo < 0.5 < hi)
-    (0.5, True)
-    """
-    x = check_real_array("samples", samples, ndim=1)
-    if x.size < 1:
-        raise ValueError("'samples' must hold at least one realization")
-    center = check_real("center", center)
-    deltas = check_real_array("delta", delta)
-    if np.any(deltas < 0):
-        raise ValueError("'delta' must be >= 0")
-    z = check_real("z", z, minimum=0.0, strict_minimum=True)
-    n = x.size
-    dev = np.abs(x - center)
-    p = (dev[(...,) + (None,) * deltas.ndim] > deltas).mean(axis=0)
-    denom = 1.0 + z**2 / n
-    mid = (p + z**2 / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return p, np.maximum(mid - half, 0.0), np.minimum(mid + half, 1.0)
-
-
-@dataclasses.dataclass(frozen=True)
-class SupDeviation:
-    """Result of :func:`sup_deviation`.
+# --------------------------------------------------------------------------------------
+# The norms, their shape statistics and block-checked errors at once
+# --------------------------------------------------------------------------------------
+class CheckedStatistic(NamedTuple):
+    """A statistic of the samples with block-checked bootstrap replicates.
 
     Attributes
     ----------
-    value : float
-        Bias-corrected estimate of ``max_i |E[X_i] - f_i| / s_i``: the plain maximum
-        minus its bootstrap bias, ``2 * raw - mean(replicates)``.
-    standard_error : float
-        Standard deviation of the bootstrap replicates.
-    raw : float
-        The plain maximum ``max_i |mean_i - f_i| / s_i`` (biased upward by the noise).
-    argmax : tuple of int
-        Index of the plain maximum in the observation shape.
-    replicates : numpy.ndarray, shape (num_resamples,)
-        Bias-corrected bootstrap replicates (centred on ``value``), for
-        :func:`fit_power_law`'s ``replicates``.
-    noise_floor : float
-        The 95th percentile of the plain maximum when every true deviation is zero:
-        ``max_i |Z_i| se_i / s_i`` with independent standard normal ``Z_i`` and the
-        standard errors ``se_i`` of the points (and of the reference).
-    num_realizations : int
+    value : numpy.ndarray
+        The statistic of the whole sample.
+    replicates : numpy.ndarray, shape ``(B,) + value.shape``
+        Its bootstrap replicates, widened where the batch-means error of the disjoint
+        blocks is larger and centred on ``value`` (:func:`block_checked_replicates`).
+    standard_error : numpy.ndarray
+        Standard deviation of ``replicates`` (``ddof=1``): the larger of the bootstrap
+        and the batch-means error.
+    widening : numpy.ndarray
+        The factor ``max(1, s_batch / s_boot)`` applied to the bootstrap spread.
     """
 
-    value: float
-    standard_error: float
-    raw: float
-    argmax: tuple
+    value: np.ndarray
     replicates: np.ndarray
-    noise_floor: float
-    num_realizations: int
-
-    @property
-    def resolved(self):
-        """Whether the plain maximum exceeds what noise alone gives in 95% of cases.
-
-        The bias correction removes only part of the bias of a maximum over many
-        noisy points (about half when every deviation is within the noise); quote a
-        deviation, and fit a rate to it, only where it is resolved.
-        """
-        return self.raw > self.noise_floor
+    standard_error: np.ndarray
+    widening: np.ndarray
 
 
-def sup_deviation(samples, reference, *, reference_error=None, scale=1.0, num_resamples=2000,
-                  seed=0):
-    """Largest deviation of a disorder average from a reference, debiased, with an error.
+@dataclasses.dataclass(frozen=True, eq=False)
+class CentralNormStatistics(Mapping):
+    """Result of :func:`block_checked_central_norms`.
 
-    The maximum over many points (times, observables) of ``|mean - reference|`` is
-    biased upward when the deviations are comparable with the statistical errors: the
-    noise alone makes some point large. This estimates the bias by resampling the
-    realizations (and, if given, the reference within its own errors, e.g. a kinetic
-    Monte Carlo solution) and subtracts it (the bootstrap bias correction).
+    A read-only mapping ``{"norm": ..., "ratio": ..., "kurtosis": ...}`` of
+    :class:`CheckedStatistic` (also the attributes of the same names).
+
+    Attributes
+    ----------
+    orders : tuple of float
+        The orders ``r``.
+    norm : CheckedStatistic
+        ``||X - EX||_r`` for each order: ``value`` of shape ``(k,) + shape``.
+    ratio : CheckedStatistic
+        ``||X - EX||_{r_max} / ||X - EX||_2``, ``r_max`` the highest order (``15^(1/6)
+        = 1.570`` for ``r_max = 6`` and a Gaussian ``X``): shape ``shape``.
+    kurtosis : CheckedStatistic
+        The excess kurtosis ``(||X - EX||_4 / ||X - EX||_2)^4 - 3`` (0 for a Gaussian):
+        shape ``shape``.
+    num_blocks : int
+        Disjoint blocks of realizations whose spread checked the bootstrap.
+    """
+
+    orders: tuple
+    norm: CheckedStatistic
+    ratio: CheckedStatistic
+    kurtosis: CheckedStatistic
+    num_blocks: int
+
+    _NAMES = ("norm", "ratio", "kurtosis")
+
+    def __getitem__(self, name):
+        if name not in self._NAMES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __iter__(self):
+        return iter(self._NAMES)
+
+    def __len__(self):
+        return len(self._NAMES)
+
+
+def block_checked_central_norms(samples, orders=(2, 4, 6), *, num_resamples=2000, num_blocks=8,
+                                seed=0):
+    """Central ``L^r`` norms, their ratio and the excess kurtosis, with checked errors.
+
+    The norms ``||X - EX||_r = (E|X - EX|^r)^(1/r)`` are estimated by the plug-in
+    estimator (:func:`central_lp_norm`) with ``num_resamples`` bootstrap replicates
+    (:func:`bootstrap_central_lp_norms`); every replicate set is then checked against the
+    spread of the same statistic over ``num_blocks`` disjoint blocks of realizations
+    (:func:`block_central_lp_norms`) and widened to it where that is larger
+    (:func:`block_checked_replicates`). The ratio of the highest-order norm to the
+    standard deviation, and the excess kurtosis, which describe the shape of the
+    distribution, get the same treatment from the same resamples and blocks.
 
     Parameters
     ----------
-    samples : array_like, shape (R, ...)
-        One observation per realization (``R >= 16``: fewer make the bootstrap, and
-        any error bar, unreliable).
-    reference : array_like, shape (...)
-        The value the disorder average is compared with.
-    reference_error : array_like, shape (...), optional
-        Standard errors of ``reference`` (independent Gaussian errors are resampled).
-    scale : float or array_like, shape (...), default 1
-        Positive normalization of each point (e.g. ``|v(p)|`` for a current).
+    samples : array_like, shape ``(n,) + shape``
+        One real observation per realization, ``n >= 2 num_blocks``.
+    orders : sequence of float, default (2, 4, 6)
+        Distinct orders ``r >= 1``, among them 2 and 4 (the kurtosis needs both).
     num_resamples : int, default 2000
-    seed : int or numpy.random.SeedSequence, default 0
+        Bootstrap resamples, ``>= 2``.
+    num_blocks : int, default 8
+        Disjoint blocks of consecutive realizations, ``>= 2``.
+    seed : int, SeedSequence or numpy.random.Generator, default 0
+        Seed of the bootstrap resampling.
 
     Returns
     -------
-    SupDeviation
+    CentralNormStatistics
+        A mapping of :class:`CheckedStatistic` named ``"norm"``, ``"ratio"`` and
+        ``"kurtosis"``.
+
+    Notes
+    -----
+    For Gaussian ``X`` with standard deviation ``sigma``,
+    ``||X - EX||_r = sigma (E|Z|^r)^(1/r)`` with ``E|Z|^2 = 1``, ``E|Z|^4 = 3``,
+    ``E|Z|^6 = 15``: the ratio is ``15^(1/6)`` for ``r_max = 6`` and the excess kurtosis
+    0. The errors of ratio and kurtosis come from the same resamples as those of the
+    norms, so they include the correlations between the orders.
 
     Examples
     --------
-    Pure noise around the reference: the plain maximum over 50 points is several
-    standard errors (0.05 here), but not beyond the noise floor; a real deviation of
-    0.5 at one point is resolved and estimated to within its error.
+    Gaussian samples of standard deviation 2:
 
-    >>> rng = np.random.default_rng(2)
-    >>> x = rng.standard_normal((400, 50))
-    >>> noise = sup_deviation(x, np.zeros(50), seed=2)
-    >>> bool(noise.raw > 0.05), noise.resolved
-    (True, False)
-    >>> x[:, 7] += 0.5
-    >>> dev = sup_deviation(x, np.zeros(50), seed=2)
-    >>> dev.resolved, dev.argmax, bool(abs(dev.value - 0.5) < 3 * dev.standard_error)
-    (True, (7,), True)
+    >>> rng = np.random.default_rng(5)
+    >>> stats = block_checked_central_norms(2.0 * rng.standard_normal(4000),
+    ...                                     num_resamples=400, seed=1)
+    >>> exact = 2.0 * np.array([1.0, 3.0 ** (1 / 4), 15.0 ** (1 / 6)])
+    >>> bool(np.all(np.abs(stats.norm.value - exact) < 3 * stats.norm.standard_error))
+    True
+    >>> bool(abs(stats["kurtosis"].value) < 3 * stats["kurtosis"].standard_error)
+    True
+    >>> sorted(stats)
+    ['kurtosis', 'norm', 'ratio']
     """
-    x = _check_samples(samples, minimum=16)
-    f = check_real_array("reference", reference)
-    if f.shape != x.shape[1:]:
-        raise ValueError(f"'reference' must have the observation shape {x.shape[1:]}, got {f.shape}")
-    s = np.broadcast_to(check_real_array("scale", scale), f.shape)
-    if np.any(s <= 0):
-        raise ValueError("'scale' must be positive")
-    if reference_error is not None:
-        f_err = check_real_array("reference_error", reference_error)
-        if f_err.shape != f.shape or np.any(f_err < 0):
-            raise ValueError(f"'reference_error' must be non-negative with shape {f.shape}")
-    num_resamples = check_int("num_resamples", num_resamples, minimum=100)
-    R = x.shape[0]
-    flat = x.reshape(R, -1)
-    check_memory("num_resamples", 8 * num_resamples * (R + flat.shape[1]), "the bootstrap")
-    fs, ss = f.reshape(-1), s.reshape(-1)
-    dev = np.abs(flat.mean(axis=0) - fs) / ss
-    raw = float(dev.max())
-    rng = as_generator(seed)
-    reps = np.empty(num_resamples)
-    for b in range(num_resamples):
-        mean_b = flat[rng.integers(0, R, R)].mean(axis=0)
-        ref_b = fs if reference_error is None else fs + f_err.reshape(-1) * rng.standard_normal(fs.size)
-        reps[b] = np.max(np.abs(mean_b - ref_b) / ss)
-    bias = reps.mean() - raw
-    value = raw - bias
-    se_points = flat.std(axis=0, ddof=1) / math.sqrt(R)
-    if reference_error is not None:
-        se_points = np.hypot(se_points, f_err.reshape(-1))
-    null = np.abs(rng.standard_normal((num_resamples, fs.size))) * (se_points / ss)
-    noise_floor = float(np.quantile(null.max(axis=1), 0.95))
-    return SupDeviation(value=float(value), standard_error=float(reps.std(ddof=1)), raw=raw,
-                        argmax=tuple(int(i) for i in np.unravel_index(int(dev.argmax()), f.shape)),
-                        replicates=reps - reps.mean() + value, noise_floor=noise_floor,
-                        num_realizations=R)
+    x = _check_samples(samples)
+    orders = tuple(_check_order(r, "orders") for r in np.atleast_1d(orders))
+    if len(set(orders)) != len(orders) or 2.0 not in orders or 4.0 not in orders:
+        raise ValueError(f"'orders' must be distinct orders >= 1 that include 2 and 4, got "
+                         f"{orders}")
+    num_blocks = check_int("num_blocks", num_blocks, minimum=2)
+    boot = bootstrap_central_lp_norms(x, orders, num_resamples=num_resamples, seed=seed)
+    blocks = block_central_lp_norms(x, orders, num_blocks)
+    est, reps = boot.estimate, boot.replicates     # (order,) + shape, (resample, order) + shape
+    two, four, top = orders.index(2.0), orders.index(4.0), int(np.argmax(orders))
+    derived = {"norm": (est, reps, blocks),
+               "ratio": (est[top] / est[two], reps[:, top] / reps[:, two],
+                         blocks[:, top] / blocks[:, two]),
+               "kurtosis": ((est[four] / est[two]) ** 4 - 3, (reps[:, four] / reps[:, two]) ** 4 - 3,
+                            (blocks[:, four] / blocks[:, two]) ** 4 - 3)}
+    checked = {}
+    for name, (value, replicates, block_values) in derived.items():
+        wide, widening = block_checked_replicates(value, replicates, block_values)
+        checked[name] = CheckedStatistic(value, wide, wide.std(axis=0, ddof=1), widening)
+    return CentralNormStatistics(orders=orders, num_blocks=num_blocks, **checked)
