@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 import chargetransport as ct
+from chargetransport import _study_cli, _study_sessions, studies
 from chargetransport import kinetic_limit as kl
-from chargetransport import studies
 
 REPOSITORY_STUDIES = Path(__file__).resolve().parents[1] / "data" / "studies"
 
@@ -118,9 +118,9 @@ def test_extending_a_study_equals_running_it_at_once(serial_run, tmp_path):
 
 _KILLED_RUN = """
 import sys
-from chargetransport import kinetic_limit, studies
+from chargetransport import _study_cli, kinetic_limit, studies
 studies.register(studies.Study(function=kinetic_limit.plane_wave_relaxation, **{definition}))
-sys.exit(studies.main(sys.argv[1:]))
+sys.exit(_study_cli.main(sys.argv[1:]))
 """
 
 
@@ -227,7 +227,7 @@ def test_a_chunk_over_the_size_limit_stops_the_run_after_it(tmp_path, monkeypatc
 
 def test_a_second_concurrent_run_is_refused(tmp_path):
     (tmp_path / "tiny").mkdir()
-    with studies._exclusive(tmp_path / "tiny", "tiny"):
+    with _study_sessions._exclusive(tmp_path / "tiny", "tiny"):
         with pytest.raises(RuntimeError, match="being run by another process"):
             studies.run_study(tiny(), tmp_path, progress=False)
 
@@ -301,13 +301,13 @@ def test_verify_detects_a_changed_bit(serial_run, tmp_path):
 def test_the_command_line_lists_shows_and_verifies(serial_run, monkeypatch, capsys):
     monkeypatch.setitem(studies._REGISTRY, "tiny", tiny())
     out = str(serial_run.directory.parent)
-    assert studies.main(["list", "--out", out]) == 0
+    assert _study_cli.main(["list", "--out", out]) == 0
     listed = capsys.readouterr().out
     assert "tiny (stored): A test study." in listed and "relaxation_2d_eta0.2" in listed
-    assert studies.main(["show", "tiny", "--out", out]) == 0
+    assert _study_cli.main(["show", "tiny", "--out", out]) == 0
     shown = capsys.readouterr().out
     assert "session 0: completed, 7 realizations" in shown and "stored study tiny" in shown
-    assert studies.main(["verify", "tiny", "--out", out, "--realization", "2"]) == 0
+    assert _study_cli.main(["verify", "tiny", "--out", out, "--realization", "2"]) == 0
     verified = capsys.readouterr().out
     assert verified.startswith("tiny: realization 2 recomputed in ")
     assert verified.strip().endswith(": identical")
