@@ -170,6 +170,33 @@ def test_periodic_cubic_box_deviates_by_its_degenerate_images(values):
     assert values["box_check_resolved_twisted_L64"] is False
 
 
+def test_the_levelling_off_in_d3_is_a_box_effect(values):
+    # the text: at eta = 0.1 a twisted box of side 128 (about 2700 levels in the decay width)
+    # deviates less over T in [0, 2] than the box of side 92 (about 1000) beyond 3 combined
+    # standard errors (independent potentials and twists: the errors add in quadrature),
+    # and its maximum is resolved (above the noise floor of a maximum of many noisy points)
+    gain, se = values["box_check_gain_L128"], values["box_check_gain_se_L128"]
+    assert gain == pytest.approx(values["box_check_twisted_L92"]
+                                 - values["box_check_twisted_L128"], abs=1e-15)
+    assert gain > 3 * se
+    assert values["box_check_resolved_twisted_L128"] is True
+    assert values["box_check_realizations_twisted_L128"] >= 30
+    # ... and below the eta = 0.14 value of the figure beyond 3 combined standard errors
+    assert values["relaxation_full_d3_0.14"] - values["box_check_twisted_L128"] > 3 * np.hypot(
+        values["relaxation_full_se_d3_0.14"], values["box_check_se_twisted_L128"])
+    # the level counts quoted: L^3 rho(E) 2 pi rho(E) eta^2 scales as L^3
+    for side in (92, 128):
+        assert values[f"box_check_levels_L{side}"] == pytest.approx(
+            values["box_check_levels_L64"] * (side / 64) ** 3, rel=1e-12)
+    # the survival deviation at T = 1 in the larger box is about (0.1 / 0.14)^2 = 0.51 of
+    # the eta = 0.14 value (an eta^2 correction): within 3 combined standard errors of that
+    ratio = (0.1 / 0.14) ** 2
+    expected = ratio * values["survival_T1_d3_0.14"]
+    err = np.hypot(values["box_check_survival_T1_se_twisted_L128"],
+                   ratio * values["survival_T1_se_d3_0.14"])
+    assert abs(values["box_check_survival_T1_twisted_L128"] - expected) < 3 * err
+
+
 def test_box_check_box_still_holds_enough_levels(values):
     # the text: several times the level count at which a box's rates read low
     E = float(np.sum(2 * np.cos(2 * np.pi * np.array(TARGETS[3]))))
