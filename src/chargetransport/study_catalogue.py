@@ -277,6 +277,8 @@ _define_twisted(3, 64, 0.1, 32, label="_L64")
 # and a larger box at eta = 0.1 (about 2700 levels in the decay width instead of 1000): does
 # the late-time deviation of the full window depend on the box?
 _define_twisted(3, 128, 0.1, 64, label="_L128")
+# ... and the same level count at eta = 0.14 (side 103 instead of 74)
+_define_twisted(3, 103, 0.14, 64, label="_L103")
 _define(
     name="relaxation_periodic_3d_eta0.1_L64", function=kinetic_limit.plane_wave_relaxation,
     parameters={**twisted_relaxation_parameters(3, 64, 0.1), "twist": False,
