@@ -197,6 +197,25 @@ def test_the_levelling_off_in_d3_is_a_box_effect(values):
     assert abs(values["box_check_survival_T1_twisted_L128"] - expected) < 3 * err
 
 
+def test_in_boxes_of_equal_level_count_the_d3_full_window_falls_from_014_to_01(values):
+    # the text: at eta = 0.14 a box of side 103 holds about as many levels as the box of
+    # side 128 at eta = 0.1 (L^3 eta^2 nearly equal), and between the two the largest
+    # deviation over T in [0, 2] falls beyond 3 combined standard errors, with a positive
+    # local exponent (3 of its standard errors), not above the O(eta^2) of the corrections
+    # by more than 3
+    levels = values["box_check_levels_eta0.14_L103"]
+    assert levels == pytest.approx(values["box_check_levels_L64"] * (103 / 64) ** 3
+                                   * (0.14 / 0.1) ** 2, rel=1e-12)
+    assert abs(levels / values["box_check_levels_L128"] - 1) < 0.05
+    high, low = values["box_check_eta0.14_L103"], values["box_check_twisted_L128"]
+    assert values["box_check_resolved_eta0.14_L103"] is True
+    assert high - low > 3 * np.hypot(values["box_check_se_eta0.14_L103"],
+                                     values["box_check_se_twisted_L128"])
+    slope, se = values["box_check_equal_slope"], values["box_check_equal_slope_se"]
+    assert slope == pytest.approx(math.log(high / low) / math.log(1.4), rel=1e-12)
+    assert slope - 3 * se > 0 and slope < 2 + 3 * se
+
+
 def test_box_check_box_still_holds_enough_levels(values):
     # the text: several times the level count at which a box's rates read low
     E = float(np.sum(2 * np.cos(2 * np.pi * np.array(TARGETS[3]))))
