@@ -191,6 +191,9 @@ def test_the_levelling_off_in_d3_is_a_box_effect(values):
     # the survival deviation at T = 1 in the larger box is about (0.1 / 0.14)^2 = 0.51 of
     # the eta = 0.14 value (an eta^2 correction): within 3 combined standard errors of that
     ratio = (0.1 / 0.14) ** 2
+    assert values["eta_squared_ratio"] == pytest.approx(ratio, rel=1e-12)
+    assert values["box_check_survival_ratio"] == pytest.approx(
+        values["box_check_survival_T1_twisted_L128"] / values["survival_T1_d3_0.14"], rel=1e-12)
     expected = ratio * values["survival_T1_d3_0.14"]
     err = np.hypot(values["box_check_survival_T1_se_twisted_L128"],
                    ratio * values["survival_T1_se_d3_0.14"])
@@ -211,6 +214,10 @@ def test_in_boxes_of_equal_level_count_the_d3_full_window_falls_from_014_to_01(v
     assert values["box_check_resolved_eta0.14_L103"] is True
     assert high - low > 3 * np.hypot(values["box_check_se_eta0.14_L103"],
                                      values["box_check_se_twisted_L128"])
+    # the figure's text: at eta = 0.14 too the larger box deviates less than the box of
+    # 1000 levels (side 74), beyond 3 combined standard errors
+    assert values["relaxation_full_d3_0.14"] - high > 3 * np.hypot(
+        values["relaxation_full_se_d3_0.14"], values["box_check_se_eta0.14_L103"])
     slope, se = values["box_check_equal_slope"], values["box_check_equal_slope_se"]
     assert slope == pytest.approx(math.log(high / low) / math.log(1.4), rel=1e-12)
     assert slope - 3 * se > 0 and slope < 2 + 3 * se
