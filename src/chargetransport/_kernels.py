@@ -56,6 +56,14 @@ def _rmul(x, c):
     return complex(x * c.real, x * c.imag)
 
 
+@nb.njit(cache=True, inline="always")
+def _site(c_h, c_id, eta, v, psi, neighbours):
+    """One site of ``c_h (Delta + eta V) psi + c_id psi``, given the sum of its six
+    neighbours (added in the kernels' fixed order, so that every loop that reaches a site
+    computes it with the same operations)."""
+    return _rmul(c_h, neighbours + _rmul(eta * v, psi)) + _rmul(c_id, psi)
+
+
 def boundary_phases(twist):
     """The ``phases`` argument of the kernels for a box with twist ``theta`` (d numbers)."""
     phases = np.ones((2, 3), dtype=np.complex128)
@@ -131,14 +139,15 @@ def wrap_values(p2, r, phases):
 def _apply_row(p2, v2, eta, c_h, c_id, o2, r, xa, xm, xb, xp, ya, ym, yb, yp, left, right):
     """Row r of out = c_h (Delta + eta V) psi + c_id psi."""
     n = p2.shape[1]
-    o2[r, 0] = _rmul(c_h, xa[xm, 0] + xb[xp, 0] + ya[ym, 0] + yb[yp, 0] + left + p2[r, 1]
-                      + _rmul(eta * v2[r, 0], p2[r, 0])) + _rmul(c_id, p2[r, 0])
+    o2[r, 0] = _site(c_h, c_id, eta, v2[r, 0], p2[r, 0],
+                     xa[xm, 0] + xb[xp, 0] + ya[ym, 0] + yb[yp, 0] + left + p2[r, 1])
     for k in range(1, n - 1):
-        o2[r, k] = _rmul(c_h, xa[xm, k] + xb[xp, k] + ya[ym, k] + yb[yp, k] + p2[r, k - 1]
-                          + p2[r, k + 1] + _rmul(eta * v2[r, k], p2[r, k])) + _rmul(c_id, p2[r, k])
+        o2[r, k] = _site(c_h, c_id, eta, v2[r, k], p2[r, k],
+                         xa[xm, k] + xb[xp, k] + ya[ym, k] + yb[yp, k] + p2[r, k - 1]
+                         + p2[r, k + 1])
     k = n - 1
-    o2[r, k] = _rmul(c_h, xa[xm, k] + xb[xp, k] + ya[ym, k] + yb[yp, k] + p2[r, k - 1] + right
-                      + _rmul(eta * v2[r, k], p2[r, k])) + _rmul(c_id, p2[r, k])
+    o2[r, k] = _site(c_h, c_id, eta, v2[r, k], p2[r, k],
+                     xa[xm, k] + xb[xp, k] + ya[ym, k] + yb[yp, k] + p2[r, k - 1] + right)
 
 
 @nb.njit(cache=True, inline="always")
@@ -149,14 +158,16 @@ def _chebyshev_row(p2, v2, eta, c_h, c_id, q2, a2, c_acc, r, xa, xm, xb, xp, ya,
     In place is safe: each site reads ``prev`` only at itself.
     """
     n = p2.shape[1]
-    q2[r, 0] = _rmul(c_h, xa[xm, 0] + xb[xp, 0] + ya[ym, 0] + yb[yp, 0] + left + p2[r, 1]
-                      + _rmul(eta * v2[r, 0], p2[r, 0])) + _rmul(c_id, p2[r, 0]) - q2[r, 0]
+    q2[r, 0] = _site(c_h, c_id, eta, v2[r, 0], p2[r, 0],
+                     xa[xm, 0] + xb[xp, 0] + ya[ym, 0] + yb[yp, 0] + left + p2[r, 1]) - q2[r, 0]
     for k in range(1, n - 1):
-        q2[r, k] = _rmul(c_h, xa[xm, k] + xb[xp, k] + ya[ym, k] + yb[yp, k] + p2[r, k - 1]
-                          + p2[r, k + 1] + _rmul(eta * v2[r, k], p2[r, k])) + _rmul(c_id, p2[r, k]) - q2[r, k]
+        q2[r, k] = _site(c_h, c_id, eta, v2[r, k], p2[r, k],
+                         xa[xm, k] + xb[xp, k] + ya[ym, k] + yb[yp, k] + p2[r, k - 1]
+                         + p2[r, k + 1]) - q2[r, k]
     k = n - 1
-    q2[r, k] = _rmul(c_h, xa[xm, k] + xb[xp, k] + ya[ym, k] + yb[yp, k] + p2[r, k - 1] + right
-                      + _rmul(eta * v2[r, k], p2[r, k])) + _rmul(c_id, p2[r, k]) - q2[r, k]
+    q2[r, k] = _site(c_h, c_id, eta, v2[r, k], p2[r, k],
+                     xa[xm, k] + xb[xp, k] + ya[ym, k] + yb[yp, k] + p2[r, k - 1]
+                     + right) - q2[r, k]
     if c_acc != 0.0:
         for k in range(n):
             a2[r, k] += c_acc * q2[r, k]
@@ -177,13 +188,13 @@ def _long_apply(A, B, has_x, Cm, Cp, C, Vv, O, eta, c_h, c_id):
     an axis 0 its two neighbours are the zeros the row kernels add."""
     if has_x:
         for t in range(O.size):
-            O[t] = _rmul(c_h, A[t] + B[t] + Cm[t] + Cp[t] + C[t] + C[t + 2]
-                          + _rmul(eta * Vv[t], C[t + 1])) + _rmul(c_id, C[t + 1])
+            O[t] = _site(c_h, c_id, eta, Vv[t], C[t + 1],
+                         A[t] + B[t] + Cm[t] + Cp[t] + C[t] + C[t + 2])
     else:
         z = 0j
         for t in range(O.size):
-            O[t] = _rmul(c_h, z + z + Cm[t] + Cp[t] + C[t] + C[t + 2]
-                          + _rmul(eta * Vv[t], C[t + 1])) + _rmul(c_id, C[t + 1])
+            O[t] = _site(c_h, c_id, eta, Vv[t], C[t + 1],
+                         z + z + Cm[t] + Cp[t] + C[t] + C[t + 2])
 
 
 @nb.njit(cache=True, inline="always")
@@ -191,19 +202,19 @@ def _long_chebyshev(A, B, has_x, Cm, Cp, C, Vv, Q, Acc, eta, c_h, c_id, c_acc):
     """Q <- c_h (...) + c_id C[t + 1] - Q, and Acc += c_acc Q if c_acc != 0, in one pass."""
     if has_x and c_acc != 0.0:
         for t in range(Q.size):
-            q = _rmul(c_h, A[t] + B[t] + Cm[t] + Cp[t] + C[t] + C[t + 2]
-                       + _rmul(eta * Vv[t], C[t + 1])) + _rmul(c_id, C[t + 1]) - Q[t]
+            q = _site(c_h, c_id, eta, Vv[t], C[t + 1],
+                      A[t] + B[t] + Cm[t] + Cp[t] + C[t] + C[t + 2]) - Q[t]
             Q[t] = q
             Acc[t] += c_acc * q
     elif has_x:
         for t in range(Q.size):
-            Q[t] = _rmul(c_h, A[t] + B[t] + Cm[t] + Cp[t] + C[t] + C[t + 2]
-                          + _rmul(eta * Vv[t], C[t + 1])) + _rmul(c_id, C[t + 1]) - Q[t]
+            Q[t] = _site(c_h, c_id, eta, Vv[t], C[t + 1],
+                         A[t] + B[t] + Cm[t] + Cp[t] + C[t] + C[t + 2]) - Q[t]
     else:
         z = 0j
         for t in range(Q.size):
-            Q[t] = _rmul(c_h, z + z + Cm[t] + Cp[t] + C[t] + C[t + 2]
-                          + _rmul(eta * Vv[t], C[t + 1])) + _rmul(c_id, C[t + 1]) - Q[t]
+            Q[t] = _site(c_h, c_id, eta, Vv[t], C[t + 1],
+                         z + z + Cm[t] + Cp[t] + C[t] + C[t + 2]) - Q[t]
         if c_acc != 0.0:
             for t in range(Q.size):
                 Acc[t] += c_acc * Q[t]
@@ -216,16 +227,16 @@ def _end_values(p2, v2, eta, c_h, c_id, r, xr, pr, has_x, left, right):
     n = p2.shape[1]
     k = n - 1
     if has_x:
-        a = _rmul(c_h, p2[xr, 0] + p2[pr, 0] + p2[r - 1, 0] + p2[r + 1, 0] + left + p2[r, 1]
-                   + _rmul(eta * v2[r, 0], p2[r, 0])) + _rmul(c_id, p2[r, 0])
-        b = _rmul(c_h, p2[xr, k] + p2[pr, k] + p2[r - 1, k] + p2[r + 1, k] + p2[r, k - 1] + right
-                   + _rmul(eta * v2[r, k], p2[r, k])) + _rmul(c_id, p2[r, k])
+        a = _site(c_h, c_id, eta, v2[r, 0], p2[r, 0],
+                  p2[xr, 0] + p2[pr, 0] + p2[r - 1, 0] + p2[r + 1, 0] + left + p2[r, 1])
+        b = _site(c_h, c_id, eta, v2[r, k], p2[r, k],
+                  p2[xr, k] + p2[pr, k] + p2[r - 1, k] + p2[r + 1, k] + p2[r, k - 1] + right)
     else:
         z = 0j
-        a = _rmul(c_h, z + z + p2[r - 1, 0] + p2[r + 1, 0] + left + p2[r, 1]
-                   + _rmul(eta * v2[r, 0], p2[r, 0])) + _rmul(c_id, p2[r, 0])
-        b = _rmul(c_h, z + z + p2[r - 1, k] + p2[r + 1, k] + p2[r, k - 1] + right
-                   + _rmul(eta * v2[r, k], p2[r, k])) + _rmul(c_id, p2[r, k])
+        a = _site(c_h, c_id, eta, v2[r, 0], p2[r, 0],
+                  z + z + p2[r - 1, 0] + p2[r + 1, 0] + left + p2[r, 1])
+        b = _site(c_h, c_id, eta, v2[r, k], p2[r, k],
+                  z + z + p2[r - 1, k] + p2[r + 1, k] + p2[r, k - 1] + right)
     return a, b
 
 
