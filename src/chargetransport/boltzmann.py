@@ -527,11 +527,12 @@ def kinetic_monte_carlo(initial, times, test_functions, num_particles, seed=0,
     -----
     The process: transport ``dX/dT = v(V) = grad e(V) / (2 pi)``, and jumps at
     rate ``m(V) = int sigma(U, V) dU = 2 pi rho(e(V))`` to a momentum drawn
-    exactly from the shell measure (:func:`chargetransport.shell_sampling.sample_energy_shell`). Its law at
-    time T is the solution F_T of (2.11); ``<J, F_T> = E[J(X_T, V_T)]``.
+    exactly from the shell measure
+    (:func:`chargetransport.shell_sampling.sample_energy_shell`). Its law at time T is the
+    solution F_T of (2.11); ``<J, F_T> = E[J(X_T, V_T)]``.
 
-    The particle kernel runs at about 1e7 collisions per second on one core in
-    d = 2 and 3 (``benchmarks/bench_transport.py``, against the former d = 3
+    The particle kernel runs at about 2e7 collisions per second on one core in d = 2
+    and 1e7 in d = 3 (``benchmarks/bench_transport.py``, against the former d = 3
     sampler). Between collisions a particle carries the cosines of its momentum
     and their branches, so a collision costs no inverse trig call.
     """
