@@ -279,6 +279,10 @@ _define_twisted(3, 64, 0.1, 32, label="_L64")
 _define_twisted(3, 128, 0.1, 64, label="_L128")
 # ... and the same level count at eta = 0.14 (side 103 instead of 74)
 _define_twisted(3, 103, 0.14, 64, label="_L103")
+# ... and at the book's eta = 0.4, 0.28, 0.2 (the book's boxes hold 1000 levels): the full
+# window in d = 3 at one level count, about 2700, from eta = 0.4 down to 0.1
+for _eta, _L in ((0.4, 51), (0.28, 65), (0.2, 81)):
+    _define_twisted(3, _L, _eta, 64, label=f"_L{_L}")
 _define(
     name="relaxation_periodic_3d_eta0.1_L64", function=kinetic_limit.plane_wave_relaxation,
     parameters={**twisted_relaxation_parameters(3, 64, 0.1), "twist": False,
