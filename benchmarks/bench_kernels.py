@@ -21,7 +21,17 @@ against ``scipy.sparse.linalg.expm_multiply`` on a 3D L = 48 lattice at equal
 accuracy.
 
 Run: ``python benchmarks/bench_kernels.py`` (a few minutes on 2 cores; L = 256
-needs about 1.2 GB). Numba reads its thread count at start-up: the 2-thread
+needs about 1.2 GB).
+
+Arithmetic or memory? ``--L 32 64 --threads 1`` runs the kernels on fields that stay in
+cache, where a sweep costs its arithmetic alone. On the 2-core EPYC host of this project
+(idle, 2026-12-02) the fused Chebyshev step took 3.05-3.09 ns/site there on one thread
+and ``apply`` 1.83-2.09, while the same-bytes stream at L = 128 and 256 took 2.4 ns/site:
+on one thread the fused step is bounded by its arithmetic (Numba's complex arithmetic
+splits every complex vector into real and imaginary parts and merges them again), which
+is why its one-thread ratio stays near 0.45-0.55. Two bit-identical restructurings were
+measured and not kept: blocking axis 1 so that three planes of psi stay in L2 (0-7 %
+slower) and summing the neighbours on float views in a first pass (15-30 % slower). Numba reads its thread count at start-up: the 2-thread
 rows need ``NUMBA_NUM_THREADS >= 2`` (the default on a 2-core machine).
 """
 from __future__ import annotations
