@@ -96,7 +96,7 @@ def _wigner_parameters(d, eta):
 
 
 for _d, _eta, _num in ((2, 0.2, 128), (2, 0.14, 64), (2, 0.1, 128), (3, 0.4, 32), (3, 0.35, 32),
-                       (3, 0.3, 32), (3, 0.25, 32)):
+                       (3, 0.3, 32), (3, 0.25, 32), (3, 0.2, 32)):
     _define(
         name=f"wigner_{_d}d_eta{_eta}",
         function=fluctuations.wkb_experiment_pairings,
