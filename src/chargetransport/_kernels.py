@@ -296,7 +296,8 @@ def _apply_rows(psi, V, eta, c_h, c_id, out, phases, chunk, nchunks):
 
 
 @nb.njit(cache=True, inline="always")
-def _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, chunk, nchunks):
+def _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last):
+    """The Chebyshev step on the rows [first, last) of the field."""
     n0, n1, n = psi.shape
     rows = n0 * n1
     p2, v2 = psi.reshape(rows, n), V.reshape(rows, n)
@@ -308,7 +309,6 @@ def _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, chunk, nch
     # prev and acc at the two ends of the interior rows of a plane, kept before the long
     # loop overwrites them
     ends = np.empty((n1, 4), dtype=psi.dtype)
-    first, last = chunk * rows // nchunks, (chunk + 1) * rows // nchunks
     r = first
     while r < last:
         i = r // n1
@@ -366,15 +366,93 @@ def _stencil_apply_serial(psi, V, eta, c_h, c_id, out, phases):
     _apply_rows(psi, V, eta, c_h, c_id, out, phases, 0, 1)
 
 
+@nb.njit(cache=True, inline="always")
+def _chunk_rows(psi, chunk, nchunks):
+    rows = psi.shape[0] * psi.shape[1]
+    return chunk * rows // nchunks, (chunk + 1) * rows // nchunks
+
+
 @nb.njit(cache=True, parallel=True)
 def _chebyshev_step_threads(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, nchunks):
     for chunk in nb.prange(nchunks):
-        _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, chunk, nchunks)
+        first, last = _chunk_rows(psi, chunk, nchunks)
+        _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last)
 
 
 @nb.njit(cache=True)
 def _chebyshev_step_serial(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases):
-    _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, 0, 1)
+    first, last = _chunk_rows(psi, 0, 1)
+    _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last)
+
+
+# ---------------------------------------------------------------------------------------
+# Two Chebyshev steps in one sweep (temporal blocking). Step A writes T_{n+1} over
+# prev, step B then T_{n+2} over psi. A row of step B needs step A's rows up to
+# ``reach`` rows away (a plane in 3D, a row in 2D), so B follows A at that lag while
+# the rows are still in cache: one pass over memory for two steps. Each site is
+# computed by the same row kernels as a single step, so the result is bit for bit
+# that of two calls of ``chebyshev_step``. Wraps: B overwrites psi, which A still
+# reads at the neighbours of its rows; B therefore leaves the first and last
+# ``reach`` rows of each chunk (which the neighbouring chunk's A, or A across the
+# periodic wrap, reads) to a second pass after all chunks have finished step A.
+# ---------------------------------------------------------------------------------------
+_TWO_STEP_MIN_BLOCK_SITES = 4096
+
+
+@nb.njit(cache=True)
+def _chebyshev_row_range(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last):
+    # a function of its own (not inlined): the two-step sweep calls it five times
+    _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last)
+
+
+@nb.njit(cache=True, inline="always")
+def _two_step_reach(psi):
+    return psi.shape[1] if psi.shape[0] > 1 else 1
+
+
+@nb.njit(cache=True, inline="always")
+def _two_steps_lagged(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases, first, last):
+    """Step A on rows [first, last), step B on [first + reach, last - reach) behind it."""
+    reach = _two_step_reach(psi)
+    n = psi.shape[2]
+    block = max(reach, _TWO_STEP_MIN_BLOCK_SITES // n)
+    a = first
+    b = first + reach
+    while a < last:
+        a_next = min(last, a + block)
+        _chebyshev_row_range(psi, V, eta, c_h, c_id, prev, acc, c1, phases, a, a_next)
+        a = a_next
+        b_next = min(last - reach, a - reach)
+        if b_next > b:
+            _chebyshev_row_range(prev, V, eta, c_h, c_id, psi, acc, c2, phases, b, b_next)
+            b = b_next
+
+
+@nb.njit(cache=True, inline="always")
+def _two_steps_edges(psi, V, eta, c_h, c_id, prev, acc, c2, phases, first, last):
+    """Step B on the rows of [first, last) that ``_two_steps_lagged`` left."""
+    reach = _two_step_reach(psi)
+    head = min(first + reach, last)
+    _chebyshev_row_range(prev, V, eta, c_h, c_id, psi, acc, c2, phases, first, head)
+    tail = max(head, last - reach)
+    _chebyshev_row_range(prev, V, eta, c_h, c_id, psi, acc, c2, phases, tail, last)
+
+
+@nb.njit(cache=True, parallel=True)
+def _chebyshev_two_steps_threads(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases, nchunks):
+    for chunk in nb.prange(nchunks):
+        first, last = _chunk_rows(psi, chunk, nchunks)
+        _two_steps_lagged(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases, first, last)
+    for chunk in nb.prange(nchunks):      # starts when every chunk has finished step A
+        first, last = _chunk_rows(psi, chunk, nchunks)
+        _two_steps_edges(psi, V, eta, c_h, c_id, prev, acc, c2, phases, first, last)
+
+
+@nb.njit(cache=True)
+def _chebyshev_two_steps_serial(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases):
+    first, last = _chunk_rows(psi, 0, 1)
+    _two_steps_lagged(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases, first, last)
+    _two_steps_edges(psi, V, eta, c_h, c_id, prev, acc, c2, phases, first, last)
 
 
 def stencil_apply(psi, V, eta, c_h, c_id, out, phases):
@@ -395,6 +473,18 @@ def chebyshev_step(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases):
                                 num_chunks(psi.shape[0] * psi.shape[1]))
     else:
         _chebyshev_step_serial(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases)
+
+
+def chebyshev_two_steps(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases):
+    """Two Chebyshev steps in one sweep, equal bit for bit to
+    ``chebyshev_step(psi, ..., prev, acc, c1)`` followed by
+    ``chebyshev_step(prev, ..., psi, acc, c2)``: afterwards ``prev`` holds
+    T_{n+1}, ``psi`` holds T_{n+2}."""
+    if psi.size >= PARALLEL_MIN_SITES:
+        _chebyshev_two_steps_threads(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases,
+                                     num_chunks(psi.shape[0] * psi.shape[1]))
+    else:
+        _chebyshev_two_steps_serial(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases)
 
 
 @nb.njit(cache=True, inline="always")
