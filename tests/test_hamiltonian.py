@@ -91,30 +91,38 @@ def test_serial_and_threaded_stencil_drivers_agree_bit_for_bit():
     ((1, 1, 7), (0.0, 0.0, 0.3)), ((1, 1, 50), (0.0, 0.0, 0.0)), ((1, 5, 6), (0.0, 0.0, 0.0)),
     ((1, 40, 33), (0.0, 0.2, 0.7)), ((1, 300, 200), (0.0, 0.1, 0.0)), ((3, 4, 5), (0.0, 0.0, 0.0)),
     ((3, 4, 5), (0.1, 0.2, 0.3)), ((7, 6, 9), (0.5, 0.0, 0.25)), ((40, 36, 32), (0.0, 0.0, 0.0)),
-    ((40, 36, 32), (0.3, 0.1, 0.9)), ((33, 33, 33), (0.0, 0.4, 0.0))])
-def test_two_fused_chebyshev_steps_equal_two_single_steps_bit_for_bit(shape, twist):
-    # the two-step sweep reorders the work (step B a plane behind step A, the edges of
-    # every chunk last), not the arithmetic: exact bytes, for the serial driver, the
-    # threaded one with 1-3 chunks (chunk edges inside planes, at 2D rows, 1D wraps)
+    ((40, 36, 32), (0.3, 0.1, 0.9)), ((33, 33, 33), (0.0, 0.4, 0.0)),
+    # planes of more than _STRIP_SITES sites, swept in strips (the last one narrower)
+    ((9, 70, 300), (0.0, 0.0, 0.0)), ((9, 70, 300), (0.3, 0.6, 0.1))])
+def test_fused_chebyshev_steps_equal_single_steps_bit_for_bit(shape, twist):
+    # the sweep reorders the work (each step a plane or row behind the one before, strips,
+    # the edges of chunks and strips in later passes), not the arithmetic: exact bytes
+    # for 1-5 steps, the serial driver and the threaded one with 1-3 chunks (chunk edges
+    # inside planes, at 2D rows, 1D wraps)
     from chargetransport import _kernels
+    if shape == (9, 70, 300):           # the strips are exercised (two, of 54 and 16 rows)
+        assert 70 * 300 > _kernels._STRIP_SITES and _kernels._STRIP_SITES // 300 == 54
     rng = np.random.default_rng(sum(shape))
     phases = _kernels.boundary_phases(twist)
     psi, prev, acc = (random_state(shape, rng) for _ in range(3))
     V = rng.standard_normal(shape)
-    c1, c2 = 0.25 - 0.5j, -0.1 + 0.3j
-    p1, q1, a1 = psi.copy(), prev.copy(), acc.copy()
-    _kernels.chebyshev_step(p1, V, 0.7, 0.6, -0.2, q1, a1, c1, phases)
-    _kernels.chebyshev_step(q1, V, 0.7, 0.6, -0.2, p1, a1, c2, phases)
-    runs = [lambda p, q, a: _kernels._chebyshev_two_steps_serial(p, V, 0.7, 0.6, -0.2, q, a,
-                                                                 c1, c2, phases)]
-    runs += [lambda p, q, a, k=k: _kernels._chebyshev_two_steps_threads(
-        p, V, 0.7, 0.6, -0.2, q, a, c1, c2, phases, k) for k in (1, 2, 3)]
-    for run in runs:
-        p2, q2, a2 = psi.copy(), prev.copy(), acc.copy()
-        run(p2, q2, a2)
-        assert p1.tobytes() == p2.tobytes()
-        assert q1.tobytes() == q2.tobytes()
-        assert a1.tobytes() == a2.tobytes()
+    coeffs = rng.standard_normal(5) + 1j * rng.standard_normal(5)
+    for k in range(1, 6):
+        p1, q1, a1 = psi.copy(), prev.copy(), acc.copy()
+        for s in range(k):
+            src, dst = (p1, q1) if s % 2 == 0 else (q1, p1)
+            _kernels.chebyshev_step(src, V, 0.7, 0.6, -0.2, dst, a1, coeffs[s], phases)
+        cs = coeffs[:k].copy()
+        runs = [lambda p, q, a: _kernels._chebyshev_steps_serial(p, V, 0.7, 0.6, -0.2, q, a,
+                                                                 cs, phases)]
+        runs += [lambda p, q, a, n=n: _kernels._chebyshev_steps_threads(
+            p, V, 0.7, 0.6, -0.2, q, a, cs, phases, n) for n in (1, 2, 3)]
+        for run in runs:
+            p2, q2, a2 = psi.copy(), prev.copy(), acc.copy()
+            run(p2, q2, a2)
+            assert p1.tobytes() == p2.tobytes()
+            assert q1.tobytes() == q2.tobytes()
+            assert a1.tobytes() == a2.tobytes()
 
 
 @given(d=st.integers(1, 3), L=st.integers(3, 7), eta=st.floats(0.0, 5.0),

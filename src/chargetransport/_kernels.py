@@ -296,8 +296,20 @@ def _apply_rows(psi, V, eta, c_h, c_id, out, phases, chunk, nchunks):
 
 
 @nb.njit(cache=True, inline="always")
-def _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last):
-    """The Chebyshev step on the rows [first, last) of the field."""
+def _row_workspace(psi):
+    """A thread's work space for ``_chebyshev_rows``: the scratch rows (row 0 stays zero)
+    and, for each row of a plane, prev and acc at its two ends, kept before the long loop
+    overwrites them."""
+    scratch = np.zeros((_SCRATCH_ROWS, psi.shape[2]), dtype=psi.dtype)
+    ends = np.empty((psi.shape[1], 4), dtype=psi.dtype)
+    return scratch, ends
+
+
+@nb.njit(cache=True, inline="always")
+def _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last, scratch,
+                    ends):
+    """The Chebyshev step on the rows [first, last) of the field. ``scratch`` and ``ends``
+    are a thread's work space (``_row_workspace``)."""
     n0, n1, n = psi.shape
     rows = n0 * n1
     p2, v2 = psi.reshape(rows, n), V.reshape(rows, n)
@@ -305,10 +317,6 @@ def _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, las
     p, v = psi.reshape(psi.size), V.reshape(V.size)
     q, a = prev.reshape(prev.size), acc.reshape(acc.size)
     has_x = n0 > 1
-    scratch = np.zeros((_SCRATCH_ROWS, n), dtype=psi.dtype)
-    # prev and acc at the two ends of the interior rows of a plane, kept before the long
-    # loop overwrites them
-    ends = np.empty((n1, 4), dtype=psi.dtype)
     r = first
     while r < last:
         i = r // n1
@@ -376,83 +384,182 @@ def _chunk_rows(psi, chunk, nchunks):
 def _chebyshev_step_threads(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, nchunks):
     for chunk in nb.prange(nchunks):
         first, last = _chunk_rows(psi, chunk, nchunks)
-        _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last)
+        scratch, ends = _row_workspace(psi)
+        _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last, scratch,
+                        ends)
 
 
 @nb.njit(cache=True)
 def _chebyshev_step_serial(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases):
-    first, last = _chunk_rows(psi, 0, 1)
-    _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last)
+    scratch, ends = _row_workspace(psi)
+    _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, 0, psi.shape[0] * psi.shape[1],
+                    scratch, ends)
 
 
 # ---------------------------------------------------------------------------------------
-# Two Chebyshev steps in one sweep (temporal blocking). Step A writes T_{n+1} over
-# prev, step B then T_{n+2} over psi. A row of step B needs step A's rows up to
-# ``reach`` rows away (a plane in 3D, a row in 2D), so B follows A at that lag while
-# the rows are still in cache: one pass over memory for two steps. Each site is
-# computed by the same row kernels as a single step, so the result is bit for bit
-# that of two calls of ``chebyshev_step``. Wraps: B overwrites psi, which A still
-# reads at the neighbours of its rows; B therefore leaves the first and last
-# ``reach`` rows of each chunk (which the neighbouring chunk's A, or A across the
-# periodic wrap, reads) to a second pass after all chunks have finished step A.
+# Several Chebyshev steps in one sweep (temporal blocking). Step s writes T_{n+s+1} over
+# prev (s even) or psi (s odd). A row of step s needs the rows of step s - 1 next to it
+# (in the planes on either side in 3D, the rows on either side in 2D), so each step
+# follows the one before a plane (a row) behind, while those rows are still in cache:
+# about one pass over memory for all the steps. A 3D plane of more than _STRIP_SITES
+# sites is swept in strips of rows, so that the planes kept in cache stay small. Each
+# site is computed by the same row kernels as a single step, so the result is bit for
+# bit that of one ``chebyshev_step`` after another. Edges: step s overwrites the field
+# that step s - 1 of a neighbouring chunk or strip (or across the periodic wrap) still
+# reads, so in the first pass step s leaves the s planes (rows) at each end of a chunk
+# and the s rows at each edge of a strip; pass s + 1 does them, after every chunk has
+# finished the passes before.
 # ---------------------------------------------------------------------------------------
-_TWO_STEP_MIN_BLOCK_SITES = 4096
+_STEPS_MIN_BLOCK_SITES = 4096
+_STRIP_SITES = 1 << 14
 
 
 @nb.njit(cache=True)
-def _chebyshev_row_range(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last):
-    # a function of its own (not inlined): the two-step sweep calls it five times
-    _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last)
+def _chebyshev_row_range(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last, ws):
+    # a function of its own (not inlined): the sweeps below call it in many places
+    _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last, ws[0], ws[1])
 
 
 @nb.njit(cache=True, inline="always")
-def _two_step_reach(psi):
-    return psi.shape[1] if psi.shape[0] > 1 else 1
+def _step_rows(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, first, last, ws):
+    """Step s of the sweep on the rows [first, last)."""
+    if last <= first:
+        return
+    if s % 2 == 0:
+        _chebyshev_row_range(psi, V, eta, c_h, c_id, prev, acc, coeffs[s], phases, first, last, ws)
+    else:
+        _chebyshev_row_range(prev, V, eta, c_h, c_id, psi, acc, coeffs[s], phases, first, last, ws)
 
 
 @nb.njit(cache=True, inline="always")
-def _two_steps_lagged(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases, first, last):
-    """Step A on rows [first, last), step B on [first + reach, last - reach) behind it."""
-    reach = _two_step_reach(psi)
-    n = psi.shape[2]
-    block = max(reach, _TWO_STEP_MIN_BLOCK_SITES // n)
-    a = first
-    b = first + reach
-    while a < last:
-        a_next = min(last, a + block)
-        _chebyshev_row_range(psi, V, eta, c_h, c_id, prev, acc, c1, phases, a, a_next)
-        a = a_next
-        b_next = min(last - reach, a - reach)
-        if b_next > b:
-            _chebyshev_row_range(prev, V, eta, c_h, c_id, psi, acc, c2, phases, b, b_next)
-            b = b_next
+def _rows_lagged(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, first, last, ws):
+    """1D and 2D: step 0 on the rows [first, last), step s >= 1 on [first + s, last - s),
+    each at least one row behind the step before (step 0 runs blocks of a few thousand
+    sites)."""
+    block = max(1, _STEPS_MIN_BLOCK_SITES // psi.shape[2])
+    nsteps = coeffs.size
+    done = np.empty(nsteps, dtype=np.int64)
+    for s in range(nsteps):
+        done[s] = first + s
+    while done[0] < last:
+        a = min(last, done[0] + block)
+        _step_rows(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, 0, done[0], a, ws)
+        done[0] = a
+        for s in range(1, nsteps):
+            b = min(last - s, done[s - 1] - 1)
+            if b > done[s]:
+                _step_rows(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, done[s], b, ws)
+                done[s] = b
 
 
 @nb.njit(cache=True, inline="always")
-def _two_steps_edges(psi, V, eta, c_h, c_id, prev, acc, c2, phases, first, last):
-    """Step B on the rows of [first, last) that ``_two_steps_lagged`` left."""
-    reach = _two_step_reach(psi)
-    head = min(first + reach, last)
-    _chebyshev_row_range(prev, V, eta, c_h, c_id, psi, acc, c2, phases, first, head)
-    tail = max(head, last - reach)
-    _chebyshev_row_range(prev, V, eta, c_h, c_id, psi, acc, c2, phases, tail, last)
+def _rows_edges(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, first, last, ws):
+    """Step s on the rows of [first, last) that ``_rows_lagged`` left."""
+    head = min(first + s, last)
+    _step_rows(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, first, head, ws)
+    _step_rows(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, max(head, last - s), last, ws)
+
+
+@nb.njit(cache=True, inline="always")
+def _strip_width(psi, nsteps):
+    """3D: rows per strip of a plane, so that the planes a sweep keeps in cache stay small
+    (one strip per plane when the plane is small)."""
+    n1, n = psi.shape[1], psi.shape[2]
+    if n1 * n <= _STRIP_SITES:
+        return n1
+    return min(n1, max(2 * nsteps, _STRIP_SITES // n))
+
+
+@nb.njit(cache=True, inline="always")
+def _plane_rows(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, i, ja, jb, ws):
+    n1 = psi.shape[1]
+    _step_rows(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, i * n1 + ja, i * n1 + jb, ws)
+
+
+@nb.njit(cache=True, inline="always")
+def _planes_lagged(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, p0, p1, ws):
+    """3D, planes [p0, p1), strip by strip: step 0 on all rows of the strip, step s >= 1 a
+    plane behind step s - 1 on planes [p0 + s, p1 - s) and (when a plane has several
+    strips) rows [j0 + s, j1 - s) of the strip [j0, j1)."""
+    n1 = psi.shape[1]
+    nsteps = coeffs.size
+    width = _strip_width(psi, nsteps)
+    e = 0 if width == n1 else 1        # strip edges wait for the edge passes
+    done = np.empty(nsteps, dtype=np.int64)
+    for j0 in range(0, n1, width):
+        j1 = min(n1, j0 + width)
+        for s in range(nsteps):
+            done[s] = p0 + s
+        while done[0] < p1:
+            _plane_rows(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, 0, done[0], j0, j1, ws)
+            done[0] += 1
+            for s in range(1, nsteps):
+                lim = min(p1 - s, done[s - 1] - 1)
+                while done[s] < lim:
+                    _plane_rows(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, done[s],
+                                j0 + e * s, j1 - e * s, ws)
+                    done[s] += 1
+
+
+@nb.njit(cache=True, inline="always")
+def _planes_edges(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, p0, p1, ws):
+    """Step s on the rows of planes [p0, p1) that ``_planes_lagged`` left."""
+    n1 = psi.shape[1]
+    width = _strip_width(psi, coeffs.size)
+    head = min(p0 + s, p1)
+    tail = max(head, p1 - s)
+    for i in range(p0, head):
+        _plane_rows(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, i, 0, n1, ws)
+    if width < n1:
+        for i in range(head, tail):
+            for j0 in range(0, n1, width):
+                j1 = min(n1, j0 + width)
+                jh = min(j0 + s, j1)
+                _plane_rows(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, i, j0, jh, ws)
+                _plane_rows(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, i,
+                            max(jh, j1 - s), j1, ws)
+    for i in range(tail, p1):
+        _plane_rows(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, i, 0, n1, ws)
+
+
+@nb.njit(cache=True, inline="always")
+def _steps_lagged(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, chunk, nchunks):
+    ws = _row_workspace(psi)
+    if psi.shape[0] > 1:                # 3D: chunks of whole planes
+        n0 = psi.shape[0]
+        _planes_lagged(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases,
+                       chunk * n0 // nchunks, (chunk + 1) * n0 // nchunks, ws)
+    else:
+        first, last = _chunk_rows(psi, chunk, nchunks)
+        _rows_lagged(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, first, last, ws)
+
+
+@nb.njit(cache=True, inline="always")
+def _steps_edges(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, chunk, nchunks):
+    ws = _row_workspace(psi)
+    if psi.shape[0] > 1:
+        n0 = psi.shape[0]
+        _planes_edges(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s,
+                      chunk * n0 // nchunks, (chunk + 1) * n0 // nchunks, ws)
+    else:
+        first, last = _chunk_rows(psi, chunk, nchunks)
+        _rows_edges(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, first, last, ws)
 
 
 @nb.njit(cache=True, parallel=True)
-def _chebyshev_two_steps_threads(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases, nchunks):
+def _chebyshev_steps_threads(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, nchunks):
     for chunk in nb.prange(nchunks):
-        first, last = _chunk_rows(psi, chunk, nchunks)
-        _two_steps_lagged(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases, first, last)
-    for chunk in nb.prange(nchunks):      # starts when every chunk has finished step A
-        first, last = _chunk_rows(psi, chunk, nchunks)
-        _two_steps_edges(psi, V, eta, c_h, c_id, prev, acc, c2, phases, first, last)
+        _steps_lagged(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, chunk, nchunks)
+    for s in range(1, coeffs.size):
+        for chunk in nb.prange(nchunks):   # after every chunk has finished the passes before
+            _steps_edges(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, chunk, nchunks)
 
 
 @nb.njit(cache=True)
-def _chebyshev_two_steps_serial(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases):
-    first, last = _chunk_rows(psi, 0, 1)
-    _two_steps_lagged(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases, first, last)
-    _two_steps_edges(psi, V, eta, c_h, c_id, prev, acc, c2, phases, first, last)
+def _chebyshev_steps_serial(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases):
+    _steps_lagged(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, 0, 1)
+    for s in range(1, coeffs.size):
+        _steps_edges(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, 0, 1)
 
 
 def stencil_apply(psi, V, eta, c_h, c_id, out, phases):
@@ -475,16 +582,16 @@ def chebyshev_step(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases):
         _chebyshev_step_serial(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases)
 
 
-def chebyshev_two_steps(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases):
-    """Two Chebyshev steps in one sweep, equal bit for bit to
-    ``chebyshev_step(psi, ..., prev, acc, c1)`` followed by
-    ``chebyshev_step(prev, ..., psi, acc, c2)``: afterwards ``prev`` holds
-    T_{n+1}, ``psi`` holds T_{n+2}."""
+def chebyshev_steps(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases):
+    """``len(coeffs)`` Chebyshev steps in one sweep, equal bit for bit to
+    ``chebyshev_step(psi, ..., prev, acc, coeffs[0])``, then
+    ``chebyshev_step(prev, ..., psi, acc, coeffs[1])``, and so on (the two fields
+    swap roles at every step). ``coeffs`` is a non-empty complex128 array."""
     if psi.size >= PARALLEL_MIN_SITES:
-        _chebyshev_two_steps_threads(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases,
-                                     num_chunks(psi.shape[0] * psi.shape[1]))
+        _chebyshev_steps_threads(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases,
+                                 num_chunks(psi.shape[0] * psi.shape[1]))
     else:
-        _chebyshev_two_steps_serial(psi, V, eta, c_h, c_id, prev, acc, c1, c2, phases)
+        _chebyshev_steps_serial(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases)
 
 
 @nb.njit(cache=True, inline="always")

@@ -314,27 +314,30 @@ class AndersonHamiltonian:
         _kernels.chebyshev_step(as_3d(psi), self._potential_3d, self.eta, c_h, c_id,
                                 as_3d(prev), as_3d(acc), c_acc, self._phases)
 
-    def chebyshev_two_steps(self, psi, prev, c_h, c_id, acc, c1, c2):
-        """Two fused steps of a Chebyshev recursion in one sweep (kernel interface).
+    def chebyshev_steps(self, psi, prev, c_h, c_id, acc, coeffs):
+        """Several fused steps of a Chebyshev recursion in one sweep (kernel interface).
 
-        Equal bit for bit to ``chebyshev_step(psi, prev, c_h, c_id, acc, c1)``
-        followed by ``chebyshev_step(prev, psi, c_h, c_id, acc, c2)``: ``prev``
-        becomes ``T_{n+1}``, ``psi`` becomes ``T_{n+2}`` and both terms are added
-        to ``acc``. The second step follows the first through the box a plane (in
-        3D; a row in 2D) behind it, while the rows it needs are still in cache, so
-        the pair costs about one pass over memory instead of two (what
-        :func:`evolve` runs).
+        Equal bit for bit to ``len(coeffs)`` calls of :meth:`chebyshev_step`, the two
+        fields swapping roles at every step: ``chebyshev_step(psi, prev, c_h, c_id, acc,
+        coeffs[0])``, ``chebyshev_step(prev, psi, c_h, c_id, acc, coeffs[1])``, ...
+        Each step follows the one before through the box a plane behind it (in 3D; a
+        row in 2D), while the rows it needs are still in cache, so the steps together
+        cost about one pass over memory instead of one each (:func:`evolve` runs four
+        at a time).
 
         Parameters
         ----------
         psi, prev : numpy.ndarray of complex128, shape ``lattice.shape``, C-contiguous
-            ``T_n psi_0`` and ``T_{n-1} psi_0``; both are overwritten; they must not
-            overlap each other or ``acc``.
+            ``T_n psi_0`` and ``T_{n-1} psi_0``; both are overwritten and must not
+            overlap each other or ``acc``. Afterwards the newest term, ``T_{n+k}``
+            for ``k = len(coeffs)``, is in ``psi`` if ``k`` is even, in ``prev`` if
+            it is odd, and the other field holds ``T_{n+k-1}``.
         c_h, c_id : float
         acc : numpy.ndarray of complex128
-            The partial sum of the series (same shape).
-        c1, c2 : complex
-            Coefficients of ``T_{n+1}`` and ``T_{n+2}`` in the series.
+            The partial sum of the series (same shape); ``coeffs[s] T_{n+s+1}`` is
+            added to it for each step s.
+        coeffs : sequence of complex
+            Coefficients of ``T_{n+1}, ..., T_{n+k}`` in the series (k >= 1).
 
         Examples
         --------
@@ -346,14 +349,15 @@ class AndersonHamiltonian:
         >>> p1, q1, acc1 = psi.copy(), prev.copy(), np.zeros_like(psi)
         >>> H.chebyshev_step(p1, q1, 0.5, 0.1, acc1, 0.3)
         >>> H.chebyshev_step(q1, p1, 0.5, 0.1, acc1, 0.2j)
+        >>> H.chebyshev_step(p1, q1, 0.5, 0.1, acc1, -0.1)
         >>> acc2 = np.zeros_like(psi)
-        >>> H.chebyshev_two_steps(psi, prev, 0.5, 0.1, acc2, 0.3, 0.2j)
-        >>> bool(acc1.tobytes() == acc2.tobytes() and psi.tobytes() == p1.tobytes())
+        >>> H.chebyshev_steps(psi, prev, 0.5, 0.1, acc2, [0.3, 0.2j, -0.1])
+        >>> bool(acc1.tobytes() == acc2.tobytes() and prev.tobytes() == q1.tobytes())
         True
         """
-        _kernels.chebyshev_two_steps(as_3d(psi), self._potential_3d, self.eta, c_h, c_id,
-                                     as_3d(prev), as_3d(acc), complex(c1), complex(c2),
-                                     self._phases)
+        coeffs = np.asarray(coeffs, dtype=np.complex128).reshape(-1)
+        _kernels.chebyshev_steps(as_3d(psi), self._potential_3d, self.eta, c_h, c_id,
+                                 as_3d(prev), as_3d(acc), coeffs, self._phases)
 
     def to_sparse(self):
         """``H`` as a ``scipy.sparse.csr_matrix`` acting on ``psi.ravel()``.
