@@ -380,22 +380,6 @@ def _chunk_rows(psi, chunk, nchunks):
     return chunk * rows // nchunks, (chunk + 1) * rows // nchunks
 
 
-@nb.njit(cache=True, parallel=True)
-def _chebyshev_step_threads(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, nchunks):
-    for chunk in nb.prange(nchunks):
-        first, last = _chunk_rows(psi, chunk, nchunks)
-        scratch, ends = _row_workspace(psi)
-        _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, first, last, scratch,
-                        ends)
-
-
-@nb.njit(cache=True)
-def _chebyshev_step_serial(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases):
-    scratch, ends = _row_workspace(psi)
-    _chebyshev_rows(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases, 0, psi.shape[0] * psi.shape[1],
-                    scratch, ends)
-
-
 # ---------------------------------------------------------------------------------------
 # Several Chebyshev steps in one sweep (temporal blocking). Step s writes T_{n+s+1} over
 # prev (s even) or psi (s odd). A row of step s needs the rows of step s - 1 next to it
@@ -403,12 +387,12 @@ def _chebyshev_step_serial(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases):
 # follows the one before a plane (a row) behind, while those rows are still in cache:
 # about one pass over memory for all the steps. A 3D plane of more than _STRIP_SITES
 # sites is swept in strips of rows, so that the planes kept in cache stay small. Each
-# site is computed by the same row kernels as a single step, so the result is bit for
-# bit that of one ``chebyshev_step`` after another. Edges: step s overwrites the field
-# that step s - 1 of a neighbouring chunk or strip (or across the periodic wrap) still
-# reads, so in the first pass step s leaves the s planes (rows) at each end of a chunk
-# and the s rows at each edge of a strip; pass s + 1 does them, after every chunk has
-# finished the passes before.
+# site is computed by the same row kernels whatever the order, so the result is bit for
+# bit that of one sweep per step. Edges: step s overwrites the field that step s - 1 of
+# a neighbouring chunk or strip (or across the periodic wrap) still reads, so in the
+# first pass step s leaves the s planes (rows) at each end of a chunk and the s rows at
+# each edge of a strip; pass s + 1 does them, after every chunk has finished the passes
+# before.
 # ---------------------------------------------------------------------------------------
 _STEPS_MIN_BLOCK_SITES = 4096
 _STRIP_SITES = 1 << 14
@@ -571,22 +555,13 @@ def stencil_apply(psi, V, eta, c_h, c_id, out, phases):
         _stencil_apply_serial(psi, V, eta, c_h, c_id, out, phases)
 
 
-def chebyshev_step(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases):
-    """One Chebyshev recursion step fused with the accumulation of the series:
-    prev <- c_h (Delta + eta V) psi + c_id psi - prev;  acc += c_acc prev (if c_acc != 0).
-    """
-    if psi.size >= PARALLEL_MIN_SITES:
-        _chebyshev_step_threads(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases,
-                                num_chunks(psi.shape[0] * psi.shape[1]))
-    else:
-        _chebyshev_step_serial(psi, V, eta, c_h, c_id, prev, acc, c_acc, phases)
-
-
 def chebyshev_steps(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases):
-    """``len(coeffs)`` Chebyshev steps in one sweep, equal bit for bit to
-    ``chebyshev_step(psi, ..., prev, acc, coeffs[0])``, then
-    ``chebyshev_step(prev, ..., psi, acc, coeffs[1])``, and so on (the two fields
-    swap roles at every step). ``coeffs`` is a non-empty complex128 array."""
+    """``len(coeffs)`` steps of the Chebyshev recursion fused with the accumulation of
+    the series, in one sweep: prev <- c_h (Delta + eta V) psi + c_id psi - prev and
+    acc += coeffs[0] prev (if coeffs[0] != 0), then the same with psi and prev
+    swapped and coeffs[1], and so on. ``coeffs`` is a non-empty complex128 array.
+    The result does not depend on ``len(coeffs)``: k steps give bit for bit what k
+    sweeps of one step give."""
     if psi.size >= PARALLEL_MIN_SITES:
         _chebyshev_steps_threads(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases,
                                  num_chunks(psi.shape[0] * psi.shape[1]))

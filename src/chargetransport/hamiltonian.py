@@ -311,8 +311,9 @@ class AndersonHamiltonian:
         """
         if acc is None:
             acc, c_acc = prev, 0.0
-        _kernels.chebyshev_step(as_3d(psi), self._potential_3d, self.eta, c_h, c_id,
-                                as_3d(prev), as_3d(acc), c_acc, self._phases)
+        _kernels.chebyshev_steps(as_3d(psi), self._potential_3d, self.eta, c_h, c_id,
+                                 as_3d(prev), as_3d(acc), np.array([c_acc], dtype=np.complex128),
+                                 self._phases)
 
     def chebyshev_steps(self, psi, prev, c_h, c_id, acc, coeffs):
         """Several fused steps of a Chebyshev recursion in one sweep (kernel interface).
