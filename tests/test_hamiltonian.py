@@ -63,7 +63,7 @@ def test_apply_on_threaded_size_lattices_matches_roll_stencil_and_to_sparse(d, L
 
 def test_serial_and_threaded_stencil_drivers_agree_bit_for_bit():
     # same arithmetic per site in both drivers: no tolerance
-    from chargetransport import _kernels
+    from chargetransport import _chebyshev_sweeps as sweeps, _kernels
     rng = np.random.default_rng(0)
     for shape, twist in [((1, 1, 50), (0.0, 0.0, 0.0)), ((1, 9, 10), (0.0, 0.0, 0.0)),
                          ((5, 6, 7), (0.0, 0.0, 0.0)), ((5, 6, 7), (0.3, 0.0, 0.7)),
@@ -80,11 +80,11 @@ def test_serial_and_threaded_stencil_drivers_agree_bit_for_bit():
         acc_a = random_state(shape, rng)
         prev0, acc0 = prev_a.copy(), acc_a.copy()
         c = np.array([0.25 - 0.5j])
-        _kernels._chebyshev_steps_serial(psi, V, 0.7, 0.6, -0.2, prev_a, acc_a, c, phases)
+        sweeps._chebyshev_steps_serial(psi, V, 0.7, 0.6, -0.2, prev_a, acc_a, c, phases)
         for nchunks in (1, 2, 3):
             prev_b, acc_b = prev0.copy(), acc0.copy()
-            _kernels._chebyshev_steps_threads(psi, V, 0.7, 0.6, -0.2, prev_b, acc_b, c, phases,
-                                              nchunks)
+            sweeps._chebyshev_steps_threads(psi, V, 0.7, 0.6, -0.2, prev_b, acc_b, c, phases,
+                                            nchunks)
             assert prev_a.tobytes() == prev_b.tobytes() and acc_a.tobytes() == acc_b.tobytes()
 
 
@@ -100,9 +100,9 @@ def test_fused_chebyshev_steps_equal_single_steps_bit_for_bit(shape, twist):
     # the edges of chunks and strips in later passes), not the arithmetic: exact bytes
     # for 1-5 steps, the serial driver and the threaded one with 1-3 chunks (chunk edges
     # inside planes, at 2D rows, 1D wraps)
-    from chargetransport import _kernels
+    from chargetransport import _chebyshev_sweeps as sweeps, _kernels
     if shape == (9, 70, 300):           # the strips are exercised (two, of 54 and 16 rows)
-        assert 70 * 300 > _kernels._STRIP_SITES and _kernels._STRIP_SITES // 300 == 54
+        assert 70 * 300 > sweeps._STRIP_SITES and sweeps._STRIP_SITES // 300 == 54
     rng = np.random.default_rng(sum(shape))
     phases = _kernels.boundary_phases(twist)
     psi, prev, acc = (random_state(shape, rng) for _ in range(3))
@@ -112,11 +112,11 @@ def test_fused_chebyshev_steps_equal_single_steps_bit_for_bit(shape, twist):
         p1, q1, a1 = psi.copy(), prev.copy(), acc.copy()
         for s in range(k):              # one sweep per step (checked against an independent
             src, dst = (p1, q1) if s % 2 == 0 else (q1, p1)    # stencil elsewhere in this file)
-            _kernels.chebyshev_steps(src, V, 0.7, 0.6, -0.2, dst, a1, coeffs[s:s + 1], phases)
+            sweeps.chebyshev_steps(src, V, 0.7, 0.6, -0.2, dst, a1, coeffs[s:s + 1], phases)
         cs = coeffs[:k].copy()
-        runs = [lambda p, q, a: _kernels._chebyshev_steps_serial(p, V, 0.7, 0.6, -0.2, q, a,
-                                                                 cs, phases)]
-        runs += [lambda p, q, a, n=n: _kernels._chebyshev_steps_threads(
+        runs = [lambda p, q, a: sweeps._chebyshev_steps_serial(p, V, 0.7, 0.6, -0.2, q, a, cs,
+                                                               phases)]
+        runs += [lambda p, q, a, n=n: sweeps._chebyshev_steps_threads(
             p, V, 0.7, 0.6, -0.2, q, a, cs, phases, n) for n in (1, 2, 3)]
         for run in runs:
             p2, q2, a2 = psi.copy(), prev.copy(), acc.copy()

@@ -16,6 +16,7 @@ from hypothesis import given, settings, strategies as st
 from scipy.sparse.linalg import expm_multiply
 
 import chargetransport as ct
+import chargetransport._chebyshev_sweeps as sweeps
 import chargetransport._kernels as kernels
 
 TIMES = [0.3, -2.7, 7.0, 50.0, -50.0]
@@ -128,10 +129,10 @@ def test_number_of_chebyshev_terms_grows_linearly_with_time():
 
 def test_chebyshev_num_terms_counts_the_stencil_sweeps_of_one_step(monkeypatch):
     calls = []
-    for name in ("stencil_apply", "chebyshev_steps"):
-        kernel = getattr(kernels, name)
+    for module, name in ((kernels, "stencil_apply"), (sweeps, "chebyshev_steps")):
+        kernel = getattr(module, name)
         # chebyshev_steps computes one term per coefficient (its 8th argument)
-        monkeypatch.setattr(kernels, name, lambda *args, _k=kernel, _name=name:
+        monkeypatch.setattr(module, name, lambda *args, _k=kernel, _name=name:
                             (calls.extend([1] * (len(args[7]) if _name == "chebyshev_steps"
                                                  else 1)), _k(*args))[1])
     H = disordered(2, 8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from . import _kernels
+from . import _chebyshev_sweeps, _kernels
 from ._validation import check_field, check_finite_field, check_instance, check_real
 from .lattice import Lattice
 
@@ -311,7 +311,7 @@ class AndersonHamiltonian:
         """
         if acc is None:
             acc, c_acc = prev, 0.0
-        _kernels.chebyshev_steps(as_3d(psi), self._potential_3d, self.eta, c_h, c_id,
+        _chebyshev_sweeps.chebyshev_steps(as_3d(psi), self._potential_3d, self.eta, c_h, c_id,
                                  as_3d(prev), as_3d(acc), np.array([c_acc], dtype=np.complex128),
                                  self._phases)
 
@@ -357,7 +357,7 @@ class AndersonHamiltonian:
         True
         """
         coeffs = np.asarray(coeffs, dtype=np.complex128).reshape(-1)
-        _kernels.chebyshev_steps(as_3d(psi), self._potential_3d, self.eta, c_h, c_id,
+        _chebyshev_sweeps.chebyshev_steps(as_3d(psi), self._potential_3d, self.eta, c_h, c_id,
                                  as_3d(prev), as_3d(acc), coeffs, self._phases)
 
     def to_sparse(self):
