@@ -18,6 +18,7 @@ from scipy.sparse.linalg import expm_multiply
 import chargetransport as ct
 import chargetransport._chebyshev_sweeps as sweeps
 import chargetransport._kernels as kernels
+import chargetransport.propagation as propagation
 
 TIMES = [0.3, -2.7, 7.0, 50.0, -50.0]
 SMALL = {1: 11, 2: 6, 3: 4}     # small boxes: dense eigendecomposition is cheap
@@ -143,6 +144,28 @@ def test_chebyshev_num_terms_counts_the_stencil_sweeps_of_one_step(monkeypatch):
         # the zeroth term is psi0 itself; every further term costs one stencil (two of
         # them share a sweep over memory)
         assert len(calls) == ct.chebyshev_num_terms(H, t) - 1
+
+
+@pytest.mark.parametrize("d,L", [(2, 260), (3, 41)])
+def test_evolve_with_fused_sweeps_equals_one_step_per_sweep_bit_for_bit(d, L, monkeypatch):
+    # fields of at least _FUSED_MIN_SITES sites run 4 Chebyshev terms per sweep, with the
+    # roles of the two fields swapped after an odd last sweep: the same bytes as one term
+    # per sweep, for series whose length leaves each remainder 0-3 after the pairs of T_0, T_1
+    H = disordered(d, L, seed=3)
+    assert H.lattice.num_sites >= propagation._FUSED_MIN_SITES
+    psi0 = random_state(H.lattice.shape, np.random.default_rng(4))
+    remainders = set()
+    for t in np.arange(0.5, 8.0, 0.25):
+        remainder = (ct.chebyshev_num_terms(H, t) - 2) % 4
+        if remainder in remainders:
+            continue
+        remainders.add(remainder)
+        fused = ct.evolve(H, psi0, t=t)
+        with monkeypatch.context() as m:
+            m.setattr(propagation, "_STEPS_PER_SWEEP", 1)
+            single = ct.evolve(H, psi0, t=t)
+        assert fused.tobytes() == single.tobytes()
+    assert remainders == {0, 1, 2, 3}
 
 
 @given(d=st.integers(1, 3), L=st.integers(3, 6), eta=st.floats(0.0, 3.0),
