@@ -28,32 +28,34 @@ needs about 1.2 GB).
 Arithmetic or memory? ``--L 32 --threads 1`` runs the kernels on fields that nearly stay
 in cache, where a sweep costs about its arithmetic. On the 2-core EPYC host of this
 project (idle, 2026-12-02) one Chebyshev step took 2.1-2.4 ns/site there on one thread,
-about what the same-bytes stream takes at L = 128 and 256 (1.8-2.5 ns/site), and
-3.7-4.9 ns/site at L = 128 and 256: on one thread its arithmetic and its memory traffic
-add up instead of overlapping, so one step per sweep stays at 0.43-0.6 of the stream
-(Numba's complex arithmetic splits every complex vector into real and imaginary parts
-and merges them again, which is most of that arithmetic). ``evolve`` therefore runs
-four steps per sweep (``cheb4``): each step follows the one before a plane behind, on
-rows still in cache, so four steps cost about one pass over memory. Measured the same
-day, interleaved with the rows above: 0.78 and 0.61 of the stream at L = 128 and 256
-on one thread, 1.17 and 0.90 on two (one step per sweep: 0.53, 0.43, 0.77, 0.65);
-in other runs of that day 0.52-0.56 at L = 256 on one thread, where the planes of
-1 MB each (and the 4 KiB rows, all at the same address modulo 4 KiB) make even the
-cached steps slow. Two or three steps per sweep gained less; eight little more than
-four. ``apply`` is a single sweep, nothing to fuse: 0.54-0.60 of its stream on one
-thread, 0.51-0.70 on two, depending on the run (the streams themselves vary by up to
-a factor 1.5 between runs on this host). Measured and not kept, all bit-identical,
-against the kernels of the day in the same runs: blocking axis 1 so that three planes
-of psi stay in L2 (0-7 % slower; for ``apply`` within the noise); summing the
-neighbours on float views in a first pass (15-30 % slower), or on float views with the
-real potential duplicated per block in L1 (20-40 % slower); fixing the row ends after
-every 2048 sites instead of after every plane, and compiling the long loops as separate
-functions (both within the noise, +-5 %); staggering the arrays by different offsets
-modulo 4 KiB (3-5 %, within the noise). Software prefetch (``llvm.prefetch`` 128-1024
-sites ahead) made a copy of the long loop 25-50 % slower than the same copy without it;
-with planar storage (real and imaginary parts in separate arrays, which avoids the
-splitting but doubles the number of streams) the long loop alone took 10-50 % longer
-than the whole current step at L = 32, 128 and 256.
+about what the same-bytes stream takes at L = 128 and 256 (1.8-2.5 ns/site), and 3.7-4.9
+ns/site at L = 128 and 256: on one thread its arithmetic and its memory traffic add up
+instead of overlapping, so one step per sweep stays at 0.43-0.6 of the stream (Numba's
+complex arithmetic splits every complex vector into real and imaginary parts and merges
+them again, which is most of that arithmetic). ``evolve`` therefore runs four steps per
+sweep (``cheb4``): each step follows the one before a plane behind, on rows still in
+cache, so four steps cost about one pass over memory. Two idle runs of that day,
+interleaved with the rows above: 0.78-0.81 and 0.61-0.65 of the stream at L = 128 and
+256 on one thread, 1.17-1.19 and 0.68-0.90 on two (one step per sweep in the same runs:
+0.53-0.54, 0.43-0.49, 0.67-0.77, 0.47-0.65); in single runs of the sweep alone 0.52-0.56
+at L = 256 on one thread, where the planes of 1 MB (and the 4 KiB rows, all at the same
+address modulo 4 KiB) make even the cached steps slow. Two or three steps per sweep
+gained less, eight little more than four; fields that stay in cache gain nothing, so
+``evolve`` fuses only from 2**16 sites. ``apply`` is a single sweep, nothing to fuse:
+0.54-0.60 of its stream on one thread, 0.51-0.73 on two, depending on the run (the
+streams themselves vary by up to a factor 1.5 between runs on this host). Measured and
+not kept, all bit-identical, against the kernels of the day in the same runs: blocking
+axis 1 so that three planes of psi stay in L2 (0-7 % slower; for ``apply`` within the
+noise); summing the neighbours on float views in a first pass (15-30 % slower), or on
+float views with the real potential duplicated per block in L1 (20-40 % slower); fixing
+the row ends after every 2048 sites instead of after every plane, and compiling the long
+loops as separate functions (both within the noise, +-5 %); staggering the arrays by
+different offsets modulo 4 KiB (3-5 %, within the noise). Software prefetch
+(``llvm.prefetch`` 128-1024 sites ahead) made a copy of the long loop 25-50 % slower
+than the same copy without it; with planar storage (real and imaginary parts in separate
+arrays, which avoids the splitting but doubles the number of streams) the long loop
+alone took 10-50 % longer than the whole current step at L = 32, 128 and 256.
+
 Numba reads its thread count at start-up: the 2-thread
 rows need ``NUMBA_NUM_THREADS >= 2`` (the default on a 2-core machine).
 """
