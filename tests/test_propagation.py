@@ -141,8 +141,8 @@ def test_chebyshev_num_terms_counts_the_stencil_sweeps_of_one_step(monkeypatch):
     for t in (1.0, 20.0):
         calls.clear()
         ct.evolve(H, psi0, t=t)
-        # the zeroth term is psi0 itself; every further term costs one stencil (two of
-        # them share a sweep over memory)
+        # the zeroth term is psi0 itself; every further term costs one stencil (on large
+        # fields several share a sweep over memory)
         assert len(calls) == ct.chebyshev_num_terms(H, t) - 1
 
 

@@ -136,26 +136,32 @@ def _planes_edges(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, p0, p1, 
 
 
 @nb.njit(cache=True, inline="always")
+def _chunk(psi, chunk, nchunks):
+    """A thread chunk's part of the field: planes [first, last) in 3D (chunks of whole
+    planes), rows [first, last) in 1D and 2D."""
+    if psi.shape[0] > 1:
+        n0 = psi.shape[0]
+        return chunk * n0 // nchunks, (chunk + 1) * n0 // nchunks
+    return _chunk_rows(psi, chunk, nchunks)
+
+
+@nb.njit(cache=True, inline="always")
 def _steps_lagged(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, chunk, nchunks):
     ws = _row_workspace(psi)
-    if psi.shape[0] > 1:                # 3D: chunks of whole planes
-        n0 = psi.shape[0]
-        _planes_lagged(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases,
-                       chunk * n0 // nchunks, (chunk + 1) * n0 // nchunks, ws)
+    first, last = _chunk(psi, chunk, nchunks)
+    if psi.shape[0] > 1:
+        _planes_lagged(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, first, last, ws)
     else:
-        first, last = _chunk_rows(psi, chunk, nchunks)
         _rows_lagged(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, first, last, ws)
 
 
 @nb.njit(cache=True, inline="always")
 def _steps_edges(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, chunk, nchunks):
     ws = _row_workspace(psi)
+    first, last = _chunk(psi, chunk, nchunks)
     if psi.shape[0] > 1:
-        n0 = psi.shape[0]
-        _planes_edges(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s,
-                      chunk * n0 // nchunks, (chunk + 1) * n0 // nchunks, ws)
+        _planes_edges(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, first, last, ws)
     else:
-        first, last = _chunk_rows(psi, chunk, nchunks)
         _rows_edges(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases, s, first, last, ws)
 
 

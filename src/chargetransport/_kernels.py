@@ -256,6 +256,13 @@ def _x_planes(i, n0):
 
 
 @nb.njit(cache=True, inline="always")
+def _chunk_rows(psi, chunk, nchunks):
+    """The rows [first, last) of a field that thread chunk ``chunk`` of ``nchunks`` sweeps."""
+    rows = psi.shape[0] * psi.shape[1]
+    return chunk * rows // nchunks, (chunk + 1) * rows // nchunks
+
+
+@nb.njit(cache=True, inline="always")
 def _apply_rows(psi, V, eta, c_h, c_id, out, phases, chunk, nchunks):
     n0, n1, n = psi.shape
     rows = n0 * n1
@@ -263,7 +270,7 @@ def _apply_rows(psi, V, eta, c_h, c_id, out, phases, chunk, nchunks):
     p, v, o = psi.reshape(psi.size), V.reshape(V.size), out.reshape(out.size)
     has_x = n0 > 1
     scratch = np.zeros((_SCRATCH_ROWS, n), dtype=psi.dtype)
-    first, last = chunk * rows // nchunks, (chunk + 1) * rows // nchunks
+    first, last = _chunk_rows(psi, chunk, nchunks)
     r = first
     while r < last:
         i = r // n1
@@ -372,12 +379,6 @@ def _stencil_apply_threads(psi, V, eta, c_h, c_id, out, phases, nchunks):
 @nb.njit(cache=True)
 def _stencil_apply_serial(psi, V, eta, c_h, c_id, out, phases):
     _apply_rows(psi, V, eta, c_h, c_id, out, phases, 0, 1)
-
-
-@nb.njit(cache=True, inline="always")
-def _chunk_rows(psi, chunk, nchunks):
-    rows = psi.shape[0] * psi.shape[1]
-    return chunk * rows // nchunks, (chunk + 1) * rows // nchunks
 
 
 def stencil_apply(psi, V, eta, c_h, c_id, out, phases):
