@@ -124,6 +124,10 @@ def test_fused_chebyshev_steps_equal_single_steps_bit_for_bit(shape, twist):
             assert p1.tobytes() == p2.tobytes()
             assert q1.tobytes() == q2.tobytes()
             assert a1.tobytes() == a2.tobytes()
+    p2, q2, a2 = psi.copy(), prev.copy(), acc.copy()     # no coefficient: no step
+    sweeps.chebyshev_steps(p2, V, 0.7, 0.6, -0.2, q2, a2, coeffs[:0], phases)
+    assert (p2.tobytes(), q2.tobytes(), a2.tobytes()) == (psi.tobytes(), prev.tobytes(),
+                                                          acc.tobytes())
 
 
 @given(d=st.integers(1, 3), L=st.integers(3, 7), eta=st.floats(0.0, 5.0),

@@ -185,9 +185,11 @@ def chebyshev_steps(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases):
     """``len(coeffs)`` steps of the Chebyshev recursion fused with the accumulation of
     the series, in one sweep: prev <- c_h (Delta + eta V) psi + c_id psi - prev and
     acc += coeffs[0] prev (if coeffs[0] != 0), then the same with psi and prev
-    swapped and coeffs[1], and so on. ``coeffs`` is a non-empty complex128 array.
+    swapped and coeffs[1], and so on. ``coeffs`` is a complex128 array (empty: no step).
     The result does not depend on ``len(coeffs)``: k steps give bit for bit what k
     sweeps of one step give."""
+    if coeffs.size == 0:                # no step (the drivers index coeffs[0])
+        return
     if psi.size >= PARALLEL_MIN_SITES:
         _chebyshev_steps_threads(psi, V, eta, c_h, c_id, prev, acc, coeffs, phases,
                                  num_chunks(psi.shape[0] * psi.shape[1]))
