@@ -56,6 +56,16 @@ than the same copy without it; with planar storage (real and imaginary parts in 
 arrays, which avoids the splitting but doubles the number of streams) the long loop
 alone took 10-50 % longer than the whole current step at L = 32, 128 and 256.
 
+On a second kind of 2-core host of this project, AMD EPYC Zen 3 (AVX2, no AVX-512; idle,
+2026-12-02, two runs), every kernel is slower per site (the same-bytes stream 2.96-3.44
+ns/site on one thread at L = 128 and 256, one Chebyshev step 7.2-8.0) but the ratios are
+higher: ``apply`` 0.76-0.89 of its stream on one thread and 0.69-0.70 on two, one
+Chebyshev step per sweep 0.67-0.76 and 0.70-0.86, ``cheb4`` 0.86-1.02 and 0.99-1.11 (memory
+delivers fewer bytes per nanosecond there, so the stencil's arithmetic hides better behind
+its memory traffic). The target of 0.6 is met there by every kernel; on
+the Zen 4 host by ``cheb4`` and by ``apply`` on two threads, while ``apply`` on one
+thread reaches 0.54-0.60.
+
 Numba reads its thread count at start-up: the 2-thread
 rows need ``NUMBA_NUM_THREADS >= 2`` (the default on a 2-core machine).
 """

@@ -37,8 +37,9 @@ def _show(name, out):
             s["status"] = "interrupted (no end recorded)"
         extra = (f", {s.get('chunks_computed')} chunks computed, {s.get('chunks_resumed')} read"
                  if s["status"] == "completed" else "")
+        cpu = (s["machine"].get("instruction_set") or {}).get("llvm_cpu", "cpu not recorded")
         print(f"  session {i}: {s['status']}, {s['num_realizations']} realizations, "
-              f"{s['started']} - {s['ended']}, {s['machine']['hostname']}, "
+              f"{s['started']} - {s['ended']}, {s['machine']['hostname']} ({cpu}), "
               f"{s.get('executor', {}).get('used') or s.get('executor', {}).get('requested')}"
               f"{extra}")
     sizes = _file_sizes(directory)
@@ -75,7 +76,8 @@ def main(argv=None):
     show = sub.add_parser("show", help="a study's definition and provenance")
     show.add_argument("study")
     show.add_argument("--out", help=out_help)
-    verify = sub.add_parser("verify", help="recompute stored realizations, compare bit for bit")
+    verify = sub.add_parser("verify", help="recompute stored realizations, compare bit for bit "
+                                           "(to rounding on another instruction set)")
     verify.add_argument("study", nargs="?", help="default: every stored study")
     verify.add_argument("--realization", type=int, action="append", dest="realizations",
                         help="a realization to recompute (repeatable; default first and last)")
@@ -111,9 +113,13 @@ def _command(args):
         failed = False
         for name in names:
             for report in verify_study(name, args.out, realizations=args.realizations):
-                failed |= not report["identical"]
+                ok = report["reproduced"]
+                failed |= not ok
                 verdict = ("identical" if report["identical"] else
-                           f"DIFFERS in {report['differing_keys']}")
+                           f"equal to rounding (another instruction set; largest difference "
+                           f"{report['largest_difference']:.1e} of the values' scale)" if ok else
+                           f"DIFFERS in {report['differing_keys']} (largest difference "
+                           f"{report['largest_difference']:.1e} of the values' scale)")
                 print(f"{name}: realization {report['realization']} recomputed in "
                       f"{report['seconds']:.1f} s: {verdict}")
         return 1 if failed else 0

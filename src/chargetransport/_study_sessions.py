@@ -5,13 +5,15 @@ studies extend the experiments of sections 2-6 of Chen's lectures beyond the boo
 budget): an exclusive lock on the study's directory (one run at a time, released if the
 process dies), the executor it runs on (serial, a local process pool, or a Dask client,
 checked before anything is written), and the session's entry in ``provenance.json``:
-UTC time, package versions, git state of the repository, the machine.
+UTC time, package versions, git state of the repository, the machine and its instruction
+set (which decides whether a recomputation can be equal bit for bit or only to rounding).
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
 import datetime
+import math
 import os
 import platform
 import socket
@@ -152,6 +154,38 @@ def _versions():
             "numpy": np.__version__, "numba": numba.__version__, "scipy": scipy.__version__}
 
 
+def instruction_set():
+    """What decides the rounding of a computation on this machine: the CPU that Numba
+    compiles for (LLVM's name of the host CPU) and the SIMD targets NumPy dispatches its
+    ufuncs to (``exp``, ``sin``, ... have AVX2 and AVX-512 versions that round differently).
+    Two machines with the same values compute a study's realizations bit for bit alike."""
+    import llvmlite.binding as llvm
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+        numpy_targets = sorted(f for f in __cpu_dispatch__ if __cpu_features__.get(f))
+    except ImportError:  # pragma: no cover - a NumPy without these (private) tables
+        numpy_targets = None
+    return {"llvm_cpu": llvm.get_host_cpu_name(), "numpy_simd": numpy_targets}
+
+
+def _stored_here(stored):
+    """Whether every session of a stored study ran on this machine's instruction set."""
+    here = instruction_set()
+    return all(session["machine"].get("instruction_set") == here
+               for session in stored.provenance["sessions"])
+
+
+def _difference(new, old):
+    """0 if ``new`` and ``old`` are equal bit for bit, else ``max |new - old|`` over
+    ``max(1, max |old|)`` (inf for other shapes, nan where only one is nan)."""
+    new, old = np.asarray(new, dtype=float), np.asarray(old, dtype=float)
+    if new.shape != old.shape:
+        return math.inf
+    if new.tobytes() == old.tobytes():
+        return 0.0
+    scale = max(1.0, float(np.max(np.abs(old), initial=0.0)))
+    return float(np.max(np.abs(new - old))) / scale
+
 def _machine():
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -159,4 +193,5 @@ def _machine():
         memory = None
     return {"hostname": socket.gethostname(), "cpu_count": os.cpu_count(),
             "usable_cpus": ex.usable_cpus(), "memory_bytes": memory,
-            "platform": platform.platform(), "processor": platform.machine()}
+            "platform": platform.platform(), "processor": platform.machine(),
+            "instruction_set": instruction_set()}
