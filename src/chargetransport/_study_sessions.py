@@ -186,6 +186,7 @@ def _difference(new, old):
     scale = max(1.0, float(np.max(np.abs(old), initial=0.0)))
     return float(np.max(np.abs(new - old))) / scale
 
+
 def _machine():
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

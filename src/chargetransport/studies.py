@@ -581,7 +581,6 @@ def reproduces(stored, stored_values, values):
                                  and not _stored_here(stored))
 
 
-
 if __name__ == "__main__":
     # Run as `python -m chargetransport.studies`: the command line of the package's
     # modules, not of this __main__ copy, so that the observables are named (and pickled)
