@@ -113,13 +113,14 @@ def _command(args):
         failed = False
         for name in names:
             for report in verify_study(name, args.out, realizations=args.realizations):
-                ok = report["reproduced"]
-                failed |= not ok
-                verdict = ("identical" if report["identical"] else
-                           f"equal to rounding (another instruction set; largest difference "
-                           f"{report['largest_difference']:.1e} of the values' scale)" if ok else
-                           f"DIFFERS in {report['differing_keys']} (largest difference "
-                           f"{report['largest_difference']:.1e} of the values' scale)")
+                failed |= not report["reproduced"]
+                largest = f"largest difference {report['largest_difference']:.1e} of the scale"
+                if report["identical"]:
+                    verdict = "identical"
+                elif report["reproduced"]:
+                    verdict = f"equal to rounding (another instruction set; {largest})"
+                else:
+                    verdict = f"DIFFERS in {report['differing_keys']} ({largest})"
                 print(f"{name}: realization {report['realization']} recomputed in "
                       f"{report['seconds']:.1f} s: {verdict}")
         return 1 if failed else 0

@@ -552,8 +552,7 @@ def verify_study(study, out=None, *, realizations=None):
                         "largest_difference": largest,
                         "equal_to_rounding": equal_to_rounding,
                         "same_instruction_set": same_instruction_set,
-                        "reproduced": largest == 0.0 or (equal_to_rounding
-                                                         and not same_instruction_set),
+                        "reproduced": _reproduced(largest, same_instruction_set),
                         "seconds": round(time.perf_counter() - t0, 3)})
     return reports
 
@@ -576,9 +575,14 @@ def reproduces(stored, stored_values, values):
         :func:`instruction_set`; elsewhere equal to rounding
         (:data:`ROUNDING_TOLERANCE`).
     """
-    difference = _difference(values, stored_values)
+    return _reproduced(_difference(values, stored_values), _stored_here(stored))
+
+
+def _reproduced(difference, same_instruction_set):
+    # the one rule: bit for bit on the instruction set that stored the values, to
+    # rounding on another one
     return difference == 0.0 or (difference <= ROUNDING_TOLERANCE
-                                 and not _stored_here(stored))
+                                 and not same_instruction_set)
 
 
 if __name__ == "__main__":
