@@ -266,3 +266,25 @@ def test_wigner_momentum_marginal_at_a_twisted_grid_is_the_twisted_momentum_dist
         # and the even j are the periodic grid
         even = (slice(0, None, 2),) * d
         np.testing.assert_allclose(marginal[even], ct.momentum_distribution(psi), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("center, width", [(0.25, 0.05), (0.9, 0.2), (0.1, 0.3), (0.5, 0.01)])
+def test_periodic_gaussian_factor_is_the_seven_image_sum(center, width):
+    """The compiled momentum factor (what the kinetic Monte Carlo evaluates millions of
+    times) is the sum over the images j = -3..3, in that order, of the Gaussian: equal to
+    NumPy's evaluation of the same formula to rounding, and shape for shape (scalars
+    included). Images whose exponent is below -746 are skipped, which changes nothing:
+    their exp is exactly 0."""
+    from chargetransport.wigner import _PeriodicGaussian
+
+    factor = _PeriodicGaussian(center, width)
+    rng = np.random.default_rng(5)
+    for V in (rng.random(10_000), rng.random((30, 7)) * 3 - 1, np.float64(0.3), 0.7):
+        j = np.arange(-3, 4).reshape((-1,) + (1,) * np.ndim(V))
+        expected = np.exp(-((np.asarray(V) - center + j) ** 2) / (2.0 * width**2)).sum(axis=0)
+        got = factor(V)
+        assert np.shape(got) == np.shape(expected)
+        np.testing.assert_allclose(got, expected, rtol=1e-14, atol=0)
+    # at the centre: the peak 1 plus the tails of the six images
+    images = np.exp(-np.arange(1, 4) ** 2 / (2.0 * width**2))
+    assert float(factor(center)) == pytest.approx(1.0 + 2.0 * images.sum(), rel=1e-15)
