@@ -2,7 +2,8 @@
 #
 #   make book   -- set up the environment, execute every chapter, build _build/html
 #                  (tools/build_book.py: chapters come from the execution cache unless
-#                  the chapter, the package under src/ or the environment changed)
+#                  the chapter, the package under src/ or the environment changed; the
+#                  chapters to execute run side by side, one per core)
 #   make test   -- set up the environment (+ Debian chromium), run pytest over tests/
 #   make pdf    -- the book as one PDF, _build/pdf/chargetransport.pdf (headless Chromium
 #                  prints each page of _build/html once MathJax has run; pypdf joins them)

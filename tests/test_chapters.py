@@ -88,6 +88,17 @@ def test_book_builds_without_warnings(built_book: BookBuild) -> None:
     )
 
 
+def test_chapter_executes_once_in_the_pool(built_book: BookBuild, chapter: str) -> None:
+    """The chapter ran in build_book.py's pool (two at a time) and Sphinx took it from
+    the execution cache: executed once, not a second time one after the other."""
+    source = source_of(chapter).relative_to(ROOT).as_posix()
+    assert re.search(rf"build_book\.py: executed {re.escape(source)} in \d+ s", built_book.log), (
+        f"{source} was not executed by tools/build_book.py --execute-chapters")
+    executed_by_sphinx = [line for line in built_book.log.splitlines()
+                          if source in line and "Executing notebook" in line]
+    assert not executed_by_sphinx, executed_by_sphinx
+
+
 def test_chapter_executes_without_errors(built_book: BookBuild, chapter: str) -> None:
     """The chapter ran top to bottom: no error output, no failed execution report."""
     cells = _executed_cells(built_book, chapter)

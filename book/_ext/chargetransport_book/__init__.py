@@ -34,6 +34,7 @@ def setup(app):
     app.add_js_file("chargetransport.js", defer="defer")
     # After sphinx-book-theme's header buttons (priority 501).
     app.connect("html-page-context", notebooks.add_notebook_and_launch_links, priority=502)
+    app.connect("doctree-read", notebooks.restore_executed_copy)
     proofs.setup(app)
     status.setup(app)
     reading.setup(app)

@@ -60,13 +60,44 @@ def _has_outputs(notebook) -> bool:
     return any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
 
 
+def with_cached_outputs(notebook, cache_path: str | None):
+    """``notebook`` with the outputs of its record in the execution cache, if it has one."""
+    if cache_path and Path(cache_path).is_dir():
+        from jupyter_cache import get_cache
+
+        try:
+            _, notebook = get_cache(cache_path).merge_match_into_notebook(notebook)
+        except KeyError:  # not in the cache: no outputs
+            pass
+    return notebook
+
+
+def restore_executed_copy(app, doctree) -> None:
+    """``doctree-read``: put the outputs into myst-nb's executed copy of a chapter.
+
+    When a chapter's outputs come from the execution cache (every chapter of a build,
+    since ``tools/build_book.py`` executes them into the cache first), myst-nb renders
+    them but writes ``_build/jupyter_execute/<chapter>.ipynb`` without them (it writes
+    the notebook it read, not the one it merged). The tests, the downloadable notebook
+    and ``make problems`` read that copy, so it gets the cached outputs here.
+    """
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{app.env.docname}.ipynb"
+    if not executed.is_file():
+        return
+    notebook = nbformat.read(executed, as_version=4)
+    if not any(cell.cell_type == "code" for cell in notebook.cells) or _has_outputs(notebook):
+        return
+    merged = with_cached_outputs(notebook, _execution_cache(app))
+    if _has_outputs(merged):
+        nbformat.write(merged, executed)
+
+
 def chapter_notebook(source: Path, executed: Path | None, repository_url: str | None,
                      branch: str, cache_path: str | None = None) -> nbformat.NotebookNode:
     """The downloadable notebook of a chapter (setup cell + the chapter's cells).
 
-    With this build's outputs: myst-nb's executed copy when it has them (a chapter
-    executed in this build), else the execution cache's record of the chapter (myst-nb
-    writes its copy without outputs when they come from the cache), else none.
+    With this build's outputs: myst-nb's executed copy when it has them, else the
+    execution cache's record of the chapter, else none.
     """
     notebook = None
     if executed is not None and executed.is_file():
@@ -74,14 +105,7 @@ def chapter_notebook(source: Path, executed: Path | None, repository_url: str | 
     if notebook is None or not _has_outputs(notebook):
         import jupytext
 
-        notebook = jupytext.read(source)
-        if cache_path and Path(cache_path).is_dir():
-            from jupyter_cache import get_cache
-
-            try:
-                _, notebook = get_cache(cache_path).merge_match_into_notebook(notebook)
-            except KeyError:  # not in the cache: no outputs
-                pass
+        notebook = with_cached_outputs(jupytext.read(source), cache_path)
     notebook.metadata.pop("source_map", None)  # myst-nb's own bookkeeping
     notebook.cells.insert(0, setup_cell(repository_url, branch))
     return notebook
