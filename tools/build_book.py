@@ -194,7 +194,10 @@ def execute_chapters(root: Path, config_file: Path | None = None,
             pending.append(page)
     if not pending:
         return 0
-    workers = max(1, min(len(pending), workers or os.cpu_count() or 1))
+    if workers is None:  # one per core this process may use (as the package's pools)
+        affinity = getattr(os, "sched_getaffinity", None)
+        workers = len(affinity(0)) if affinity else os.cpu_count()
+    workers = max(1, min(len(pending), workers or 1))
     print(f"build_book.py: executing {len(pending)} chapters, {workers} at a time", flush=True)
     failed, start = 0, time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:
