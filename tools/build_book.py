@@ -127,13 +127,13 @@ def read_page(page: Path):
     return read_myst_markdown_notebook(page.read_text("utf8"), add_source_map=True, path=str(page))
 
 
-def chapter_notebooks(root: Path) -> list[Path]:
-    """The pages of ``_toc.yml`` that are notebooks with code cells, largest first.
+def toc_pages(toc_file: Path) -> list[str]:
+    """The pages of ``_toc.yml`` (docnames), in book order."""
+    import re
 
-    Largest first because the size of a chapter is a fair proxy for its run time,
-    and a pool that starts the longest jobs first finishes them together.
-    """
     import yaml
+
+    toc = yaml.safe_load(toc_file.read_text(encoding="utf-8"))
 
     def files(entries):
         for entry in entries or []:
@@ -142,12 +142,18 @@ def chapter_notebooks(root: Path) -> list[Path]:
             for key in ("chapters", "sections", "parts"):
                 yield from files(entry.get(key))
 
-    toc = yaml.safe_load((root / TOC_FILE).read_text(encoding="utf-8"))
-    names = [str(toc["root"])] + [name for key in ("chapters", "parts", "sections")
-                                  for name in files(toc.get(key))]
+    pages = [str(toc["root"]), *files(toc.get("chapters")), *files(toc.get("parts"))]
+    return [re.sub(r"\.(md|ipynb)$", "", page) for page in pages]
+
+
+def chapter_notebooks(root: Path) -> list[Path]:
+    """The pages of ``_toc.yml`` that are notebooks with code cells, largest first.
+
+    Largest first because the size of a chapter is a fair proxy for its run time,
+    and a pool that starts the longest jobs first finishes them together.
+    """
     notebooks = []
-    for name in dict.fromkeys(names):
-        name = name.removesuffix(".md").removesuffix(".ipynb")
+    for name in dict.fromkeys(toc_pages(root / TOC_FILE)):
         page = next((p for p in (root / f"{name}.md", root / f"{name}.ipynb") if p.exists()), None)
         if page is not None and any(cell.cell_type == "code" for cell in read_page(page).cells):
             notebooks.append(page)

@@ -20,29 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_book import toc_pages  # noqa: E402
 from chromium import Browser  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # A4 (210 mm) less the 14 mm margins of chargetransport.css, at 96 px per inch.
 PRINT_WIDTH_PX = round((210 - 2 * 14) / 25.4 * 96)
-
-
-def toc_pages(toc_file: Path) -> list[str]:
-    """The pages of ``_toc.yml`` (docnames), in book order."""
-    toc = yaml.safe_load(toc_file.read_text(encoding="utf-8"))
-
-    def files(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                yield str(entry["file"])
-            for key in ("chapters", "sections", "parts"):
-                yield from files(entry.get(key))
-
-    pages = [str(toc["root"]), *files(toc.get("chapters")), *files(toc.get("parts"))]
-    return [re.sub(r"\.(md|ipynb)$", "", page) for page in pages]
 
 
 def build_pdf(html_dir: Path, out: Path, pages: list[str]) -> dict:
