@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+import chargetransport as ct
 from book_values import chapter_values
 
 pytestmark = pytest.mark.book
@@ -102,6 +103,16 @@ def test_deviation_from_boltzmann_falls_monotonically_with_eta(values, d, window
         for eta in etas:
             column = values[f"relaxation_early_argmax_column_d{d}_{eta}"]
             assert column == 0 if d == 3 else column >= 1 + d, (eta, column)
+    if window == "early" and d == 3:
+        # ... at T = 1/4 down to eta = 0.14, at T = 1/2 below; the fall flattens at the end
+        # (the quoted slope between the two smallest eta, below the fitted exponent)
+        for eta in etas:
+            assert values[f"relaxation_early_argmax_T_d3_{eta}"] == (0.25 if eta >= 0.14 else 0.5)
+        e1, e2 = etas[-2], etas[-1]
+        slope = math.log(values[f"relaxation_early_d3_{e2}"] / values[f"relaxation_early_d3_{e1}"]
+                         ) / math.log(e2 / e1)
+        assert values["relaxation_early_last_slope_d3"] == pytest.approx(slope, rel=1e-12)
+        assert slope < values["relaxation_rate_early_d3"] - 2 * values["relaxation_rate_se_early_d3"]
 
 
 def test_2d_full_window_is_resolved_down_to_eta_01_and_noise_limited_below(values):
@@ -206,16 +217,47 @@ def test_the_levelling_off_in_d3_is_a_box_effect(values):
     for side in (92, 128):
         assert values[f"box_check_levels_L{side}"] == pytest.approx(
             values["box_check_levels_L64"] * (side / 64) ** 3, rel=1e-12)
-    # the survival deviation at T = 1 in the larger box is about (0.1 / 0.14)^2 = 0.51 of
-    # the eta = 0.14 value (an eta^2 correction): within 3 combined standard errors of that
-    ratio = (0.1 / 0.14) ** 2
-    assert values["eta_squared_ratio"] == pytest.approx(ratio, rel=1e-12)
-    assert values["box_check_survival_ratio"] == pytest.approx(
-        values["box_check_survival_T1_twisted_L128"] / values["survival_T1_d3_0.14"], rel=1e-12)
-    expected = ratio * values["survival_T1_d3_0.14"]
-    err = np.hypot(values["box_check_survival_T1_se_twisted_L128"],
-                   ratio * values["survival_T1_se_d3_0.14"])
-    assert abs(values["box_check_survival_T1_twisted_L128"] - expected) < 3 * err
+    # the survival at T = 1 still depends on the box at eta = 0.1: larger in the box of side
+    # 92 than in those of sides 64 and 128 (beyond 2 combined standard errors each), about
+    # half of it in the box of side 128
+    s92, e92 = (values["box_check_survival_T1_twisted_L92"],
+                values["box_check_survival_T1_se_twisted_L92"])
+    for key in ("twisted_L64", "twisted_L128"):
+        assert s92 - values[f"box_check_survival_T1_{key}"] > 2 * np.hypot(
+            e92, values[f"box_check_survival_T1_se_{key}"])
+    ratio = values["box_check_survival_T1_twisted_L128"] / s92
+    assert values["box_check_survival_T1_ratio_L128_L92"] == pytest.approx(ratio, rel=1e-12)
+    assert 0.35 < ratio < 0.65
+
+
+def test_the_periodic_box_survival_is_its_own_first_order_sum(values):
+    # the text: the periodic box's survival reads high; its exact images alone would make it
+    # read low: 47 images (2^3 3! - 1 for p = (7, 15, 24) / 64: distinct components, none 0
+    # or 1/2) at eta^2 t^2 / L^3 each, dressed by exp(-m T), m = 2 pi rho(e(p)) from the DOS
+    measured = values["box_check_survival_T1_periodic_L64"]
+    assert measured > 3 * values["box_check_survival_T1_se_periodic_L64"]
+    p = np.array([7, 15, 24]) / 64
+    m = 2 * np.pi * float(ct.density_of_states(np.array([float(ct.dispersion(p))]), 3)[0])
+    images = -np.exp(-m) * 47 * 0.1**2 * (1 / 0.1**2) ** 2 / 64**3
+    assert values["periodic_images_survival_T1"] == pytest.approx(images, rel=1e-6)
+    assert images < 0
+    # ... while the box's whole first-order sum (images included) predicts an excess of the
+    # measured sign and size (second order only: within a factor 2)
+    born = values["periodic_born_survival_T1"]
+    assert born > 0 and 0.5 < measured / born < 2
+
+
+def test_in_equal_level_boxes_the_d3_survival_at_T1_is_an_eta2_correction(values):
+    # the text: divided by eta^2 the survival deviation at T = 1 is the same within the
+    # quoted spread (below 10%) from eta = 0.4 to 0.14, in boxes of about 2700 levels
+    over = {eta: values[f"large_box_survival_T1_over_eta2_{eta}"] for eta in LARGE_BOXES}
+    se = {eta: values[f"large_box_survival_T1_over_eta2_se_{eta}"] for eta in LARGE_BOXES}
+    first = [over[e] for e in (0.4, 0.28, 0.2, 0.14)]
+    assert values["large_box_survival_T1_over_eta2_spread"] == pytest.approx(
+        max(first) / min(first) - 1, rel=1e-12)
+    assert values["large_box_survival_T1_over_eta2_spread"] < 0.1
+    assert all(se[e] < over[e] / 10 for e in LARGE_BOXES)
+    assert over[0.1] > 0
 
 
 def test_in_boxes_of_equal_level_count_the_d3_full_window_falls_from_014_to_01(values):
@@ -308,10 +350,10 @@ def test_second_order_sum_is_the_golden_rule(values):
 def test_speckle_of_the_survival_matches_the_second_order_formula(values):
     # the spread of 32 realizations estimates a standard deviation with relative error
     # 1/sqrt(2 * 31) = 0.127; 3 of those
-    tol = 3 / np.sqrt(2 * 31)
+    tol = 2 / np.sqrt(2 * 31)                  # the text's +-25 %: two standard errors
     assert abs(values["level_count_spread_ratio_d2"] - 1) < tol
-    # in d = 3 the twisted grid's own rate adds to the spread: not below the formula
-    assert values["level_count_spread_ratio_d3"] > 1 - tol
+    # in d = 3 the twisted grid's own rate adds to the spread: above that range
+    assert values["level_count_spread_ratio_d3"] > 1 + tol
 
 
 def test_degenerate_momentum_and_images_are_counted(values):
@@ -435,6 +477,21 @@ def test_the_delta_initial_state_error_is_resolved_and_falls_with_eta(values):
     # the initial-state error is of order s^2 ~ eta^4 for small s; at these eta the
     # measured exponent is below that (pre-asymptotic) but not above it
     assert rate < 4 + N_SE * se
+
+
+def test_the_fall_against_F0_steepens(values):
+    # the text: the local slope between the two smallest resolved eta is larger than between
+    # the two largest, in both dimensions (one fitted power describes the range only);
+    # recomputed from the glued deviations
+    for d, etas in ((2, [e for e in WKB[2]["book"] + WKB[2]["stored"] if e >= 0.2]),
+                    (3, sorted(WKB[3]["book"] + WKB[3]["stored"], reverse=True))):
+        etas = sorted(etas, reverse=True)
+        v = [values[f"wigner_delta_d{d}_{e}"] for e in etas]
+        largest = math.log(v[1] / v[0]) / math.log(etas[1] / etas[0])
+        smallest = math.log(v[-1] / v[-2]) / math.log(etas[-1] / etas[-2])
+        assert values[f"wigner_slope_largest_delta_d{d}"] == pytest.approx(largest, rel=1e-12)
+        assert values[f"wigner_slope_smallest_delta_d{d}"] == pytest.approx(smallest, rel=1e-12)
+        assert smallest > largest + 1, d
 
 
 def test_the_initial_state_carries_most_of_the_large_eta_error(values):

@@ -284,11 +284,9 @@ def test_strong_coupling_stationary_state_lives_on_renormalized_level_curves(val
     assert values["fixed_point_residual"] < 1e-8
     # the error of a time average is below that of one time (triangle inequality)
     assert values["noise_rms_lambda4"] < values["noise_rms_one_time_lambda4"]
-    # the fixed point is closer to the simulated state than the initial state is, and
-    # the residual is within noise + the lambda = 0 finite-eta broadening
-    assert values["sim_vs_fixed_point"] < values["sim_vs_initial_lambda4"]
-    assert values["sim_vs_fixed_point"] ** 2 < (values["noise_rms_lambda4"] ** 2
-                                                + values["sim_vs_initial_lambda0"] ** 2)
+    # the text: the distance of the simulated state to the fixed point does not test it,
+    # since at lambda = 0 the finite-eta broadening alone exceeds the fixed point's move
+    assert values["sim_vs_initial_lambda0"] > values["fixed_point_vs_initial"]
     # memory: R (16 (M + 1) + 8) L^2 bytes, R = 32, M = 16, L = 64 (hartree_fock docstring)
     assert values["state_mib_lambda4"] == 32 * (16 * 17 + 8) * 64**2 / 2**20
     assert values["vectors_lambda4"] == 32 * 16
@@ -313,8 +311,13 @@ def test_fixed_point_solver_claims(values):
     sims = [values[f"remark4_sim_{lam}"] for lam in (1, 2, 4)]
     fixed = [values[f"remark4_fixed_{lam}"] for lam in (1, 2, 4)]
     assert sims[0] < sims[1] < sims[2] and fixed[0] < fixed[1] < fixed[2]
-    for s, f in zip(sims, fixed):
-        assert s < f + 2 * values["noise_rms_lambda4"]
+    # the text: at lambda = 4, with the noise of both runs removed in quadrature, the
+    # dynamics moves more than the fixed point predicts (the right order, not the size)
+    noise = values["noise_rms_lambda4"]
+    denoised = np.sqrt(values["remark4_sim_4"] ** 2 - 2 * noise**2)
+    assert values["remark4_sim_denoised_4"] == pytest.approx(denoised, rel=1e-12)
+    assert values["remark4_move_ratio_4"] == pytest.approx(denoised / fixed[2], rel=1e-12)
+    assert 1.2 < values["remark4_move_ratio_4"] < 3
 
 
 # --------------------------------------------------------------------------------------

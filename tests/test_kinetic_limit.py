@@ -174,6 +174,34 @@ def test_born_terms_of_a_seed_are_those_of_its_realization():
             assert np.array_equal(born[key], r[f"{key}_born"])
 
 
+def test_born_terms_with_an_explicit_twist():
+    # twist= overrides the seed's twist: the seed's own twist gives the seed's values, and
+    # zeros give the periodic box, whose survival term is recomputed here by hand: all grid
+    # momenta k != p within the window, the 7 exact images of p among them at full weight t^2
+    target, T = np.array([7, 19]) / 64, np.array([0.0, 0.5])
+    seed = ct.realization_seeds(5, 1)[0]
+    theta = ct.rng.Realization(seed).twist(2)
+    assert all(np.array_equal(a, b) for a, b in zip(
+        kl.plane_wave_born_terms(seed, d=2, L=64, eta=0.4, momentum=target, T=T).values(),
+        kl.plane_wave_born_terms(None, d=2, L=64, eta=0.4, momentum=target, T=T,
+                                 twist=theta).values()))
+    periodic = kl.plane_wave_born_terms(None, d=2, L=64, eta=0.4, momentum=target, T=T,
+                                        twist=(0.0, 0.0))
+    assert periodic["survival"][0] == 0.0 and np.isfinite(periodic["survival"]).all()
+    # the images' share: the same sum without them, by hand (k over the grid, F_t window)
+    E = float(ct.dispersion(target))
+    m, t, eta, L = float(bz.collision_rate(E, 2)), 0.5 / 0.4**2, 0.4, 64
+    k = np.stack(np.meshgrid(np.arange(L), np.arange(L), indexing="ij"), -1).reshape(-1, 2) / L
+    w = ct.dispersion(k) - E
+    others = np.abs(k - target).max(axis=1) > 1e-12
+    inside = others & (np.abs(w) < 6 / t + 4 * m * eta**2)
+    F = t**2 * np.sinc(w[inside] * t / (2 * np.pi)) ** 2
+    expected = np.exp(-m * 0.5) * (m * 0.5 - eta**2 / L**2 * F.sum())
+    assert periodic["survival"][1] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    with pytest.raises(ValueError, match="twist"):
+        kl.plane_wave_born_terms(None, d=2, L=64, eta=0.4, momentum=target, T=T, twist=(1.0, 0))
+
+
 def test_born_terms_average_over_twists_to_the_windowed_continuum_integral():
     # survival_born = exp(-m T) (m T - eta^2 L^-d sum_{k != p, |w| < W} F_t(w)). Averaged over
     # twists the lattice sum becomes the integral eta^2 int_{|w| < W} rho(E + w) F_t(w) dw

@@ -74,6 +74,30 @@ def test_weighted_power_law_fit_follows_the_precise_points():
     assert abs(a_w - 2.0) < 0.01 < abs(a_u - 2.0)
 
 
+def test_weighted_fit_error_is_never_below_what_the_errors_of_y_allow():
+    # the weighted fit written out (not via polyfit): weights u_i = y_i / sigma_i, the inverse
+    # error of log y_i; slope a = sum u^2 (l - lbar)(g - gbar) / S, S = sum u^2 (l - lbar)^2,
+    # with u^2-weighted means of l = log x and g = log y; propagated error 1 / sqrt(S), scaled
+    # by sqrt(chi^2 / (m - 2)) only when the points scatter more than their errors allow
+    x = np.array([0.4, 0.3, 0.2, 0.14])
+    rel_err = np.array([0.02, 0.03, 0.05, 0.08])
+    l = np.log(x)
+    for jitter in (np.array([0.1, -0.1, 0.1, -0.1]), np.array([2.0, -2.0, 2.0, -2.0])):
+        y = 2.0 * x**2 * np.exp(jitter * rel_err)      # scatter in units of the errors
+        u, g = 1 / rel_err, np.log(y)
+        lbar, gbar = np.sum(u**2 * l) / np.sum(u**2), np.sum(u**2 * g) / np.sum(u**2)
+        S = np.sum(u**2 * (l - lbar) ** 2)
+        slope = np.sum(u**2 * (l - lbar) * (g - gbar)) / S
+        chi2 = np.sum((u * (g - gbar - slope * (l - lbar))) ** 2)
+        a, _, se = pl.fit_power_law(x, y, y_errors=rel_err * y)
+        assert a == pytest.approx(slope, rel=1e-10)
+        assert se == pytest.approx(max(1.0, np.sqrt(chi2 / 2)) / np.sqrt(S), rel=1e-10)
+        assert (chi2 / 2 > 1) == bool(jitter[0] > 1)   # the second case is scaled up
+    # two points: the propagated error, not NaN
+    _, _, se2 = pl.fit_power_law([0.4, 0.2], [0.16, 0.04], y_errors=[0.004, 0.002])
+    assert se2 == pytest.approx(np.hypot(0.025, 0.05) / np.log(2), rel=1e-10)
+
+
 # --------------------------------------------------------------------------------------
 # Exponents of the central norms
 # --------------------------------------------------------------------------------------

@@ -321,7 +321,8 @@ def plane_wave_relaxation(seed, *, d, L, eta, momentum, T, distribution="gaussia
     return out
 
 
-def plane_wave_born_terms(seed, *, d, L, eta, momentum, T, bump_centers=(), bump_width=0.05):
+def plane_wave_born_terms(seed, *, d, L, eta, momentum, T, bump_centers=(), bump_width=0.05,
+                          twist=None):
     """The ``"*_born"`` values of :func:`plane_wave_relaxation` for the twist of one seed.
 
     No evolution and no potential: only the twist ``Realization(seed).twist(d)``, the
@@ -333,9 +334,14 @@ def plane_wave_born_terms(seed, *, d, L, eta, momentum, T, bump_centers=(), bump
 
     Parameters
     ----------
-    seed : int or numpy.random.SeedSequence
+    seed : int or numpy.random.SeedSequence or None
+        The realization whose twist is used; ignored (may be None) when ``twist`` is given.
     d, L, eta, momentum, T, bump_centers, bump_width
         As for :func:`plane_wave_relaxation` with ``twist=True``.
+    twist : sequence of d floats in [0, 1), optional
+        Use this twist instead of the seed's: zeros give the periodic box, whose grid
+        holds ``p`` and its exact symmetry images (the box's own first-order sums, which
+        a twist average would otherwise replace by the golden rule).
 
     Returns
     -------
@@ -351,6 +357,10 @@ def plane_wave_born_terms(seed, *, d, L, eta, momentum, T, bump_centers=(), bump
     ...                           T=[0.0, 1.0], twist=True, control_variates=True)
     >>> bool((born["survival"] == r["survival_born"]).all())
     True
+    >>> periodic = plane_wave_born_terms(None, d=2, L=64, eta=0.3, momentum=(7 / 64, 15 / 64),
+    ...                                  T=[0.0, 1.0], twist=(0.0, 0.0))
+    >>> periodic["survival"].shape
+    (2,)
     """
     d = check_int("d", d, minimum=1, maximum=3)
     L = check_int("L", L, minimum=3)
@@ -359,7 +369,7 @@ def plane_wave_born_terms(seed, *, d, L, eta, momentum, T, bump_centers=(), bump
     T = check_real_array("T", T, ndim=1)
     centers = [_check_momentum(q, d, "bump_centers[i]") for q in bump_centers]
     bump_width = check_real("bump_width", bump_width, minimum=0.0, strict_minimum=True)
-    theta = _check_twist(Realization(seed).twist(d), d)
+    theta = _check_twist(Realization(seed).twist(d) if twist is None else twist, d)
     p = ((np.round(target * L - np.asarray(theta)) + np.asarray(theta)) / L) % 1.0
     born, _ = _first_order_terms(d, L, theta, eta, p, T, centers, bump_width)
     return born

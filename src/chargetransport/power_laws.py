@@ -46,10 +46,14 @@ def fit_power_law(x, y, replicates=None, y_errors=None):
     prefactor : float
         ``c``.
     standard_error : float
-        Of the exponent: from the ``replicates`` when given; otherwise from the
-        residuals of the fit, ``sqrt(sum r_i^2 / (m - 2) / sum (log x_i - mean)^2)``
-        (NaN for ``m = 2``). The latter measures the scatter about a straight line,
-        not any curvature of the data.
+        Of the exponent: from the ``replicates`` when given; otherwise, with
+        ``y_errors``, the error they propagate to the exponent (the unscaled covariance
+        of the weighted fit), times ``sqrt(chi^2 / (m - 2))`` where that exceeds 1 (points
+        that scatter more than their errors allow), never less than the errors allow;
+        without either, from the residuals of the fit,
+        ``sqrt(sum r_i^2 / (m - 2) / sum (log x_i - mean)^2)`` (NaN for ``m = 2``). The
+        residuals measure the scatter about a straight line, not any curvature of the
+        data; with three or four points they understate the error, hence the floor.
 
     Examples
     --------
@@ -73,17 +77,21 @@ def fit_power_law(x, y, replicates=None, y_errors=None):
         if y_errors.shape != y.shape or np.any(y_errors <= 0):
             raise ValueError(f"'y_errors' must be {m} positive standard errors, got {y_errors}")
         w = y / y_errors
-    if m > 3:
-        (a, b), cov = np.polyfit(lx, ly, 1, w=w, cov=True)
+    if w is not None:
+        (a, b), cov = np.polyfit(lx, ly, 1, w=w, cov="unscaled")
+        se = math.sqrt(cov[0, 0])                  # what the errors of y allow
+        if m > 2:                                  # ... scaled up if the points scatter more
+            chi2 = float(np.sum((w * (ly - np.polyval((a, b), lx))) ** 2))
+            se *= max(1.0, math.sqrt(chi2 / (m - 2)))
+    elif m > 3:
+        (a, b), cov = np.polyfit(lx, ly, 1, cov=True)
         se = math.sqrt(cov[0, 0])
     else:  # polyfit scales its covariance by m - 2 only from m > 3 on
-        a, b = np.polyfit(lx, ly, 1, w=w)
+        a, b = np.polyfit(lx, ly, 1)
         se = math.nan
         if m == 3:
-            ww = np.ones(m) if w is None else w
             resid = ly - np.polyval((a, b), lx)
-            lbar = np.sum(ww**2 * lx) / np.sum(ww**2)
-            se = float(np.sqrt(np.sum((ww * resid) ** 2) / (m - 2) / np.sum(ww**2 * (lx - lbar) ** 2)))
+            se = float(np.sqrt(np.sum(resid**2) / (m - 2) / np.sum((lx - lx.mean()) ** 2)))
     if replicates is not None:
         reps = check_real_array("replicates", replicates, ndim=2)
         if reps.shape[1] != x.size:
