@@ -188,7 +188,7 @@ def test_born_terms_with_an_explicit_twist():
     periodic = kl.plane_wave_born_terms(None, d=2, L=64, eta=0.4, momentum=target, T=T,
                                         twist=(0.0, 0.0))
     assert periodic["survival"][0] == 0.0 and np.isfinite(periodic["survival"]).all()
-    # the images' share: the same sum without them, by hand (k over the grid, F_t window)
+    # the same sum by hand: every grid k != p inside the F_t window, the images included
     E = float(ct.dispersion(target))
     m, t, eta, L = float(bz.collision_rate(E, 2)), 0.5 / 0.4**2, 0.4, 64
     k = np.stack(np.meshgrid(np.arange(L), np.arange(L), indexing="ij"), -1).reshape(-1, 2) / L
