@@ -173,6 +173,15 @@ def test_duhamel_norms_follow_the_ladder_formula(values):
     # realization-to-realization noise of one run
     assert abs(dev) < 0.25
     assert values["kinetic_norms_max_dev_eta05"] - abs(dev) > N_SE * spread
+    # order by order: zero within 3 errors for n = 1, 2, then growing, the growth from
+    # n = 3 to 5 resolved (3 combined errors; the orders share their realizations, so the
+    # combined error is an overestimate when they are positively correlated)
+    devs = [values[f"ensemble_dev_n{n}"] for n in range(1, 6)]
+    ses = [values[f"ensemble_dev_n{n}_se"] for n in range(1, 6)]
+    assert abs(devs[0]) < N_SE * ses[0] and abs(devs[1]) < N_SE * ses[1]
+    assert devs[2] < devs[3] < devs[4]
+    assert devs[4] - devs[2] > N_SE * math.hypot(ses[2], ses[4])
+    assert values["ensemble_dev_max_n"] == 5
     # one realization at eta = 0.2 (max over n <= 5) within the noise of the ensemble
     assert abs(values["kinetic_norms_max_dev_eta02"] - abs(dev)) < N_SE * spread
     # sum_n nu_n = e^x I_0(x) at T = 2, computed independently
