@@ -7,9 +7,9 @@ function in closed form (complete elliptic integrals), the cubic ones as convolu
 the chain's, and torus integrals on midpoint grids.
 
 Statistical assertions count standard errors: ``Z_CLAIM`` (3) where the chapter says
-"resolved" or "decreasing", and the Bonferroni threshold ``z* = Phi^{-1}(1 - 0.001 / 2n)``
-(0.1 % false alarms for the whole family) where a maximum over ``n`` points is compared
-with zero.
+"resolved" or "decreasing", and where a maximum of ``n`` t-values over ``R`` realizations
+is compared with zero, the Bonferroni threshold ``t* = F_{R-1}^{-1}(1 - 0.001 / 2n)`` of
+Student's t with ``R - 1`` degrees of freedom (0.1 % false alarms for the whole family).
 """
 import math
 
@@ -113,8 +113,10 @@ def boltzmann_current_2d(T, L=2048):
     return np.array([np.sum(v1 * np.exp(-m * t)) / L**2 for t in np.atleast_1d(T)])
 
 
-def bonferroni(n):
-    return stats.norm.isf(0.001 / (2 * n))
+def bonferroni_t(n, R):
+    """Two-sided Bonferroni threshold at family-wise level 1e-3 for n t-values over R
+    realizations each."""
+    return stats.t.isf(0.001 / (2 * n), R - 1)
 
 
 # ------------------------------------------------------------------ the course layer
@@ -132,6 +134,14 @@ def test_fock_space_agrees_with_one_particle_reduction(values):
 # ------------------------------------------------------------------ experiment 1
 def _tags():
     return [f"d{d}_{eta}" for d in (2, 3) for eta in ETAS] + ["d2_0.14", "d3_0.14"]
+
+
+def test_error_bars_rest_on_at_least_16_realizations(values):
+    # the book's rule: error bars only from >= 16 realizations (the setting notes)
+    for name in ("displaced", "gibbs", "quasi_free"):
+        assert values[f"num_realizations_{name}"] >= 16, name
+    for tag in _tags() + ["d2_0.28_box", "d3_0.28_box"]:
+        assert values[f"realizations_{tag}"] >= 16, tag
 
 
 def test_boxes_hold_the_levels_the_text_states(values):
@@ -208,8 +218,13 @@ def test_sup_deviation_agrees_with_the_fixed_time_where_resolved(values):
 
 
 def test_quadrupole_follows_boltzmann(values):
-    # "follows Boltzmann too": its largest deviation is a few times its noise floor at most
-    assert values["quadrupole_sup_d2_0.2"] < 3 * values["quadrupole_noise_floor_d2_0.2"]
+    # "follows Boltzmann too", "at the level of its noise floor": the bias-corrected largest
+    # deviation lies within 3 of its bootstrap errors of the noise floor, and even its
+    # upper 3-error end is a few per cent (< 5 %) of the initial quadrupole
+    sup, se = values["quadrupole_sup_d2_0.2"], values["quadrupole_sup_se_d2_0.2"]
+    floor = values["quadrupole_noise_floor_d2_0.2"]
+    assert abs(sup - floor) < Z_CLAIM * se
+    assert sup + Z_CLAIM * se < 0.05
 
 
 # ------------------------------------------------------------------ experiment 2
@@ -225,34 +240,63 @@ def test_second_order_coefficient_of_the_displaced_sea(values, d, L):
                                                                  rel=SECOND_ORDER_RTOL)
 
 
-@pytest.mark.parametrize("tag", ["beta1", "beta4", "betainf", "displaced_d2", "displaced_d3"])
+DRESSING_ETAS = {"beta1": ETAS, "beta4": ETAS, "betainf": ETAS,
+                 "displaced_d2": ETAS + (0.14,), "displaced_d3": ETAS + (0.14,)}
+
+
+@pytest.mark.parametrize("tag", list(DRESSING_ETAS))
 def test_dressing_extrapolates_to_the_second_order_coefficient(values, tag):
     K = values[f"dressing_K_{tag}"]
     intercept, se = values[f"dressing_intercept_{tag}"], values[f"dressing_intercept_se_{tag}"]
     assert abs(intercept - K) < Z_CLAIM * se + SECOND_ORDER_RTOL * K
-    # the gain itself is positive and resolved at every eta
-    for key in values:
-        if key.startswith(f"dressing_{tag}_"):
-            eta = key.rsplit("_", 1)[1]
-            assert values[key] > Z_CLAIM * values[f"dressing_se_{tag}_{eta}"]
+    # the gain itself is positive and resolved at every eta of the series (every eta is
+    # glued: a missing key fails here instead of skipping the check)
+    glued = sorted(k for k in values if k.startswith(f"dressing_{tag}_"))
+    assert len(glued) == len(DRESSING_ETAS[tag]), glued
+    for eta in DRESSING_ETAS[tag]:
+        assert values[f"dressing_{tag}_{eta}"] > Z_CLAIM * values[f"dressing_se_{tag}_{eta}"]
 
 
 def test_dressing_exponent_is_a_little_below_two(values):
     a, se = values["dressing_exponent_betainf"], values["dressing_exponent_se_betainf"]
-    assert 1.5 < a < 2.0 - 2 * se     # "a little below 2", resolved
+    # "a little below 2", resolved: below 2 beyond 3 bootstrap errors, and by less than
+    # 0.1 ("a little": the gain / eta^2 changes by a few per cent, not tens, between
+    # eta = 0.4 and 0.2, and 2 - a = log(ratio change) / log 2)
+    assert 2.0 - 0.1 < a < 2.0 - Z_CLAIM * se
+    # the same exponent from the two end points alone, a = 2 + log(g(0.4) / g(0.2)) / log 2
+    # with g = gain / eta^2: a different estimator of the same drift, within 3 combined
+    # errors (the end points' relative errors propagated)
+    g4, g2 = values["dressing_betainf_0.4"], values["dressing_betainf_0.2"]
+    a_ends = 2 + math.log(g4 / g2) / math.log(2)
+    se_ends = math.hypot(values["dressing_se_betainf_0.4"] / g4,
+                         values["dressing_se_betainf_0.2"] / g2) / math.log(2)
+    assert abs(a - a_ends) < Z_CLAIM * math.hypot(se, se_ends)
 
 
 def test_gibbs_states_carry_no_current_and_a_flat_dressing(values):
-    for name in ("gibbs_current", "dressing_flat"):
-        n = int(values[f"{name}_points"])
-        assert values[f"{name}_z_threshold"] == pytest.approx(bonferroni(n), rel=1e-12)
+    # the Gibbs runs: 16 realizations, 3 betas x 3 etas x 8 times = 72 current values
+    R = int(values["num_realizations_gibbs"])
+    n = int(values["gibbs_current_points"])
+    assert n == 3 * 3 * 8
+    assert values["gibbs_current_t_threshold"] == pytest.approx(bonferroni_t(n, R), rel=1e-12)
     # no current: every value within the noise threshold
-    assert values["gibbs_current_max_z"] < bonferroni(int(values["gibbs_current_points"]))
-    # the dressing after the first time: a resolved change (paired z above the threshold,
-    # the text's "not by nothing"), but small against the gain (the text: at most a few
-    # per cent; 5 % here)
-    assert values["dressing_flat_max_z"] > bonferroni(int(values["dressing_flat_points"]))
-    assert 0 < values["dressing_flat_rel_at_max_z"] <= values["dressing_flat_max_rel"] < 0.05
+    assert values["gibbs_current_max_t"] < bonferroni_t(n, R)
+    # the dressing after the first time: 8 times in each of 3 x 3 Gibbs series (16
+    # realizations) and 2 x 4 displaced-sea series (32, or 64 at d = 2, eta = 0.14)
+    n = int(values["dressing_flat_points"])
+    assert n == 8 * (3 * 3 + 2 * 4)
+    for R_series in (16, 32, 64):
+        assert values[f"dressing_flat_t_threshold_R{R_series}"] == pytest.approx(
+            bonferroni_t(n, R_series), rel=1e-12)
+    # the family-wise p-value of the most significant change, recomputed from its t-value
+    t, R_max = values["dressing_flat_max_t"], int(values["dressing_flat_realizations_at_max"])
+    p = min(1.0, n * 2 * stats.t.sf(t, R_max - 1))
+    assert values["dressing_flat_familywise_p"] == pytest.approx(p, rel=1e-9)
+    # the text: "suggested, not resolved" at the family-wise level 1e-3 ...
+    assert values["dressing_flat_familywise_p"] > 1e-3
+    assert t < bonferroni_t(n, R_max)
+    # ... and small against the gain (the text: at most a few per cent; 5 % here)
+    assert 0 < values["dressing_flat_rel_at_max"] <= values["dressing_flat_max_rel"] < 0.05
 
 
 def test_exercise_fermi_dirac_is_stationary_on_the_grid(values):
@@ -279,7 +323,9 @@ def test_averaged_state_is_not_quasi_free_but_converges(values):
             Z_CLAIM * values[f"quasi_free_defect_T1_se_{eta}"])
         # zero at T = 0: deterministic quasi-free initial state, rounding only
         assert values[f"defect_T0_{eta}"] < 1e-12
-        # Cauchy-Schwarz bound by the fluctuations of the two-point functions (C.5)
+        # below the bound sd(M11) sd(M22) + Var(M12): Cauchy-Schwarz makes it hold for any
+        # sample, so this checks the chapter's computation of the defect and of the bound
+        # (normalizations, jackknife), not the theorem (the text calls it a consistency check)
         assert values[f"defect_over_bound_max_{eta}"] <= 1.0
         # the peak sits at microscopic times of a few units (the text: "a few units")
         assert 1.0 <= values[f"quasi_free_defect_peak_t_{eta}"] <= 5.0
@@ -293,11 +339,12 @@ def test_averaged_state_is_not_quasi_free_but_converges(values):
         se_key = key.replace("defect_", "defect_se_") if key.endswith("defect_") else key + "se_"
         se = math.hypot(values[f"{se_key}0.4"], values[f"{se_key}0.2"])
         assert values[f"{key}0.2"] + 2 * se < values[f"{key}0.4"]
-    # "falls more slowly": the peak's exponent below the T = 1 one, by the quoted z
+    # the peak's exponent is the smaller one, by the quoted z, which the text calls "a
+    # hint ..., not a resolved difference": positive, and below Z_CLAIM
     z = (values["quasi_free_defect_T1_exponent"] - values["quasi_free_defect_exponent"]) / \
         math.hypot(values["quasi_free_defect_T1_exponent_se"], values["quasi_free_defect_exponent_se"])
     assert values["quasi_free_exponent_difference_z"] == pytest.approx(z, rel=1e-12)
-    assert z > 1
+    assert 0 < z < Z_CLAIM
     # the two-point functions approach Boltzmann as eta decreases
     se = math.hypot(values["two_point_distance_se_0.4"], values["two_point_distance_se_0.2"])
     assert values["two_point_distance_0.2"] + 2 * se < values["two_point_distance_0.4"]
