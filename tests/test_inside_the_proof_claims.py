@@ -165,32 +165,26 @@ def test_ensemble_first_order_matches_its_exact_box_value(values):
 
 
 def test_duhamel_norms_follow_the_ladder_formula(values):
-    dev, se = values["ensemble_dev_n5"], values["ensemble_dev_n5_se"]
+    dev = values["ensemble_dev_n5"]
     spread = values["ensemble_dev_spread_n5"]
-    assert 0 < se < spread
-    # the kinetic limit: the deviation at eta = 0.2 is small but resolved (corrections of
-    # higher order in eta and n), and smaller than at eta = 0.5 by more than the
-    # realization-to-realization noise of one run
-    assert abs(dev) < 0.25
-    assert values["kinetic_norms_max_dev_eta05"] - abs(dev) > N_SE * spread
-    # order by order: zero within 3 errors for n = 1, 2, then growing, the growth from
-    # n = 3 to 5 resolved (3 combined errors; the orders share their realizations, so the
-    # combined error is an overestimate when they are positively correlated)
+    # error bars only from >= 16 realizations
+    assert values["duhamel_ensemble_R"] >= 16
+    # order by order, as the text says: zero within 3 errors for n = 1, 2, and within two
+    # errors at n = 3 ("within two errors"); the largest deviation at n = 5. (The text
+    # quotes n = 4, 5 with their errors and does not call them established: 16
+    # realizations, fewer than the 30 the book asks for such a statement.)
     devs = [values[f"ensemble_dev_n{n}"] for n in range(1, 6)]
     ses = [values[f"ensemble_dev_n{n}_se"] for n in range(1, 6)]
     assert abs(devs[0]) < N_SE * ses[0] and abs(devs[1]) < N_SE * ses[1]
-    assert devs[2] < devs[3] < devs[4]
-    assert devs[4] - devs[2] > N_SE * math.hypot(ses[2], ses[4])
+    assert abs(devs[2]) < 2 * ses[2]
     assert values["ensemble_dev_max_n"] == 5
+    assert max(abs(d) for d in devs) == abs(dev)
     # one realization at eta = 0.2 (max over n <= 5) within the noise of the ensemble
     assert abs(values["kinetic_norms_max_dev_eta02"] - abs(dev)) < N_SE * spread
     # sum_n nu_n = e^x I_0(x) at T = 2, computed independently
     x2 = 2 * math.pi * rho3(0.0) * 2.0
     assert abs(values["duhamel_sum_of_squares_kinetic"] / (math.exp(x2) * special.i0(x2))
                - 1) < 1e-6
-    ratio = values["duhamel_sum_of_squares"] / values["duhamel_sum_of_squares_kinetic"]
-    # corrections grow with eta: at eta = 0.3 below those of eta = 0.5
-    assert abs(ratio - 1) < values["kinetic_norms_max_dev_eta05"]
     # the terms are exponentially larger than their sum (norm 1): the quoted contrast
     assert values["duhamel_sum_of_squares"] > 5
 
@@ -206,6 +200,8 @@ def test_peak_of_the_kinetic_norms(values):
 
 
 def test_non_ladder_graphs_take_over_later_for_smaller_eta(values):
+    # one realization per eta, and the text says so: what is checked is the stated order
+    # of the three departure orders in those realizations, not a property of the ensemble
     orders = [values[f"departure_order_{eta}"] for eta in (0.4, 0.3, 0.2)]
     assert orders == sorted(orders) and orders[0] >= 5 and orders[-1] > orders[0]
 
@@ -231,8 +227,6 @@ def test_single_graph_contributions(values):
     # standard errors of the mean over the realizations
     assert values["graph_realizations"] >= 16
     ladder, se = values["ladder_over_x2_eta02"], values["ladder_over_x2_eta02_se"]
-    lo, hi = values["ladder_over_x2_eta02_min"], values["ladder_over_x2_eta02_max"]
-    assert lo <= ladder <= hi and 0 < se < (hi - lo)
     assert abs(ladder - 0.5) < 0.5 * 2 * 0.2**2 + N_SE * se
     # crossing and nesting graphs are suppressed more strongly than the proven worst
     # case eta^{2/5}, by more than 3 bootstrap errors
@@ -265,13 +259,42 @@ def test_l1_norm_slope_is_two_rho_up_to_a_finite_eps_bias(values):
     eps = values["eps_window_small"]
     assert 1e-3 * eps**2 < small < 10 * eps**2 * math.log(1 / eps)
     assert small > 1e3 * np.finfo(float).eps
+    # "the linear fit's own standard error ... measures only the curvature within a window":
+    # it is smaller than the bias of the slope it fails to see
+    assert 0 < values["l1_slope_fit_se_max"] < small
+
+
+def _least_squares_slope(x, y):
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    return np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2)
 
 
 def test_grid_convergence_rate_matches_the_analyticity_strip(values):
-    # per-axis strip of half-width eps / (4 pi): exp(-N eps / 2); prefactors shift a fit
-    # over N eps <= 12, so the rate is compared within 3 standard errors plus that shift
+    # per-axis strip of half-width eps / (4 pi): the asymptotic rate is exactly 1/2 in
+    # N eps. The fit with the algebraic prefactor (N eps)^(-s) over N eps <= 36 must give
+    # it within 3 of its errors (residual-scatter errors), at both eps
+    for eps in (0.25, 0.125):
+        c, c_se = values[f"grid_rate_long_{eps}"], values[f"grid_rate_long_se_{eps}"]
+        assert abs(c - 0.5) < N_SE * c_se, eps
+        s, s_se = values[f"grid_prefactor_power_{eps}"], values[f"grid_prefactor_power_se_{eps}"]
+        assert s > N_SE * s_se, eps                  # the prefactor is there
+    # the short fit (N eps = 4..12, step 2) is above 1/2 beyond its error, as the text says,
+    # and the prefactor explains the excess: a least-squares line through
+    # -N eps / 2 - s log(N eps) has slope -(1/2 + s * slope of log(N eps)), computed here;
+    # 3 combined errors of the two fits (s from eps = 0.125)
     rate, se = values["grid_error_rate"], values["grid_error_rate_se"]
-    assert 0.5 - N_SE * se - 0.25 < rate < 0.5 + N_SE * se + 0.25
+    s, s_se = values["grid_prefactor_power_0.125"], values["grid_prefactor_power_se_0.125"]
+    assert rate - 0.5 > N_SE * se
+    k_short = [4, 6, 8, 10, 12]
+    g_short = _least_squares_slope(k_short, np.log(k_short))
+    assert abs(rate - (0.5 + s * g_short)) < N_SE * math.hypot(se, s_se * g_short)
+    # the plain exponential fit far out (N eps = 20..36) is on its way down to 1/2: below
+    # the short fit, above 1/2, and again 1/2 + s * slope of log over its window
+    late, late_se = values["grid_rate_late_0.125"], values["grid_rate_late_se_0.125"]
+    k_late = list(range(20, 37, 2))
+    g_late = _least_squares_slope(k_late, np.log(k_late))
+    assert 0.5 < late < rate - N_SE * se
+    assert abs(late - (0.5 + s * g_late)) < N_SE * math.hypot(late_se, s_se * g_late)
     assert values["grid_error_at_16"] < 1e-4
     # N = 12/eps vs 16/eps: exp(-6) ~ 2.5e-3 times a prefactor < 1
     assert values["crossing_grid_rel_diff_0"] < 2e-3
@@ -287,17 +310,24 @@ def test_crossing_memory_and_grid(values):
     assert abs(values["crossing_memory_largest_gb"] - 24 * (N // 2 + 1) ** 3 / 1e9) < 1e-9
     assert abs(values["crossing_memory_1024_gb"] - 24 * 513**3 / 1e9) < 1e-9
     assert abs(values["log_correction_exponent"] - 2 / math.log(1 / values["eps_min_3d"])) < 1e-12
+    # the 2D runs: eps = 0.1 halved six times
+    assert abs(values["eps_min_2d"] - 0.1 * 2.0**-6) < 1e-15
 
 
 def test_crossing_exponents_are_below_the_trivial_one(values):
     g0, e0 = values["crossing_exponent_0"], values["crossing_exponent_err_0"]
     g2, e2 = values["crossing_exponent_2"], values["crossing_exponent_err_2"]
-    assert 0 < e0 < 0.1 and 0 < e2 < 0.1
+    assert 0 < e0 and 0 < e2
     # "at alpha = 0 clearly below 3/4": two error bars below
     assert g0 + 2 * e0 < 0.75
     # "at alpha = 2 not yet distinguishable from 3/4", and below the trivial exponent 1
     # and below the exponent 4/5 of the theorem (the remark's "below 4/5 anyway")
-    assert abs(g2 - 0.75) < 0.1 and g2 + 2 * e2 < 1 and g2 + 2 * e2 < 0.8
+    # ("not distinguishable": within the two error bars that "clearly below" uses)
+    assert abs(g2 - 0.75) < 2 * e2 and g2 + 2 * e2 < 1 and g2 + 2 * e2 < 0.8
+    # the quoted error bars (half the spread over windows and grids) are the larger,
+    # conservative ones: the fits' own standard errors, quoted as smaller, are below them
+    assert 0 < values["crossing_fit_se_max_0"] < e0
+    assert 0 < values["crossing_fit_se_max_2"] < e2
     # the van Hove energy grows faster, beyond both error bars
     assert g2 - g0 > 2 * math.hypot(e0, e2)
     assert values["crossing_local_exponent_last_0"] < 0.75
@@ -310,7 +340,12 @@ def test_crossing_exponents_are_below_the_trivial_one(values):
 
 def test_crossing_integral_tracks_the_cube_of_the_l1_norm_at_the_band_centre(values):
     first, last = values["crossing_ratio_L1cubed_0_first"], values["crossing_ratio_L1cubed_0_last"]
-    assert 0.9 < first < 1.2 and abs(last / first - 1) < 0.1
+    # "moves only": an extra power eps^(-delta) beyond ||R||_1^3 would change the ratio by
+    # (0.25 / eps_min)^delta; a change below 10 % bounds delta < log 1.1 / log(0.25/eps_min)
+    # = 0.04, below a tenth of the local exponent measured at the smallest eps
+    assert first > 0 and abs(last / first - 1) < 0.1
+    assert (math.log(1.1) / math.log(0.25 / values["eps_min_3d"])
+            < values["crossing_local_exponent_last_0"] / 10)
     # at the van Hove energy the ratio grows ("genuinely faster")
     assert values["crossing_ratio_L1cubed_2_last"] / values["crossing_ratio_L1cubed_2_first"] > 1.15
 
@@ -336,6 +371,10 @@ def test_level_line_geometry(values):
     assert abs(values["bad_set_exponent_2"] - 0.5) < 0.02
     for key in ("bad_set_exponent_se_0", "bad_set_exponent_se_2", "curvature_slope_se"):
         assert 0 <= values[key] < 0.01, key
+    # the fits run over tau <= tau_fit_max, the sixth of ten log-spaced tau in [1e-4, 1e-1]:
+    # small enough that the O(tau^2), O(tau) corrections above stay below the 0.02 allowed
+    assert abs(values["tau_fit_max"] - 10 ** (-4 + 5 / 3)) < 1e-15
+    assert values["tau_fit_max"] < 0.01
 
 
 def test_fourier_decay_of_the_level_set_measure(values):
@@ -376,10 +415,17 @@ def test_bookkeeping_exponents_of_2_38(values):
     a_lp, b_lp, z_lp = values["bookkeeping_optimum"]
     assert abs(a_lp - float(a)) < 1e-9 and abs(b_lp - float(b)) < 1e-9
     assert abs(z_lp + float(a)) < 1e-9
-    # with nu^{+1/2} the printed choice balances at -4/5: the sign slip
-    assert values["bookkeeping_sign_slip"] == (-0.8, -0.8, -0.8)
-    assert values["bookkeeping_nu_power_needed"] == 0.5
-    assert 6 / (7 + Fraction(1, 2)) == Fraction(4, 5)
+    # with nu^{+1/2} the printed choice balances all three terms: the sign slip
+    slip = exponents(Fraction(4, 5), Fraction(2, 5), c=Fraction(1, 2))
+    assert slip[0] == slip[1] == slip[2]
+    assert values["bookkeeping_sign_slip"] == tuple(float(v) for v in slip)
+    # the power of nu that balances the printed choice: (3 + c) a - 3 - 3b/2 = -a at
+    # a = 4/5, b = 2/5, solved for c
+    a_pr, b_pr = Fraction(4, 5), Fraction(2, 5)
+    needed = (-a_pr + 3 + Fraction(3, 2) * b_pr) / a_pr - 3
+    assert exponents(a_pr, b_pr, c=needed)[0] == -a_pr
+    assert values["bookkeeping_nu_power_needed"] == float(needed)
+    assert 6 / (7 + needed) == a_pr
 
 
 # --------------------------------------------------------------------------------------
