@@ -97,6 +97,20 @@ def test_weak_coupling_follows_the_linear_boltzmann_equation(values):
     # beyond two combined standard errors
     for key in (key4, key3, "0.4_0.0"):
         assert values[f"linear_deviation_resolved_{key}"] is True
+        assert values[f"linear_deviation_above_floor_{key}"] is True
+    # at eta = 0.2 the bias-corrected maximum is below the floor: the table and the text
+    # say "not resolved"
+    assert values[f"linear_deviation_above_floor_{key2}"] is False
+    # ... and "the stored study below resolves it in a larger box"
+    assert values["stored_deviation_resolved_d2_0.2"] is True
+    assert values["stored_deviation_d2_0.2"] > values["stored_deviation_floor_d2_0.2"]
+    # "nearly as closely as without interaction": max|a| and max|b| differ by at most
+    # max|a - b| (triangle inequality), the paired difference to the free run, here with
+    # 3 combined bootstrap errors for the noise of the three estimates
+    gap = abs(values[f"linear_deviation_{key4}"] - values["linear_deviation_0.4_0.0"])
+    assert gap < values["hf_vs_free_0.16"] + 3 * math.sqrt(
+        values[f"linear_deviation_se_{key4}"] ** 2 + values["linear_deviation_se_0.4_0.0"] ** 2
+        + values["hf_vs_free_se_0.16"] ** 2)
     assert values[f"linear_deviation_{key3}"] + 2 * math.hypot(
         values[f"linear_deviation_se_{key3}"], values[f"linear_deviation_se_{key4}"]) \
         < values[f"linear_deviation_{key4}"]
@@ -123,7 +137,12 @@ def test_the_interaction_is_an_order_lambda_effect(values):
     # run, within 3 bootstrap errors of the ratio
     for lam in ("0.08", "0.16"):
         assert values[f"hf_vs_free_resolved_{lam}"] is True
-    assert abs(values["hf_vs_free_ratio"] - 2) < 3 * values["hf_vs_free_ratio_se"] + 0.02
+        # the quoted differences are resolved: beyond 3 bootstrap errors
+        assert values[f"hf_vs_free_{lam}"] > 3 * values[f"hf_vs_free_se_{lam}"]
+    # "linear in lambda": the ratio is 2 within 3 bootstrap errors of the ratio (errors of
+    # the same resamples, so correlated noise cancels). A quadratic term c2 lambda^2 would
+    # shift it by about 0.16 c2 / c1; the text claims none is resolved, so no allowance
+    assert abs(values["hf_vs_free_ratio"] - 2) < 3 * values["hf_vs_free_ratio_se"]
     assert values["hf_vs_free_over_lambda"] == pytest.approx(values["hf_vs_free_0.16"] / 0.16)
 
 
@@ -246,7 +265,19 @@ def test_strong_disorder_free_regime_freezes_the_distribution(values):
     # 3 s.e. of 1, at the largest below 1 by more than 3 s.e.
     assert values["stationary_ratio_drift"] < -3 * values["stationary_ratio_drift_se"]
     assert abs(values["stationary_ratio_smallest"] - 1) < 3 * values["stationary_ratio_se_smallest"]
-    assert values["stationary_ratio_largest"] < 1 - 3 * values["stationary_ratio_se_smallest"]
+    assert values["stationary_ratio_largest"] < 1 - 3 * values["stationary_ratio_se_largest"]
+    # the ratios are the losses over the Boltzmann losses, with the losses' errors
+    assert values["stationary_ratio_smallest"] == pytest.approx(
+        values["stationary_loss_smallest"] / values["stationary_loss_boltzmann_smallest"])
+    assert values["stationary_ratio_se_smallest"] == pytest.approx(
+        values["stationary_loss_se_smallest"] / values["stationary_loss_boltzmann_smallest"])
+    # "falls from ... to ...": beyond 3 combined standard errors
+    assert values["stationary_loss_smallest"] + 3 * math.hypot(
+        values["stationary_loss_se_smallest"], values["stationary_loss_se_largest"]) \
+        < values["stationary_loss_largest"]
+    # the kinetic times lambda^delta, delta = 1/2, quoted for the range
+    assert values["stationary_tau_largest"] == pytest.approx(0.4**0.5)
+    assert values["stationary_tau_smallest"] == pytest.approx(0.025**0.5)
     # the Boltzmann exponent lies below delta = 1/2 (the text); recomputed independently
     # from the closed form with scipy's rho_2 on an odd grid: the steps of 0.2 round t up
     # to whole steps, T_kin = eta^2 * steps * dt
@@ -276,8 +307,10 @@ def test_strong_coupling_stationary_state_lives_on_renormalized_level_curves(val
     bare4 = values["defect_bare_lambda4_denoised"]
     ren4 = values["defect_renormalized_lambda4_denoised"]
     bare0 = values["defect_bare_lambda0_denoised"]
-    assert ren4 < 0.5 * bare4                      # a function of Ebar, not of e
-    assert abs(ren4 - bare0) < 0.006               # like lambda = 0 w.r.t. e (3 x 0.002)
+    assert ren4 < 0.5 * bare4                      # far from a function of e ...
+    # ... and as close to a function of Ebar as the lambda = 0 run is to one of e (the
+    # summary's wording): within 3 x 0.002, the two values' combined error
+    assert abs(ren4 - bare0) < 0.006
     # the fixed point has (nearly) the dynamics' spread in e: within 12 % (2.5 x 5 %)
     assert values["defect_fixed_bare"] == pytest.approx(bare4, rel=0.12)
     assert values["fixed_point_converged"] is True
@@ -317,7 +350,11 @@ def test_fixed_point_solver_claims(values):
     denoised = np.sqrt(values["remark4_sim_4"] ** 2 - 2 * noise**2)
     assert values["remark4_sim_denoised_4"] == pytest.approx(denoised, rel=1e-12)
     assert values["remark4_move_ratio_4"] == pytest.approx(denoised / fixed[2], rel=1e-12)
-    assert 1.2 < values["remark4_move_ratio_4"] < 3
+    # "the direction and order of magnitude, not its size": the ratio is above 1 by more
+    # than its statistical error allows (the squared move is a mean over ~500 symmetry
+    # classes of momenta, relative error ~3 %, plus a few per cent from the estimated noise
+    # rms: 1.2 is > 5 such errors above 1), and within half a decade, a factor sqrt(10)
+    assert 1.2 < values["remark4_move_ratio_4"] < math.sqrt(10)
 
 
 # --------------------------------------------------------------------------------------
