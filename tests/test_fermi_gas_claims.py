@@ -218,12 +218,15 @@ def test_sup_deviation_agrees_with_the_fixed_time_where_resolved(values):
 
 
 def test_quadrupole_follows_boltzmann(values):
-    # "follows Boltzmann too", "at the level of its noise floor": the bias-corrected largest
-    # deviation lies within 3 of its bootstrap errors of the noise floor, and even its
-    # upper 3-error end is a few per cent (< 5 %) of the initial quadrupole
+    # "just above its noise floor", "about one per cent, resolved only marginally": the
+    # chapter's own flag says resolved (bias-corrected maximum above the floor), but by
+    # less than one of its bootstrap errors; and even the upper 3-error end is a few per
+    # cent (< 5 %) of the initial quadrupole
     sup, se = values["quadrupole_sup_d2_0.2"], values["quadrupole_sup_se_d2_0.2"]
     floor = values["quadrupole_noise_floor_d2_0.2"]
-    assert abs(sup - floor) < Z_CLAIM * se
+    assert values["quadrupole_resolved_d2_0.2"] is True
+    assert floor < sup < floor + se
+    assert 0.005 < sup < 0.02                       # "about one per cent"
     assert sup + Z_CLAIM * se < 0.05
 
 

@@ -172,7 +172,8 @@ def test_duhamel_norms_follow_the_ladder_formula(values):
     # order by order, as the text says: zero within 3 errors for n = 1, 2, and within two
     # errors at n = 3 ("within two errors"); the largest deviation at n = 5. (The text
     # quotes n = 4, 5 with their errors and does not call them established: 16
-    # realizations, fewer than the 30 the book asks for such a statement.)
+    # realizations, fewer than the 30 and the box check that the project's standard asks
+    # of "beyond the statistical error"; the text says so.)
     devs = [values[f"ensemble_dev_n{n}"] for n in range(1, 6)]
     ses = [values[f"ensemble_dev_n{n}_se"] for n in range(1, 6)]
     assert abs(devs[0]) < N_SE * ses[0] and abs(devs[1]) < N_SE * ses[1]
