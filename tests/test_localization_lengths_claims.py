@@ -65,6 +65,10 @@ def test_eta_scaling_and_band_edge(values):
                          values["edge_constant_last"])
     drift = abs(math.log(c_last / c)) / math.log(values["slope_fit_eta_max"] / 0.03)
     assert abs(values["slope_E2"] + 2 / 3) < 3 * values["slope_E2_se"] + drift
+    # the text: it differs from -2/3 by many standard errors (the drift, not noise)
+    z = abs(values["slope_E2"] + 2 / 3) / values["slope_E2_se"]
+    assert values["slope_E2_z"] == pytest.approx(z, rel=1e-12)
+    assert z > 3
     theory = 6 ** (1 / 3) * math.sqrt(math.pi) / (2 * math.gamma(1 / 6))
     assert values["edge_theory"] == pytest.approx(theory, rel=1e-12)
     assert abs(c - theory) < 3 * values["edge_constant_err"] + abs(c_next - c)
@@ -193,8 +197,10 @@ def _born_box(t, d, L):
 def test_born_term_in_three_dimensions(values):
     # the Born slope 2 int J0(2u)^6 du is 2 pi int rho^2 (Parseval), the latter by
     # adaptive quadrature of the exact DOS
-    assert values["rate3"] == pytest.approx(_golden_rule_rate(3), rel=2e-3)
-    assert values["rate3_bessel"] == pytest.approx(_golden_rule_rate(3), rel=1e-4)
+    # (the chapter's two quadratures agree with this one to about 5e-7; 2e-5 allows for
+    # the reference's own ~1e-6 and the chapter's grid)
+    assert values["rate3"] == pytest.approx(_golden_rule_rate(3), rel=2e-5)
+    assert values["rate3_bessel"] == pytest.approx(_golden_rule_rate(3), rel=2e-5)
     # the offset c0 = 2 int u J0(2u)^6 du: positive, and equal to 2 pi int rho^2 t - b(t)
     # at large t (the package's Gauss-Legendre Born term), up to the O(1/t) remainder
     assert values["c0"] > 0
@@ -308,9 +314,10 @@ def test_born_term_regimes_of_decaying_potentials(values):
     assert values["rg_born_0.0"] == pytest.approx(1.0, abs=0.02)
     assert values["rg_born_0.25"] == pytest.approx(0.5, abs=0.02)
     # the marginal case converges more slowly: its increments do not grow (B log 2 each),
-    # so the finite-t corrections weigh more; b_{1/2} over later dyadic windows (exact
-    # Born term, t up to 60) shows y_eff = 0.053, 0.030, 0.017 at t = 15, 30, 60: positive
-    # and falling to 0 about like t^-0.8. So at t = 15 it is positive and below 0.06
+    # so the finite-t corrections weigh more. Computed once outside the book with the
+    # chapter's exact Born term over later dyadic windows (t up to 60; not recomputed here,
+    # it takes minutes): y_eff = 0.053, 0.030, 0.017 at t = 15, 30, 60, positive and falling
+    # to 0 about like t^-0.8. So at t = 15 it is positive and below 0.06
     assert 0 < values["rg_born_0.5"] < 0.06
     for s in (0.75, 1.0):
         assert 1 - 2 * s < values[f"rg_born_{s}"] < 0
@@ -366,7 +373,9 @@ def test_decaying_potentials_measured(values):
         assert values[f"rg_born_{s}"] - y[s] > 2 * ys[s]
     # sigma = 0: the kinetic curve with the exact Born term (3.3 s.e.), and the rate 2 pi
     # int rho_2^2 against adaptive quadrature of the exact DOS
-    assert values["rate2"] == pytest.approx(_golden_rule_rate(2), rel=2e-3)
+    # (the chapter's DOS quadrature agrees to about 8e-6 here, the log^2 singularity at
+    # E = 0 being the hardest part; 5e-5 allows for it)
+    assert values["rate2"] == pytest.approx(_golden_rule_rate(2), rel=5e-5)
     assert (abs(values["spread2_sigma0"] - values["kinetic_2d_born_corrected"])
             < 3.3 * values["spread2_sigma0_se"])
     # beyond Born: negative, resolved, and larger at the larger eta

@@ -130,9 +130,11 @@ for _d, _setup in _HIGHER_MEAN.items():
                          f"{_R} realizations: the tails of the distribution (r = 6 norms, "
                          "kurtosis) need more than the book can afford."))
 
-# Localization lengths: the 3D spreading functional at eta = 0.1, box-free (side 232, the
-# state does not reach the edge by t = 100), with the exact first-order (Born) term of
-# each realization as a control variate.
+# Localization lengths: the 3D spreading functional at eta = 0.1 in a box of side 232,
+# which keeps the Born term box-free (its loops last at most t, and 232 > 2t at t = 100);
+# the ballistic front itself (|x_i| <= 2t) passes the half-side, so higher orders may
+# wind (the chapter says so). The exact first-order (Born) term of each realization is
+# the control variate.
 _define(
     name="spreading_3d_eta0.1",
     function=localization.spreading_distance,
@@ -140,7 +142,9 @@ _define(
     keys=("distance", "born_term"), seed=4100, num_realizations=16,
     extends="localization_lengths: the 3D spreading functional (box-free, eta = 0.1)",
     description="||e^{-itH} delta_0 - e^{-it Delta} delta_0||^2 in d = 3 at eta = 0.1 up to "
-                "T = 1 in a box no signal crosses, with the Born term of each realization.")
+                "T = 1 in a box that keeps the Born term box-free (side 232 > 2t; the "
+                "ballistic front passes the half-side), with the Born term of each "
+                "realization.")
 
 
 def _fermi_current_parameters(d, L, eta):
