@@ -215,7 +215,8 @@ def test_random_graph_is_reproducible_and_valid():
     (lambda: graphs.is_nesting(((1, 2),), n=3), ValueError),              # n > n + nbar
     (lambda: graphs.is_crossing(((1, 2.0),)), TypeError),
     (lambda: graphs.is_crossing(5), TypeError),
-    (lambda: graphs.random_contraction_graph(2, 3), ValueError),
+    (lambda: graphs.random_contraction_graph(2, 3, seed=0), ValueError),     # odd n + nbar
+    (lambda: graphs.random_contraction_graph(2, 2), TypeError),             # seed required
     (lambda: graphs.multiline_graph_class(((1, 2),), r=2, nbar=2), ValueError),
     (lambda: graphs.count_table(18), ValueError),
 ])

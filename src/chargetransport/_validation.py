@@ -226,8 +226,20 @@ def check_memory(name, needed_bytes, what, hint=""):
                          f"but {format_bytes(available)} is available" + (f"; {hint}" if hint else ""))
 
 
+def check_eta_squared(eta):
+    """``eta > 0`` (a disorder strength) whose square does not underflow to 0."""
+    eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
+    if eta**2 < 1e-300:
+        raise ValueError(f"'eta' = {eta} is too small: eta^2 underflows (use eta >= 1e-150)")
+    return eta
+
+
 def format_bytes(n):
     """Human-readable byte count."""
+    try:
+        n = float(n)
+    except OverflowError:           # an int beyond a float: the message must still be made
+        return "more than 1e308 B"
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024 or unit == "PiB":
             return f"{n:.1f} {unit}"

@@ -21,7 +21,8 @@ import numpy as np
 from scipy import integrate
 from tqdm import tqdm
 
-from ._validation import check_bool, check_int, check_memory, check_real, check_real_array
+from ._validation import (check_bool, check_eta_squared, check_int, check_memory, check_real,
+                          check_real_array)
 from .dos import density_of_states, mean_density_of_states
 from .lattice import Lattice, dispersion, dispersion_gradient
 from .rng import as_generator, realization_seeds
@@ -115,6 +116,9 @@ def shell_mean_square_velocity(E, d):
     E = check_real_array("E", E)
     if np.any(np.abs(E) >= 2 * d):
         raise ValueError(f"'E' must lie strictly inside the band (-{2 * d}, {2 * d})")
+    if d == 2 and np.any(E == 0.0):         # rho_2 diverges there: 0 / 0
+        raise ValueError("'E' = 0 is the van Hove energy of d = 2, where rho diverges and "
+                         "<|v|^2>_E -> 0 (D ~ 1/log^2(16/|E|)); take E != 0")
     flat = [4.0 * d - d * _shell_mean_e1_squared(e, d) for e in E.ravel()]
     return np.asarray(flat).reshape(E.shape)
 
@@ -134,9 +138,10 @@ def diffusion_constant(E, d, eta):
     >>> round(float(D1[0] / D2[0]), 12)
     4.0
     """
-    eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
+    eta = check_eta_squared(eta)
     d = check_int("d", d, minimum=1, maximum=3)
     return shell_mean_square_velocity(E, d) / (d * eta**2 * collision_rate(E, d))
+
 
 
 def boltzmann_mean_square_displacement(t, v0_squared, E, d, eta):
@@ -174,12 +179,11 @@ def boltzmann_mean_square_displacement(t, v0_squared, E, d, eta):
     >>> bool(abs(early / (v2 * 1e-6) - 1) < 1e-4), bool(abs(late / (4 * D * 1e6) - 1) < 1e-3)
     (True, True)
     """
-    t = check_real_array("t", t)
-    if np.any(t < 0):
+    if np.any((t := check_real_array("t", t)) < 0):
         raise ValueError("'t' must be >= 0")
     E = check_real("E", E)
     v0_squared = check_real("v0_squared", v0_squared, minimum=0.0)
-    eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)
+    eta = check_eta_squared(eta)
     r = eta**2 * float(collision_rate(E, d))
     B = float(shell_mean_square_velocity(E, d))
     A = v0_squared - B
@@ -564,13 +568,18 @@ def kinetic_monte_carlo(initial, times, test_functions, num_particles, seed=0,
         X, V = initial(n, rng)
         X = np.array(X, dtype=float, ndmin=2, order="C")
         V = np.array(V, dtype=float, ndmin=2, order="C") % 1.0
-        if X.shape != V.shape or X.shape[0] != n:
-            raise ValueError(f"'initial' must return X and V of shape (n, d), got {X.shape}, {V.shape}")
+        if X.shape != V.shape or X.shape[0] != n or not np.isfinite(X).all() & np.isfinite(V).all():
+            raise ValueError(f"'initial' must return finite X and V of shape (n, d), got {X.shape}, {V.shape}")
         d = X.shape[1]
         E = dispersion(V)
         unique_E, inverse = np.unique(np.round(E, 12), return_inverse=True)
         _check_shell_energies(unique_E, d)
         rates = collision_rate(unique_E, d)[inverse]
+        expected = float(rates.sum() * times[-1])    # the kernel cannot be interrupted
+        if expected > 1e11:                          # hours at 1e7 collisions per second
+            raise ValueError(f"'times' up to {times[-1]:g} need about {expected:.1e} collisions per "
+                             f"chunk of {n} particles (more than 1e11): shorten 'times' or "
+                             "'chunk_size'")
         X_out = np.empty((len(times), n, d))
         V_out = np.empty((len(times), n, d))
         tick = _time.perf_counter()
@@ -579,6 +588,9 @@ def kinetic_monte_carlo(initial, times, test_functions, num_particles, seed=0,
         for j in range(len(times)):
             for k, J in enumerate(test_functions):
                 vals = np.asarray(J(X_out[j], V_out[j]), dtype=float)
+                if vals.shape != (n,) or not np.isfinite(vals).all():
+                    raise ValueError(f"test_functions[{k}] must return {n} finite values, one per "
+                                     f"particle, got shape {vals.shape} (or non-finite values)")
                 sums[k, j] += vals.sum()
                 sums2[k, j] += (vals**2).sum()
     seconds = _time.perf_counter() - start

@@ -508,14 +508,14 @@ def count_table(max_vertices=12):
     return rows
 
 
-def random_contraction_graph(n, nbar, seed=None):
+def random_contraction_graph(n, nbar, seed):
     """A uniformly random graph of ``Gamma_{n, nbar}`` (any size), e.g. to draw one.
 
     Parameters
     ----------
     n, nbar : int
         ``n + nbar`` even.
-    seed : None, int, SeedSequence or Generator
+    seed : int, SeedSequence or Generator (required: a random draw, see ``rng``)
 
     Returns
     -------

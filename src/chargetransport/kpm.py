@@ -77,7 +77,7 @@ def _moments(H, num_moments, num_vectors, rng, a, b):
     return mu
 
 
-def kpm_density_of_states(hamiltonian, energies, num_moments=256, num_vectors=8, seed=None,
+def kpm_density_of_states(hamiltonian, energies, num_moments=256, num_vectors=8, seed=0,
                           return_error=False):
     """Density of states per site of a (disordered) Hamiltonian, by the KPM.
 
@@ -92,8 +92,9 @@ def kpm_density_of_states(hamiltonian, energies, num_moments=256, num_vectors=8,
     num_vectors : int, default 8
         Random-phase vectors of the stochastic trace (>= 1). The statistical
         error falls like ``1 / sqrt(num_vectors L^d)``.
-    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
-        Source of the random vectors.
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator, default 0
+        Source of the random vectors (an estimate with its error: reproducible by
+        default, see :mod:`chargetransport.rng`).
     return_error : bool, default False
         Also return the standard error over the random vectors (zero when
         ``num_vectors == 1`` is not enough to estimate it: then NaN).

@@ -114,16 +114,22 @@ def plane_wave_boltzmann_prediction(*, d, momentum, T, bump_centers=(), bump_wid
     >>> [round(float(b), 4) for b in pred["bumps"][:, 0]]     # J(p) ~ 0, then (1 - e^-m) P J
     [0.0, 0.0265]
     """
-    from .shell_sampling import shell_average
+    from .shell_sampling import _check_shell_energies, shell_average
     d = check_int("d", d, minimum=1, maximum=3)
     p = _check_momentum(momentum, d)
     T = check_real_array("T", T, ndim=1)
+    if np.any(T < 0):
+        raise ValueError("'T' must be >= 0 (kinetic times)")
     num_shell_samples = check_int("num_shell_samples", num_shell_samples, minimum=2)
     centers = [_check_momentum(q, d, "bump_centers[i]") for q in bump_centers]
     bump_width = check_real("bump_width", bump_width, minimum=0.0, strict_minimum=True)
     if method not in ("monte_carlo", "quadrature"):
         raise ValueError(f"'method' must be 'monte_carlo' or 'quadrature', got {method!r}")
     E = float(dispersion(p))
+    try:
+        _check_shell_energies(np.array([E]), d)
+    except ValueError as err:
+        raise ValueError(f"'momentum' {p.tolist()} has no regular energy shell: {err}") from None
     survival = np.exp(-float(collision_rate(E, d)) * T)
     v = group_velocity(p)
     shell_v2 = float(shell_mean_square_velocity(E, d))

@@ -413,4 +413,7 @@ def shell_average(J, E, d, num_samples=200_000, seed=0):
     num_samples = check_int("num_samples", num_samples, minimum=2)
     U = sample_energy_shell(E, d, num_samples, seed)
     values = np.asarray(J(U), dtype=float)
+    if values.shape != (len(U),) or not np.isfinite(values).all():
+        raise ValueError(f"'J' must return {len(U)} finite values, one per momentum (shape "
+                         f"({len(U)},)), got shape {values.shape}")
     return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
