@@ -65,6 +65,10 @@ CASES = [
      ValueError, "'num_samples' is too large"),
     ("shell average of a non-callable", lambda: shell_sampling.shell_average(1.0, 1.0, 2),
      TypeError, "'J'"),
+    ("energy bins of width 1e-9 (8e9 bins, beyond 24 GiB)",
+     lambda: shells.EnergyBins(LAT.dispersion(), 1e-9), ValueError, "'bin_width'"),
+    ("energy bins of width 1e-300", lambda: shells.EnergyBins(LAT.dispersion(), 1e-300),
+     ValueError, "'bin_width'"),
     ("energy bins above the lowest energy",
      lambda: shells.EnergyBins(LAT.dispersion(), 0.1, origin=0.0), ValueError, "'origin'"),
     # boltzmann

@@ -24,7 +24,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ._validation import check_real, check_real_array
+from ._validation import check_memory, check_real, check_real_array
 
 __all__ = ["EnergyBins", "level_set_average", "level_set_measure", "equidistribution_defect",
            "symmetrize"]
@@ -95,6 +95,10 @@ class EnergyBins:
         self.origin = (float(energy.min()) if origin is None
                        else check_real("origin", origin, maximum=float(energy.min())))
         self.shape = energy.shape
+        # counts, lower edges and the sums of a projection: three arrays of one value per bin
+        num_bins = (float(energy.max()) - self.origin) / self.bin_width + 1
+        check_memory("bin_width", 24 * num_bins, f"{num_bins:.3g} energy bins",
+                     hint="take a wider 'bin_width'")
         self.index = np.floor((energy - self.origin) / self.bin_width).astype(np.int64).ravel()
         self.counts = np.bincount(self.index)
         self.lower = self.origin + self.bin_width * np.arange(len(self.counts))
