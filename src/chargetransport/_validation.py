@@ -226,6 +226,15 @@ def check_memory(name, needed_bytes, what, hint=""):
                          f"but {format_bytes(available)} is available" + (f"; {hint}" if hint else ""))
 
 
+def check_values_per_sample(name, values, n, per):
+    """``values`` (a callback's output) as ``n`` finite floats, one per sample, or raise."""
+    values = np.asarray(values, dtype=float)
+    if values.shape != (n,) or not np.isfinite(values).all():
+        raise ValueError(f"{name} must return {n} finite values, one per {per}, got shape "
+                         f"{values.shape} (or non-finite values)")
+    return values
+
+
 def check_eta_squared(eta):
     """``eta > 0`` (a disorder strength) whose square does not underflow to 0."""
     eta = check_real("eta", eta, minimum=0.0, strict_minimum=True)

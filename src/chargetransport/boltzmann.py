@@ -22,7 +22,7 @@ from scipy import integrate
 from tqdm import tqdm
 
 from ._validation import (check_bool, check_eta_squared, check_int, check_memory, check_real,
-                          check_real_array)
+                          check_real_array, check_values_per_sample)
 from .dos import density_of_states, mean_density_of_states
 from .lattice import Lattice, dispersion, dispersion_gradient
 from .rng import as_generator, realization_seeds
@@ -143,7 +143,6 @@ def diffusion_constant(E, d, eta):
     return shell_mean_square_velocity(E, d) / (d * eta**2 * collision_rate(E, d))
 
 
-
 def boltzmann_mean_square_displacement(t, v0_squared, E, d, eta):
     """Mean-square displacement of the Boltzmann process started at one momentum.
 
@@ -179,7 +178,8 @@ def boltzmann_mean_square_displacement(t, v0_squared, E, d, eta):
     >>> bool(abs(early / (v2 * 1e-6) - 1) < 1e-4), bool(abs(late / (4 * D * 1e6) - 1) < 1e-3)
     (True, True)
     """
-    if np.any((t := check_real_array("t", t)) < 0):
+    t = check_real_array("t", t)
+    if np.any(t < 0):
         raise ValueError("'t' must be >= 0")
     E = check_real("E", E)
     v0_squared = check_real("v0_squared", v0_squared, minimum=0.0)
@@ -568,7 +568,8 @@ def kinetic_monte_carlo(initial, times, test_functions, num_particles, seed=0,
         X, V = initial(n, rng)
         X = np.array(X, dtype=float, ndmin=2, order="C")
         V = np.array(V, dtype=float, ndmin=2, order="C") % 1.0
-        if X.shape != V.shape or X.shape[0] != n or not np.isfinite(X).all() & np.isfinite(V).all():
+        finite = np.isfinite(X).all() and np.isfinite(V).all()
+        if X.shape != V.shape or X.shape[0] != n or not finite:
             raise ValueError(f"'initial' must return finite X and V of shape (n, d), got {X.shape}, {V.shape}")
         d = X.shape[1]
         E = dispersion(V)
@@ -587,10 +588,8 @@ def kinetic_monte_carlo(initial, times, test_functions, num_particles, seed=0,
         kernel_seconds += _time.perf_counter() - tick
         for j in range(len(times)):
             for k, J in enumerate(test_functions):
-                vals = np.asarray(J(X_out[j], V_out[j]), dtype=float)
-                if vals.shape != (n,) or not np.isfinite(vals).all():
-                    raise ValueError(f"test_functions[{k}] must return {n} finite values, one per "
-                                     f"particle, got shape {vals.shape} (or non-finite values)")
+                vals = check_values_per_sample(f"test_functions[{k}]", J(X_out[j], V_out[j]),
+                                               n, "particle")
                 sums[k, j] += vals.sum()
                 sums2[k, j] += (vals**2).sum()
     seconds = _time.perf_counter() - start

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._validation import check_int, check_memory, check_real
+from ._validation import check_int, check_memory, check_real, check_values_per_sample
 from .rng import as_generator, check_seed
 
 __all__ = ["critical_energies", "sample_energy_shell", "shell_average"]
@@ -412,8 +412,5 @@ def shell_average(J, E, d, num_samples=200_000, seed=0):
         raise TypeError(f"'J' must be a callable J(U) -> (n,), got {type(J).__name__}")
     num_samples = check_int("num_samples", num_samples, minimum=2)
     U = sample_energy_shell(E, d, num_samples, seed)
-    values = np.asarray(J(U), dtype=float)
-    if values.shape != (len(U),) or not np.isfinite(values).all():
-        raise ValueError(f"'J' must return {len(U)} finite values, one per momentum (shape "
-                         f"({len(U)},)), got shape {values.shape}")
+    values = check_values_per_sample("'J'", J(U), len(U), "momentum")
     return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
